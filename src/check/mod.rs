@@ -1,0 +1,143 @@
+//! `loket check`: every validation rule, registered in one list ([`RULES`]) under a
+//! stable code so rules can be listed, documented and skipped by code.
+//!
+//! A rule is a plain function over a [`Context`] (the instance, an index built once,
+//! today's date and, on a pull request, the base tree) that pushes [`Diagnostic`]s.
+//! Rules are independent and run in parallel; output is sorted for stable results.
+
+mod index;
+mod syntax;
+mod tickets;
+
+use std::collections::BTreeSet;
+
+use jiff::civil::Date;
+use rayon::prelude::*;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::model::{Config, Instance};
+pub use index::Index;
+
+/// A validation rule.
+pub struct Rule {
+    /// Stable code, e.g. `L024`. Never reused for another meaning.
+    pub code: &'static str,
+    /// Short kebab-case name, e.g. `mail-unique`.
+    pub name: &'static str,
+    /// One line for `loket rules`.
+    pub summary: &'static str,
+    pub run: fn(&Context, &mut Vec<Diagnostic>),
+}
+
+/// Every rule, in code order.
+pub static RULES: &[Rule] = &[
+    syntax::TOML_SYNTAX,
+    syntax::SCHEMA,
+    tickets::FILE_NAME,
+    tickets::FORMAT,
+    tickets::DUPLICATE,
+];
+
+/// The tree a pull request is compared with (`--base REV`).
+pub struct Base {
+    pub rev: String,
+    pub instance: Instance,
+}
+
+/// What rules see.
+pub struct Context<'a> {
+    pub inst: &'a Instance,
+    /// `None` when `loket.toml` failed to parse; config-dependent rules then stay quiet
+    /// (the parse failure is already reported).
+    pub config: Option<&'a Config>,
+    pub index: Index<'a>,
+    pub today: Date,
+    pub base: Option<&'a Base>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The date rules treat as today (expiry, NIP plausibility).
+    pub today: Date,
+    /// Rule codes not to run.
+    pub skip: BTreeSet<String>,
+}
+
+/// The outcome of a check run.
+#[derive(Debug)]
+pub struct Report {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.errors() == 0
+    }
+}
+
+/// Looks a rule up by code (case-insensitive) or name.
+pub fn rule(code_or_name: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
+}
+
+/// Runs every rule not skipped.
+pub fn run(inst: &Instance, base: Option<&Base>, opts: &Options) -> Report {
+    let cx = Context {
+        inst,
+        config: inst.config.as_ref(),
+        index: Index::build(inst),
+        today: opts.today,
+        base,
+    };
+    let mut diagnostics: Vec<Diagnostic> = RULES
+        .par_iter()
+        .filter(|r| !opts.skip.contains(r.code) && !opts.skip.contains(r.name))
+        .flat_map_iter(|r| {
+            let mut out = Vec::new();
+            (r.run)(&cx, &mut out);
+            out
+        })
+        .collect();
+    diagnostics.sort_by(|a, b| {
+        let pa = inst.sources.get(a.primary.file).path.as_path();
+        let pb = inst.sources.get(b.primary.file).path.as_path();
+        (pa, a.primary.span.start, a.code, &a.message).cmp(&(
+            pb,
+            b.primary.span.start,
+            b.code,
+            &b.message,
+        ))
+    });
+    diagnostics.dedup();
+    Report { diagnostics }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = BTreeSet::new();
+        for r in RULES {
+            assert!(seen.insert(r.code), "duplicate code {}", r.code);
+            assert!(r.code.len() == 4 && r.code.starts_with('L'), "{}", r.code);
+            assert!(!r.summary.is_empty());
+        }
+        let mut sorted: Vec<_> = RULES.iter().map(|r| r.code).collect();
+        sorted.sort();
+        assert_eq!(sorted, RULES.iter().map(|r| r.code).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,252 @@
+//! An in-memory instance for rule tests: the Kudus preset plus requests and accounts
+//! written by helpers, checked with a fixed "today".
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use jiff::civil::{Date, date};
+
+use super::{Base, Options, Report, run};
+use crate::diag::Diagnostic;
+use crate::model::Instance;
+use crate::ticket::Ticket;
+
+pub const TODAY: Date = date(2026, 11, 24);
+pub const KUDUS: &str = include_str!("../../presets/kudus.toml");
+pub const KEY_ED1: &str = include_str!("../../tests/fixtures/keys/ed1.pub");
+pub const KEY_ED2: &str = include_str!("../../tests/fixtures/keys/ed2.pub");
+pub const KEY_ED3: &str = include_str!("../../tests/fixtures/keys/ed3.pub");
+pub const KEY_RSA2048: &str = include_str!("../../tests/fixtures/keys/rsa2048.pub");
+pub const KEY_RSA3072: &str = include_str!("../../tests/fixtures/keys/rsa3072.pub");
+pub const KEY_ECDSA: &str = include_str!("../../tests/fixtures/keys/ec.pub");
+pub const KEY_DSA: &str = include_str!("../../tests/fixtures/keys/dsa.pub");
+
+/// A NIP that passes every NIP rule; `n` varies the sequence number.
+pub fn nip(n: u16) -> String {
+    format!("19860926201505{}{:03}", 1 + n % 2, n % 999 + 1)
+}
+
+#[derive(Clone, Default)]
+pub struct Fixture {
+    pub files: BTreeMap<String, String>,
+    pub base: Option<BTreeMap<String, String>>,
+    counter: u16,
+}
+
+impl Fixture {
+    pub fn kudus() -> Self {
+        let mut fx = Fixture::default();
+        fx.write("loket.toml", KUDUS);
+        fx
+    }
+
+    pub fn write(&mut self, path: &str, text: &str) {
+        self.files.insert(path.to_string(), text.to_string());
+    }
+
+    pub fn edit(&mut self, path: &str, f: impl FnOnce(&str) -> String) {
+        let old = self.files.get(path).unwrap_or_else(|| panic!("no {path}"));
+        let new = f(old);
+        assert_ne!(&new, old, "edit of {path} changed nothing");
+        self.files.insert(path.to_string(), new);
+    }
+
+    pub fn remove(&mut self, path: &str) {
+        self.files
+            .remove(path)
+            .unwrap_or_else(|| panic!("no {path}"));
+    }
+
+    /// Freezes the current files as the base revision of a pull request.
+    pub fn freeze_base(&mut self) {
+        self.base = Some(self.files.clone());
+    }
+
+    fn next(&mut self) -> u16 {
+        self.counter += 1;
+        self.counter
+    }
+
+    /// Adds a `mail-create` request for `local@kuduskab.go.id` and its account file.
+    pub fn mail_create(&mut self, local: &str) -> String {
+        let n = self.next();
+        let t = Ticket::generate("KDS").to_string();
+        let addr = format!("{local}@kuduskab.go.id");
+        let nip = nip(n);
+        self.write(
+            &format!("requests/{t}.toml"),
+            &format!(
+                r#"ticket = "{t}"
+kind = "mail-create"
+submitted = 2026-11-02T09:15:00+07:00
+
+[applicant]
+name = "Pegawai {n}"
+nip = "{nip}"
+opd = "Dinas Kesehatan"
+position = "Pranata Komputer"
+contact = "0812000{n:04}"
+
+[letter]
+number = "800/{n}/11.2026"
+date = 2026-11-01
+signatory = "Kepala Dinas Kesehatan"
+
+[mail]
+address = "{addr}"
+"#
+            ),
+        );
+        self.write(
+            &format!("accounts/mail/{addr}.toml"),
+            &format!(
+                r#"address = "{addr}"
+status = "active"
+tickets = ["{t}"]
+
+[holder]
+name = "Pegawai {n}"
+nip = "{nip}"
+opd = "Dinas Kesehatan"
+"#
+            ),
+        );
+        t
+    }
+
+    /// Adds a `server-grant` request for `key` on `server`/`login` and the account file.
+    pub fn server_grant(&mut self, server: &str, login: &str, key: &str) -> String {
+        let n = self.next();
+        let t = Ticket::generate("KDS").to_string();
+        let nip = nip(n);
+        let key = key.trim();
+        self.write(
+            &format!("requests/{t}.toml"),
+            &format!(
+                r#"ticket = "{t}"
+kind = "server-grant"
+submitted = 2026-11-03T10:00:00+07:00
+
+[applicant]
+name = "Pegawai {n}"
+nip = "{nip}"
+opd = "Dinas Kesehatan"
+position = "Pengelola Aplikasi"
+contact = "0813000{n:04}"
+
+[letter]
+number = "800/{n}/11.2026"
+date = 2026-11-02
+signatory = "Kepala Dinas Kesehatan"
+
+[server]
+name = "{server}"
+account = "{login}"
+key = "{key}"
+expires = 2027-01-31
+accept-terms = true
+purpose = "Pemeliharaan aplikasi SIMPUS"
+"#
+            ),
+        );
+        let path = format!("accounts/server/{server}/{login}.toml");
+        let block = format!(
+            r#"
+[[keys]]
+ticket = "{t}"
+key = "{key}"
+expires = 2027-01-31
+status = "active"
+holder = {{ name = "Pegawai {n}", nip = "{nip}", opd = "Dinas Kesehatan" }}
+"#
+        );
+        match self.files.get(&path).cloned() {
+            Some(old) => {
+                let old = old.replacen("tickets = [", &format!("tickets = [\"{t}\", "), 1);
+                self.write(&path, &(old + &block));
+            }
+            None => self.write(
+                &path,
+                &format!(
+                    "server = \"{server}\"\nlogin = \"{login}\"\nkind = \"opd\"\nopd = \"Dinas Kesehatan\"\ntickets = [\"{t}\"]\n{block}"
+                ),
+            ),
+        }
+        t
+    }
+
+    fn instance(files: &BTreeMap<String, String>) -> Instance {
+        Instance::from_files(
+            Path::new("."),
+            files.iter().map(|(p, t)| (p.clone(), t.clone())).collect(),
+        )
+    }
+
+    pub fn check(&self) -> (Instance, Report) {
+        let inst = Self::instance(&self.files);
+        let base = self.base.as_ref().map(|b| Base {
+            rev: "base".into(),
+            instance: Self::instance(b),
+        });
+        let opts = Options {
+            today: TODAY,
+            skip: Default::default(),
+        };
+        let report = run(&inst, base.as_ref(), &opts);
+        (inst, report)
+    }
+
+    /// Asserts no errors, printing them if there are.
+    pub fn assert_clean(&self) {
+        let (inst, report) = self.check();
+        assert!(
+            report.is_clean(),
+            "{}",
+            crate::diag::render_human(&inst.sources, &report.diagnostics)
+        );
+    }
+
+    /// Asserts that rule `code` fires on `file` (at 1-based `line`, or any line if 0).
+    pub fn assert_fires(&self, code: &str, file: &str, line: usize) -> Diagnostic {
+        let (inst, report) = self.check();
+        let found = report.diagnostics.iter().find(|d| {
+            let f = inst.sources.get(d.primary.file);
+            d.code == code
+                && f.path == Path::new(file)
+                && (line == 0 || f.line_col(d.primary.span.start).0 == line)
+        });
+        match found {
+            Some(d) => d.clone(),
+            None => panic!(
+                "{code} did not fire on {file}:{line}; got:\n{}",
+                crate::diag::render_human(&inst.sources, &report.diagnostics)
+            ),
+        }
+    }
+
+    /// Asserts that rule `code` does not fire anywhere.
+    pub fn assert_quiet(&self, code: &str) {
+        let (inst, report) = self.check();
+        let hits: Vec<_> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .cloned()
+            .collect();
+        assert!(
+            hits.is_empty(),
+            "{}",
+            crate::diag::render_human(&inst.sources, &hits)
+        );
+    }
+}
+
+#[test]
+fn the_fixture_itself_is_clean() {
+    let mut fx = Fixture::kudus();
+    fx.mail_create("budi.santoso");
+    fx.mail_create("siti.aminah");
+    fx.server_grant("app-1", "opd-dinkes", KEY_ED1);
+    fx.server_grant("app-1", "opd-dinkes", KEY_ED2);
+    fx.assert_clean();
+}

@@ -1,0 +1,12 @@
+//! loket: account requests to a regional government's IT office (Diskominfo) as a
+//! GitOps pipeline. Requests are TOML files reviewed as pull requests; the SOP's
+//! dispositions are reviews; merges are applied to real mail and server systems.
+//!
+//! The modules follow the pipeline: [`model`] reads the instance, [`check`] validates
+//! it, and the later stages build on both.
+
+pub mod check;
+pub mod diag;
+pub mod model;
+pub mod nip;
+pub mod ticket;

@@ -1,0 +1,79 @@
+//! Accounts: the desired state under `accounts/`, one file per mail account
+//! (`accounts/mail/<address>.toml`) and per server account
+//! (`accounts/server/<server>/<login>.toml`). Each names the tickets that made it.
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use toml::value::Datetime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountStatus {
+    Active,
+    /// Login refused, mail kept.
+    Disabled,
+}
+
+/// One official mail account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MailAccount {
+    pub address: Spanned<String>,
+    pub status: Spanned<AccountStatus>,
+    pub holder: Holder,
+    /// Tickets that created or changed the account, oldest first.
+    pub tickets: Vec<Spanned<String>>,
+}
+
+/// The person an account or key belongs to. Personal data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Holder {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub nip: Option<Spanned<String>>,
+    pub opd: Spanned<String>,
+}
+
+/// One account on a server, and the keys allowed into it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerAccount {
+    pub server: Spanned<String>,
+    pub login: Spanned<String>,
+    pub kind: Spanned<crate::model::config::ServerAccountKind>,
+    /// The agency the account belongs to.
+    pub opd: Spanned<String>,
+    pub tickets: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub keys: Vec<ServerKey>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyStatus {
+    Active,
+    Revoked,
+}
+
+/// One person's key on a server account, from one `server-grant` ticket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerKey {
+    /// The `server-grant` ticket.
+    pub ticket: Spanned<String>,
+    pub holder: Holder,
+    pub key: Spanned<String>,
+    /// Last day of access.
+    pub expires: Spanned<Datetime>,
+    pub status: Spanned<KeyStatus>,
+    /// The `server-revoke` ticket that ended it early, if any.
+    #[serde(default)]
+    pub revoked_by: Option<Spanned<String>>,
+}
+
+impl MailAccount {
+    pub fn is_active(&self) -> bool {
+        *self.status.get_ref() == AccountStatus::Active
+    }
+}

@@ -1,0 +1,312 @@
+//! `loket.toml`: the office, its domains, roles, servers, naming policy and the SOP
+//! workflows each request kind follows.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::request::RequestKind;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    pub office: Office,
+    pub mail: MailConfig,
+    #[serde(default)]
+    pub naming: Naming,
+    /// Role id (e.g. `kepala-dinas`) to the people who hold it.
+    pub roles: BTreeMap<String, Role>,
+    #[serde(default)]
+    pub servers: Vec<Server>,
+    /// SOP id (e.g. `email`) to the SOP's steps.
+    pub sops: BTreeMap<String, Sop>,
+    #[serde(default)]
+    pub approvals: Approvals,
+    #[serde(default)]
+    pub site: SiteConfig,
+    #[serde(default)]
+    pub backends: Backends,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Office {
+    /// e.g. "Pemerintah Kabupaten Kudus".
+    pub government: String,
+    /// e.g. "Dinas Komunikasi dan Informatika".
+    pub name: String,
+    /// e.g. "Diskominfo Kudus".
+    pub short_name: String,
+    pub address: String,
+    pub city: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub website: Option<String>,
+    pub time_zone: Spanned<TimeZone>,
+    /// Ticket prefix, 2–5 capital letters, e.g. `KDS`.
+    pub ticket_prefix: Spanned<String>,
+    /// Whether the office requires a NIP on every request.
+    #[serde(default = "yes")]
+    pub require_nip: bool,
+}
+
+/// Indonesia's three civil time zones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum TimeZone {
+    WIB,
+    WITA,
+    WIT,
+}
+
+impl TimeZone {
+    /// The IANA zone used for display.
+    pub fn iana(self) -> &'static str {
+        match self {
+            TimeZone::WIB => "Asia/Jakarta",
+            TimeZone::WITA => "Asia/Makassar",
+            TimeZone::WIT => "Asia/Jayapura",
+        }
+    }
+
+    pub fn utc_offset_hours(self) -> i8 {
+        match self {
+            TimeZone::WIB => 7,
+            TimeZone::WITA => 8,
+            TimeZone::WIT => 9,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MailConfig {
+    pub domains: Spanned<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Naming {
+    /// Regular expression every local part must match (already lower-case ASCII).
+    #[serde(default = "default_pattern")]
+    pub local_part_pattern: Spanned<String>,
+    /// Names refused on top of the built-in reserved list.
+    #[serde(default)]
+    pub reserved: Vec<Spanned<String>>,
+    /// Whether `budi.santoso`, `budi_santoso` and `budi-santoso` count as one name.
+    #[serde(default = "yes")]
+    pub separators_collide: bool,
+    /// Whether one NIP may hold several active mail accounts.
+    #[serde(default)]
+    pub several_accounts_per_nip: bool,
+}
+
+impl Default for Naming {
+    fn default() -> Self {
+        Self {
+            local_part_pattern: default_pattern(),
+            reserved: Vec::new(),
+            separators_collide: true,
+            several_accounts_per_nip: false,
+        }
+    }
+}
+
+pub const DEFAULT_LOCAL_PART_PATTERN: &str = "^[a-z][a-z0-9]*([._-][a-z0-9]+)*$";
+
+fn default_pattern() -> Spanned<String> {
+    Spanned::new(0..0, DEFAULT_LOCAL_PART_PATTERN.to_string())
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Role {
+    /// The office's title for the role, e.g. "Kepala Bidang Informatika".
+    pub title: String,
+    /// Forge logins that hold the role.
+    #[serde(default)]
+    pub logins: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Server {
+    pub name: Spanned<String>,
+    /// Host name or IP; private: never shown on the site.
+    pub address: String,
+    #[serde(default = "ssh_port")]
+    pub port: u16,
+    /// Pinned host key (`ssh-ed25519 AAAA…`); no trust on first use.
+    #[serde(default)]
+    pub host_key: Option<Spanned<String>>,
+    /// Kinds of account the server takes.
+    pub account_kinds: Vec<Spanned<ServerAccountKind>>,
+    /// Longest access a grant may give, in days.
+    pub max_days: Spanned<u32>,
+    /// Login loket uses to manage accounts (needs sudo), if not `root`.
+    #[serde(default)]
+    pub admin_user: Option<String>,
+}
+
+fn ssh_port() -> u16 {
+    22
+}
+
+/// What a server account is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerAccountKind {
+    /// A dedicated account for an agency (OPD), shared by its named key holders.
+    Opd,
+    /// A personal account for one person.
+    Personal,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Sop {
+    /// The SOP's official number, e.g. "555/965/18.03/2021".
+    pub number: String,
+    pub title: String,
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// Request kinds that follow this SOP.
+    pub kinds: Vec<Spanned<RequestKind>>,
+    /// Whether review steps must be completed in order.
+    #[serde(default = "yes")]
+    pub ordered: bool,
+    /// Whether one person may complete two review steps.
+    #[serde(default = "yes")]
+    pub distinct_people: bool,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Step {
+    /// Stable id, e.g. `disposisi-kabid`.
+    pub id: Spanned<String>,
+    /// The step's number in the SOP document (numbers may skip, as Lumajang's 4).
+    #[serde(default)]
+    pub no: Option<u32>,
+    /// Role that acts (a key of `[roles]`).
+    pub role: Spanned<String>,
+    /// The SOP's wording, in Indonesian.
+    pub text: String,
+    #[serde(default)]
+    pub text_en: Option<String>,
+    /// Standard time ("mutu baku") in minutes; absent where the SOP sets none.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+    /// What completes the step.
+    pub done_by: Spanned<Completion>,
+    /// The SOP's stated output of the step.
+    #[serde(default)]
+    pub output: Option<String>,
+}
+
+/// What completes an SOP step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Completion {
+    /// Opening the pull request (the applicant's letter).
+    Submit,
+    /// An approving review by a holder of the step's role.
+    Review,
+    /// `loket check` passing on the pull request's head.
+    Check,
+    /// The merge into the main branch.
+    Merge,
+    /// `loket apply` creating or changing the account.
+    Apply,
+    /// `loket verify` testing the account.
+    Verify,
+    /// The applicant notified (credentials sealed and delivered, letter issued).
+    Notify,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Approvals {
+    /// Role whose approval a change to `loket.toml` needs.
+    #[serde(default)]
+    pub config_change_role: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SiteConfig {
+    /// `id` (default) or `en`.
+    #[serde(default = "lang_id")]
+    pub language: String,
+    /// Public base URL of the status site, e.g. `https://loket.kuduskab.go.id/`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Whether the applicant's agency (OPD) is shown on ticket pages.
+    #[serde(default)]
+    pub show_opd: bool,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        Self {
+            language: lang_id(),
+            base_url: None,
+            show_opd: false,
+        }
+    }
+}
+
+fn lang_id() -> String {
+    "id".into()
+}
+
+/// Where accounts are applied. Filled in by the apply stage; kept open here as a
+/// table of backend id to settings so instances can name their backends today.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Backends {
+    #[serde(default)]
+    pub mail: Option<toml::Table>,
+    #[serde(default)]
+    pub server: Option<toml::Table>,
+}
+
+impl Config {
+    /// The SOP a request kind follows, with its id.
+    pub fn sop_for(&self, kind: RequestKind) -> Option<(&str, &Sop)> {
+        self.sops
+            .iter()
+            .find(|(_, s)| s.kinds.iter().any(|k| *k.get_ref() == kind))
+            .map(|(id, s)| (id.as_str(), s))
+    }
+
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name.get_ref() == name)
+    }
+
+    /// Roles a forge login holds.
+    pub fn roles_of<'a>(&'a self, login: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.roles.iter().filter_map(move |(id, r)| {
+            r.logins
+                .iter()
+                .any(|l| l.get_ref().eq_ignore_ascii_case(login))
+                .then_some(id.as_str())
+        })
+    }
+
+    pub fn primary_domain(&self) -> &str {
+        self.mail
+            .domains
+            .get_ref()
+            .first()
+            .map_or("", |d| d.get_ref().as_str())
+    }
+}

@@ -1,0 +1,257 @@
+//! The instance's data model and how it is read: `loket.toml`, `requests/` and
+//! `accounts/`, parsed with spans so every later stage can point at the exact line.
+
+pub mod account;
+pub mod config;
+pub mod request;
+pub mod time;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+use crate::diag::{FileId, Sources};
+pub use account::{AccountStatus, Holder, KeyStatus, MailAccount, ServerAccount, ServerKey};
+pub use config::{Completion, Config, Sop, Step};
+pub use request::{Request, RequestKind};
+
+pub const CONFIG_FILE: &str = "loket.toml";
+pub const REQUESTS_DIR: &str = "requests";
+pub const ACCOUNTS_DIR: &str = "accounts";
+pub const MAIL_ACCOUNTS_DIR: &str = "accounts/mail";
+pub const SERVER_ACCOUNTS_DIR: &str = "accounts/server";
+
+/// A parsed value and the file it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded<T> {
+    pub file: FileId,
+    pub value: T,
+}
+
+/// Why a file could not be read as what its place says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseFailure {
+    pub file: FileId,
+    pub span: Range<usize>,
+    pub message: String,
+    pub kind: FailureKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Not valid TOML.
+    Syntax,
+    /// Valid TOML, wrong shape: unknown key, wrong type, missing field.
+    Schema,
+    /// A file in a data folder that is not of the expected place or extension.
+    Placement,
+}
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} is not a loket instance: no loket.toml there (run `loket init`)")]
+    NotAnInstance(PathBuf),
+    #[error("cannot read git revision {rev}: {message}")]
+    Git { rev: String, message: String },
+}
+
+/// Everything one instance holds, as read from a directory or a git tree.
+#[derive(Debug, Default)]
+pub struct Instance {
+    pub root: PathBuf,
+    pub sources: Sources,
+    pub config_file: Option<FileId>,
+    pub config: Option<Config>,
+    pub requests: Vec<Loaded<Request>>,
+    pub mail_accounts: Vec<Loaded<MailAccount>>,
+    pub server_accounts: Vec<Loaded<ServerAccount>>,
+    pub failures: Vec<ParseFailure>,
+}
+
+/// Where a file sits decides what it must parse as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Config,
+    Request,
+    MailAccount,
+    ServerAccount,
+    Other,
+}
+
+fn place_of(path: &str) -> Place {
+    if path == CONFIG_FILE {
+        return Place::Config;
+    }
+    if !path.ends_with(".toml") {
+        return Place::Other;
+    }
+    if path.starts_with("requests/") {
+        Place::Request
+    } else if path.starts_with("accounts/mail/") {
+        Place::MailAccount
+    } else if path.starts_with("accounts/server/") {
+        Place::ServerAccount
+    } else {
+        Place::Other
+    }
+}
+
+/// Whether a relative path belongs to the instance data (config, requests, accounts).
+pub fn is_instance_path(path: &str) -> bool {
+    path == CONFIG_FILE || path.starts_with("requests/") || path.starts_with("accounts/")
+}
+
+enum Parsed {
+    Config(Box<Config>),
+    Request(Box<Request>),
+    Mail(Box<MailAccount>),
+    Server(Box<ServerAccount>),
+    Failed(ParseFailure),
+    Skip,
+}
+
+impl Instance {
+    /// Reads the instance rooted at `root` from disk.
+    pub fn load(root: &Path) -> Result<Instance, LoadError> {
+        let files = read_tree(root)?;
+        if !files.iter().any(|(p, _)| p == CONFIG_FILE) {
+            return Err(LoadError::NotAnInstance(root.to_path_buf()));
+        }
+        Ok(Self::from_files(root, files))
+    }
+
+    /// Builds an instance from `(relative path, text)` pairs, e.g. from a git tree.
+    /// Paths use `/` separators. Parsing runs in parallel; order is kept.
+    pub fn from_files(root: &Path, mut files: Vec<(String, String)>) -> Instance {
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut sources = Sources::default();
+        let places: Vec<Place> = files.iter().map(|(p, _)| place_of(p)).collect();
+        for (path, text) in files {
+            sources.add(PathBuf::from(path), text);
+        }
+        let parsed: Vec<Parsed> = (0..sources.len())
+            .into_par_iter()
+            .map(|id| parse_one(id, places[id], &sources.get(id).text))
+            .collect();
+        let mut inst = Instance {
+            root: root.to_path_buf(),
+            ..Default::default()
+        };
+        inst.sources = sources;
+        for (id, p) in parsed.into_iter().enumerate() {
+            match p {
+                Parsed::Config(c) => {
+                    inst.config = Some(*c);
+                }
+                Parsed::Request(r) => inst.requests.push(Loaded {
+                    file: id,
+                    value: *r,
+                }),
+                Parsed::Mail(m) => inst.mail_accounts.push(Loaded {
+                    file: id,
+                    value: *m,
+                }),
+                Parsed::Server(s) => inst.server_accounts.push(Loaded {
+                    file: id,
+                    value: *s,
+                }),
+                Parsed::Failed(f) => inst.failures.push(f),
+                Parsed::Skip => {}
+            }
+            if places[id] == Place::Config {
+                inst.config_file = Some(id);
+            }
+        }
+        inst
+    }
+
+    /// The path of a file, relative to the root.
+    pub fn path(&self, file: FileId) -> &Path {
+        &self.sources.get(file).path
+    }
+}
+
+fn parse_one(id: FileId, place: Place, text: &str) -> Parsed {
+    let fail = |f: ParseFailure| Parsed::Failed(f);
+    match place {
+        Place::Config => {
+            parse::<Config>(id, text).map_or_else(fail, |v| Parsed::Config(Box::new(v)))
+        }
+        Place::Request => {
+            parse::<Request>(id, text).map_or_else(fail, |v| Parsed::Request(Box::new(v)))
+        }
+        Place::MailAccount => {
+            parse::<MailAccount>(id, text).map_or_else(fail, |v| Parsed::Mail(Box::new(v)))
+        }
+        Place::ServerAccount => {
+            parse::<ServerAccount>(id, text).map_or_else(fail, |v| Parsed::Server(Box::new(v)))
+        }
+        Place::Other => Parsed::Skip,
+    }
+}
+
+fn parse<T: DeserializeOwned>(file: FileId, text: &str) -> Result<T, ParseFailure> {
+    toml::from_str::<T>(text).map_err(|e| {
+        // Only on failure: parse again as plain TOML to tell syntax from schema.
+        let kind = if toml::from_str::<toml::Table>(text).is_ok() {
+            FailureKind::Schema
+        } else {
+            FailureKind::Syntax
+        };
+        ParseFailure {
+            file,
+            span: e.span().unwrap_or(0..0),
+            message: e.message().trim().to_string(),
+            kind,
+        }
+    })
+}
+
+/// Reads `loket.toml`, `requests/**` and `accounts/**` under `root`.
+fn read_tree(root: &Path) -> Result<Vec<(String, String)>, LoadError> {
+    let io = |path: &Path, source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    let config = root.join(CONFIG_FILE);
+    if config.is_file() {
+        paths.push(config);
+    }
+    for dir in [REQUESTS_DIR, ACCOUNTS_DIR] {
+        let dir = root.join(dir);
+        if !dir.exists() {
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+            let entry = entry.map_err(|e| {
+                let path = e.path().unwrap_or(&dir).to_path_buf();
+                io(&path, e.into())
+            })?;
+            if entry.file_type().is_file() {
+                paths.push(entry.into_path());
+            }
+        }
+    }
+    paths
+        .into_par_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            Ok((rel, text))
+        })
+        .collect()
+}
