@@ -5,6 +5,7 @@
 //! today's date and, on a pull request, the base tree) that pushes [`Diagnostic`]s.
 //! Rules are independent and run in parallel; output is sorted for stable results.
 
+mod base_tree;
 mod index;
 mod syntax;
 mod tickets;
@@ -140,4 +141,9 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, RULES.iter().map(|r| r.code).collect::<Vec<_>>());
     }
+}
+
+/// Reads the instance as it is at git revision `rev` of the repository holding `dir`.
+pub fn read_base(dir: &std::path::Path, rev: &str) -> Result<Base, crate::model::LoadError> {
+    base_tree::read(dir, rev)
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod config;
+pub mod record;
 pub mod request;
 pub mod time;
 

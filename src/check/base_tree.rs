@@ -1,0 +1,68 @@
+//! Reads the base revision's instance files from git with git2 (never by shelling
+//! out), for the rules that compare a pull request with its base.
+
+use std::path::Path;
+
+use crate::model::{Instance, LoadError, is_instance_path};
+
+use super::Base;
+
+pub fn read(dir: &Path, rev: &str) -> Result<Base, LoadError> {
+    let err = |e: git2::Error| LoadError::Git {
+        rev: rev.to_string(),
+        message: e.message().to_string(),
+    };
+    let repo = git2::Repository::discover(dir).map_err(err)?;
+    let workdir = repo.workdir().unwrap_or(dir).to_path_buf();
+    // The instance may live in a subdirectory of the repository.
+    let abs = std::fs::canonicalize(dir).map_err(|e| LoadError::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let workdir = std::fs::canonicalize(&workdir).unwrap_or(workdir);
+    let prefix = abs
+        .strip_prefix(&workdir)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let tree = repo
+        .revparse_single(rev)
+        .and_then(|o| o.peel_to_tree())
+        .map_err(err)?;
+    let mut files = Vec::new();
+    let mut failed = None;
+    tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+        let Ok(name) = entry.name() else {
+            return git2::TreeWalkResult::Ok;
+        };
+        let full = format!("{parent}{name}");
+        let rel = if prefix.is_empty() {
+            Some(full.as_str())
+        } else {
+            full.strip_prefix(&format!("{prefix}/"))
+        };
+        if let Some(rel) = rel
+            && entry.kind() == Some(git2::ObjectType::Blob)
+            && is_instance_path(rel)
+        {
+            match entry.to_object(&repo).and_then(|o| o.peel_to_blob()) {
+                Ok(blob) => files.push((
+                    rel.to_string(),
+                    String::from_utf8_lossy(blob.content()).into_owned(),
+                )),
+                Err(e) => {
+                    failed = Some(e);
+                    return git2::TreeWalkResult::Abort;
+                }
+            }
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(err)?;
+    if let Some(e) = failed {
+        return Err(err(e));
+    }
+    Ok(Base {
+        rev: rev.to_string(),
+        instance: Instance::from_files(dir, files),
+    })
+}

@@ -1,0 +1,82 @@
+//! The `loket` command line: parsing only; each command lives in `cli/`.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "loket",
+    version,
+    about = "Diskominfo account requests as a GitOps pipeline"
+)]
+struct Cli {
+    /// The instance directory (holding loket.toml).
+    #[arg(
+        long,
+        short = 'C',
+        global = true,
+        default_value = ".",
+        env = "LOKET_DIR"
+    )]
+    dir: std::path::PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate loket.toml, requests and accounts.
+    Check(cli::check::Args),
+    /// List every validation rule with its code.
+    Rules(cli::check::RulesArgs),
+    /// Start a new instance from an office's preset.
+    Init(cli::init::Args),
+    /// Write a new request and its accounts/ change.
+    New(cli::new::Args),
+    /// Which SOP step each request of a pull request has reached.
+    Review(cli::review::Args),
+    /// Forge helpers (snapshot of open pull requests for the site).
+    #[command(subcommand)]
+    Forge(cli::review::ForgeCommand),
+    /// What apply would change on the live systems.
+    Plan(cli::apply::PlanArgs),
+    /// Apply accounts/ to the live systems, then verify.
+    Apply(cli::apply::ApplyArgs),
+    /// Test accounts as their users would.
+    Verify(cli::apply::VerifyArgs),
+    /// Report drift between the live systems and accounts/.
+    Audit(cli::apply::AuditArgs),
+    /// Render the public status site.
+    Site(cli::site::Args),
+    /// Render a ticket's notification letter (surat pemberitahuan).
+    Letter(cli::site::LetterArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let dir = cli.dir;
+    let result = match cli.command {
+        Command::Check(a) => cli::check::run(&dir, a),
+        Command::Rules(a) => cli::check::rules(a),
+        Command::Init(a) => cli::init::run(a),
+        Command::New(a) => cli::new::run(&dir, a),
+        Command::Review(a) => cli::review::run(&dir, a),
+        Command::Forge(a) => cli::review::forge(&dir, a),
+        Command::Plan(a) => cli::apply::plan(&dir, a),
+        Command::Apply(a) => cli::apply::apply(&dir, a),
+        Command::Verify(a) => cli::apply::verify(&dir, a),
+        Command::Audit(a) => cli::apply::audit(&dir, a),
+        Command::Site(a) => cli::site::run(&dir, a),
+        Command::Letter(a) => cli::site::letter(&dir, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
