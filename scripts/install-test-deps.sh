@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs: the real daemons it starts on 127.0.0.1 and the
+# browser the site is checked in. Idempotent; needs root (or sudo) for apt-get.
+set -euo pipefail
+
+PACKAGES=(
+  dovecot-imapd dovecot-lmtpd postfix
+  openssh-server openssh-client
+  slapd ldap-utils
+  chromium
+)
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  # Never let apt start the stock daemons: tests start their own on loopback.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod 755 /usr/sbin/policy-rc.d
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+  echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Node packages of the browser tests (playwright-core, axe-core), from the lock file.
+if [ -f tests/browser/package.json ]; then
+  (cd tests/browser && { [ -d node_modules ] || npm ci --no-audit --no-fund --silent; })
+fi
+echo "test dependencies ready"
