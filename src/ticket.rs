@@ -61,7 +61,11 @@ fn is_valid_prefix(p: &str) -> bool {
 impl Ticket {
     /// A fresh random ticket from the operating system's CSPRNG-seeded generator.
     pub fn generate(prefix: &str) -> Ticket {
-        let mut rng = rand::rng();
+        Self::generate_with(prefix, &mut rand::rng())
+    }
+
+    /// A ticket from the given generator (seeded ones make reproducible data sets).
+    pub fn generate_with<R: rand::Rng + ?Sized>(prefix: &str, rng: &mut R) -> Ticket {
         let mut body = [0u8; BODY];
         for v in body.iter_mut().take(BODY - 1) {
             *v = rng.random_range(0..31u8);
