@@ -19,19 +19,41 @@ use ssh_key::public::{Ed25519PublicKey, KeyData};
 
 const FIRST: &[&str] = &[
     "Budi", "Siti", "Agus", "Dewi", "Rina", "Joko", "Sri", "Ahmad", "Nur", "Eko", "Wahyu",
-    "Endang", "Bambang", "Lestari", "Hendra", "Yuliana", "Fajar", "Ratna", "Dimas", "Ayu",
-    "Teguh", "Puji", "Slamet", "Indah", "Arif", "Wulan", "Rizky", "Fitri", "Galih", "Nanik",
+    "Endang", "Bambang", "Lestari", "Hendra", "Yuliana", "Fajar", "Ratna", "Dimas", "Ayu", "Teguh",
+    "Puji", "Slamet", "Indah", "Arif", "Wulan", "Rizky", "Fitri", "Galih", "Nanik",
 ];
 const LAST: &[&str] = &[
-    "Santoso", "Aminah", "Prasetyo", "Lestari", "Wijaya", "Susanto", "Rahayu", "Hidayat",
-    "Kurniawan", "Setiawan", "Purnomo", "Handayani", "Saputra", "Utami", "Nugroho",
-    "Wibowo", "Maharani", "Firmansyah", "Astuti", "Suryani", "Mulyono", "Hartono",
+    "Santoso",
+    "Aminah",
+    "Prasetyo",
+    "Lestari",
+    "Wijaya",
+    "Susanto",
+    "Rahayu",
+    "Hidayat",
+    "Kurniawan",
+    "Setiawan",
+    "Purnomo",
+    "Handayani",
+    "Saputra",
+    "Utami",
+    "Nugroho",
+    "Wibowo",
+    "Maharani",
+    "Firmansyah",
+    "Astuti",
+    "Suryani",
+    "Mulyono",
+    "Hartono",
 ];
 /// (OPD, short code used in server logins)
 const OPDS: &[(&str, &str)] = &[
     ("Dinas Kesehatan", "dinkes"),
     ("Dinas Pendidikan, Kepemudaan dan Olahraga", "disdikpora"),
-    ("Badan Perencanaan Pembangunan, Penelitian dan Pengembangan Daerah", "bappeda"),
+    (
+        "Badan Perencanaan Pembangunan, Penelitian dan Pengembangan Daerah",
+        "bappeda",
+    ),
     ("Dinas Kependudukan dan Pencatatan Sipil", "disdukcapil"),
     ("Badan Pengelolaan Keuangan dan Aset Daerah", "bpkad"),
     ("Dinas Pekerjaan Umum dan Penataan Ruang", "dpupr"),
@@ -74,7 +96,11 @@ fn person(rng: &mut StdRng, i: usize) -> Person {
         nip: format!("{by:04}{bm:02}{bd:02}{ay:04}{am:02}{sex}{:03}", i % 999 + 1),
         opd: rng.random_range(0..OPDS.len()),
         position: POSITIONS[rng.random_range(0..POSITIONS.len())],
-        contact: format!("08{:02}{:08}", rng.random_range(11..=99), rng.random_range(0..100_000_000u32)),
+        contact: format!(
+            "08{:02}{:08}",
+            rng.random_range(11..=99),
+            rng.random_range(0..100_000_000u32)
+        ),
     }
 }
 
@@ -90,7 +116,11 @@ fn ed25519(rng: &mut StdRng, comment: &str) -> String {
 fn at(day: u32, minutes: u32) -> String {
     let base = jiff::civil::date(2026, 7, 1).at(8, 0, 0, 0);
     let t = base
-        .checked_add(jiff::Span::new().days(i64::from(day)).minutes(i64::from(minutes)))
+        .checked_add(
+            jiff::Span::new()
+                .days(i64::from(day))
+                .minutes(i64::from(minutes)),
+        )
         .unwrap_or(base);
     format!("{}+07:00", t.strftime("%Y-%m-%dT%H:%M:%S"))
 }
@@ -146,14 +176,22 @@ fn record(
     let mut s = format!("ticket = \"{t}\"\noutcome = \"processed\"\npr = {pr}\n");
     let mut minutes = start;
     for (i, (step, done_by, role, login)) in sop.iter().enumerate() {
-        minutes += if i == 0 { 0 } else { 7 + (pr as u32 * 13 + i as u32 * 29) % 50 };
+        minutes += if i == 0 {
+            0
+        } else {
+            7 + (pr as u32 * 13 + i as u32 * 29) % 50
+        };
         let _ = write!(
             s,
             "\n[[steps]]\nstep = \"{step}\"\ndone-by = \"{done_by}\"\nrole = \"{role}\"\nat = \"{}\"\n",
             at(day, minutes)
         );
         if let Some(l) = login {
-            let _ = write!(s, "login = \"{l}\"\nreview-id = {}\n", 900_000 + pr * 10 + i as u64);
+            let _ = write!(
+                s,
+                "login = \"{l}\"\nreview-id = {}\n",
+                900_000 + pr * 10 + i as u64
+            );
         }
     }
     if failed_first {
@@ -177,16 +215,41 @@ fn record(
 
 const MAIL_SOP: &[(&str, &str, &str, Option<&str>)] = &[
     ("permohonan", "submit", "pemohon", None),
-    ("disposisi-kadis", "review", "kepala-dinas", Some("kadis-kominfo-kudus")),
-    ("disposisi-kabid", "review", "kepala-bidang", Some("kabid-informatika-kudus")),
+    (
+        "disposisi-kadis",
+        "review",
+        "kepala-dinas",
+        Some("kadis-kominfo-kudus"),
+    ),
+    (
+        "disposisi-kabid",
+        "review",
+        "kepala-bidang",
+        Some("kabid-informatika-kudus"),
+    ),
     ("cek-nama", "review", "kepala-seksi", Some("kasi-tip-kudus")),
     ("pembuatan-akun", "apply", "admin", None),
 ];
 const SERVER_SOP: &[(&str, &str, &str, Option<&str>)] = &[
     ("permohonan", "submit", "pemohon", None),
-    ("disposisi-kadis", "review", "kepala-dinas", Some("kadis-kominfo-kudus")),
-    ("keputusan-kabid", "review", "kepala-bidang", Some("kabid-informatika-kudus")),
-    ("penugasan-kasi", "review", "kepala-seksi", Some("kasi-tip-kudus")),
+    (
+        "disposisi-kadis",
+        "review",
+        "kepala-dinas",
+        Some("kadis-kominfo-kudus"),
+    ),
+    (
+        "keputusan-kabid",
+        "review",
+        "kepala-bidang",
+        Some("kabid-informatika-kudus"),
+    ),
+    (
+        "penugasan-kasi",
+        "review",
+        "kepala-seksi",
+        Some("kasi-tip-kudus"),
+    ),
     ("aktivasi", "apply", "admin", None),
     ("serah-terima", "notify", "admin", None),
 ];
@@ -266,10 +329,19 @@ fn bulk(out: &Out, rng: &mut StdRng, n: usize) {
         let mut req = request_head(&t, "mail-create", &at((i % 110) as u32, 0), &p, i);
         let _ = write!(req, "\n[mail]\naddress = \"{local}@kuduskab.go.id\"\n");
         out.write(&format!("requests/{t}.toml"), &req);
-        mails.push(Mail { ticket: t, local, person: p, extra: vec![], disabled: false });
+        mails.push(Mail {
+            ticket: t,
+            local,
+            person: p,
+            extra: vec![],
+            disabled: false,
+        });
     }
     write_mail(out, &mails);
-    eprintln!("wrote {n} mail requests and accounts under {}", out.root.display());
+    eprintln!(
+        "wrote {n} mail requests and accounts under {}",
+        out.root.display()
+    );
 }
 
 fn demo(out: &Out, rng: &mut StdRng) {
@@ -286,8 +358,17 @@ fn demo(out: &Out, rng: &mut StdRng) {
         let mut req = request_head(&t, "mail-create", &submitted, &p, 100 + i);
         let _ = write!(req, "\n[mail]\naddress = \"{local}@kuduskab.go.id\"\n");
         out.write(&format!("requests/{t}.toml"), &req);
-        out.write(&format!("records/{t}.toml"), &record(&t, pr, MAIL_SOP, day, 0, i == 5));
-        mails.push(Mail { ticket: t, local, person: p, extra: vec![], disabled: false });
+        out.write(
+            &format!("records/{t}.toml"),
+            &record(&t, pr, MAIL_SOP, day, 0, i == 5),
+        );
+        mails.push(Mail {
+            ticket: t,
+            local,
+            person: p,
+            extra: vec![],
+            disabled: false,
+        });
         pr += 1;
         day += 3 + (i as u32 % 4);
     }
@@ -311,7 +392,10 @@ fn demo(out: &Out, rng: &mut StdRng) {
             let _ = writeln!(req, "reason = \"{r}\"");
         }
         out.write(&format!("requests/{t}.toml"), &req);
-        out.write(&format!("records/{t}.toml"), &record(&t, pr, MAIL_SOP, day, 30, false));
+        out.write(
+            &format!("records/{t}.toml"),
+            &record(&t, pr, MAIL_SOP, day, 30, false),
+        );
         m.extra.push(t);
         m.disabled |= kind == "mail-deactivate";
         pr += 1;
@@ -327,7 +411,10 @@ fn demo(out: &Out, rng: &mut StdRng) {
         let mut p = person(rng, 300 + g);
         p.opd = opd;
         let t = Ticket::generate_with("KDS", rng).to_string();
-        let key = ed25519(rng, &format!("{}@laptop", p.name.to_lowercase().replace(' ', ".")));
+        let key = ed25519(
+            rng,
+            &format!("{}@laptop", p.name.to_lowercase().replace(' ', ".")),
+        );
         let max = if server == "db-1" { 80 } else { 300 };
         let expires = jiff::civil::date(2026, 7, 1)
             .checked_add(jiff::Span::new().days(i64::from(day + max)))
@@ -340,7 +427,10 @@ fn demo(out: &Out, rng: &mut StdRng) {
             OPDS[opd].1, OPDS[opd].1
         );
         out.write(&format!("requests/{t}.toml"), &req);
-        out.write(&format!("records/{t}.toml"), &record(&t, pr, SERVER_SOP, day, 45, false));
+        out.write(
+            &format!("records/{t}.toml"),
+            &record(&t, pr, SERVER_SOP, day, 45, false),
+        );
         grants.push((t, g, p, key, expires));
         pr += 1;
         day += 2;
@@ -357,7 +447,10 @@ fn demo(out: &Out, rng: &mut StdRng) {
             OPDS[opd].1
         );
         out.write(&format!("requests/{t}.toml"), &req);
-        out.write(&format!("records/{t}.toml"), &record(&t, pr, SERVER_SOP, day, 50, false));
+        out.write(
+            &format!("records/{t}.toml"),
+            &record(&t, pr, SERVER_SOP, day, 50, false),
+        );
         revoked.push((g, t));
         pr += 1;
         day += 1;
@@ -372,7 +465,8 @@ fn demo(out: &Out, rng: &mut StdRng) {
                 keys,
                 "\n[[keys]]\nticket = \"{t}\"\nkey = \"{key}\"\nexpires = {expires}\nstatus = \"{}\"\n{}holder = {{ name = {}, nip = \"{}\", opd = {} }}\n",
                 if rev.is_some() { "revoked" } else { "active" },
-                rev.map(|(_, rt)| format!("revoked-by = \"{rt}\"\n")).unwrap_or_default(),
+                rev.map(|(_, rt)| format!("revoked-by = \"{rt}\"\n"))
+                    .unwrap_or_default(),
                 q(&p.name),
                 p.nip,
                 q(OPDS[*opd].0)

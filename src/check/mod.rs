@@ -122,6 +122,11 @@ pub fn run(inst: &Instance, base: Option<&Base>, opts: &Options) -> Report {
     Report { diagnostics }
 }
 
+/// Reads the instance as it is at git revision `rev` of the repository holding `dir`.
+pub fn read_base(dir: &std::path::Path, rev: &str) -> Result<Base, crate::model::LoadError> {
+    base_tree::read(dir, rev)
+}
+
 #[cfg(test)]
 pub(crate) mod testutil;
 
@@ -141,9 +146,4 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, RULES.iter().map(|r| r.code).collect::<Vec<_>>());
     }
-}
-
-/// Reads the instance as it is at git revision `rev` of the repository holding `dir`.
-pub fn read_base(dir: &std::path::Path, rev: &str) -> Result<Base, crate::model::LoadError> {
-    base_tree::read(dir, rev)
 }

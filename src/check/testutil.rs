@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by rule tests; not every helper is used by every rule yet
 //! An in-memory instance for rule tests: the Kudus preset plus requests and accounts
 //! written by helpers, checked with a fixed "today".
 
