@@ -28,7 +28,7 @@ impl<'a> Desired<'a> {
             kinds: inst
                 .requests
                 .iter()
-                .map(|r| (r.value.ticket().as_ref(), r.value.kind()))
+                .map(|r| (r.value.ticket(), r.value.kind()))
                 .collect::<HashMap<_, _>>(),
         }
     }

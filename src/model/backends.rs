@@ -59,7 +59,7 @@ fn max_disable_share() -> f64 {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum MailBackend {
     /// Dovecot passwd-file + Postfix virtual maps, written as local files.
-    Dovecot(DovecotSettings),
+    Dovecot(Box<DovecotSettings>),
     /// OpenLDAP (settings read by the LDAP backend).
     Ldap(toml::Table),
     /// Command templates, e.g. Zimbra's `zmprov` (settings read by that backend).
