@@ -492,3 +492,52 @@ fn refuses_unapproved_tickets_and_mass_disable() {
         text(&audit)
     );
 }
+
+#[test]
+fn expiry_sweep_closes_keys_past_their_last_day() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let state = tmp.path().join("state");
+    let inst = instance(
+        tmp.path(),
+        &backends(&id.to_public().to_string(), "", &state),
+    );
+    let keys = state.join("keys/app-1/opd-disdukcapil");
+    let apply = loket(&inst, &["apply", "--today", "2027-08-01"]);
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    let file = fs::read_to_string(&keys).unwrap();
+    // OpenSSH itself refuses the key after its last day, too.
+    assert!(
+        file.contains("expiry-time=\"20270817\" ssh-ed25519 "),
+        "{file}"
+    );
+    assert!(file.contains("loket:KDS-JATNV-9GN8H"), "{file}");
+
+    // The day after the last day (2027-08-16): plan, audit and the sweep see it.
+    let plan = loket(&inst, &["plan", "--today", "2027-08-17"]);
+    assert_eq!(code(&plan), 2, "{}", text(&plan));
+    assert!(text(&plan).contains("- expire   opd-disdukcapil@app-1 key KDS-JATNV-9GN8H"));
+    let audit = loket(&inst, &["audit", "--today", "2027-08-17"]);
+    assert_eq!(code(&audit), 2, "{}", text(&audit));
+    assert!(
+        text(&audit).contains("expired access still open"),
+        "{}",
+        text(&audit)
+    );
+    let on_the_day = loket(&inst, &["plan", "--today", "2027-08-16"]);
+    assert_eq!(code(&on_the_day), 0, "{}", text(&on_the_day));
+
+    let sweep = loket(
+        &inst,
+        &["apply", "--today", "2027-08-17", "--run", "expiry-1"],
+    );
+    assert_eq!(code(&sweep), 0, "{}", text(&sweep));
+    let file = fs::read_to_string(&keys).unwrap();
+    assert!(
+        !file.contains("KDS-JATNV-9GN8H") && file.contains("KDS-3ZTYU-SR663"),
+        "{file}"
+    );
+    let record = fs::read_to_string(inst.join("records/KDS-JATNV-9GN8H.toml")).unwrap();
+    assert!(record.contains("run = \"expiry-1\""), "{record}");
+    assert_eq!(code(&loket(&inst, &["plan", "--today", "2027-08-17"])), 0);
+}
