@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod init;
 pub mod model;
 pub mod nip;
 pub mod ticket;
