@@ -9,5 +9,6 @@ pub mod check;
 pub mod diag;
 pub mod init;
 pub mod model;
+pub mod new;
 pub mod nip;
 pub mod ticket;
