@@ -9,13 +9,18 @@ pub fn parse(text: &str) -> Result<DocumentMut, toml_edit::TomlError> {
     text.parse::<DocumentMut>()
 }
 
-/// Sets `key` to a string, keeping the old value's surrounding spaces and comment.
+/// Sets `key` to a string, keeping the key's and the old value's spacing and comment.
 pub fn set_str(table: &mut Table, key: &str, v: &str) {
-    let mut new = Value::from(v);
-    if let Some(old) = table.get(key).and_then(Item::as_value) {
-        *new.decor_mut() = old.decor().clone();
+    match table.get_mut(key).and_then(Item::as_value_mut) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = Value::from(v);
+            *old.decor_mut() = decor;
+        }
+        None => {
+            table.insert(key, value(v));
+        }
     }
-    table.insert(key, Item::Value(new));
 }
 
 /// Appends `v` to the string array `key` (created if missing), laid out like the
@@ -31,10 +36,24 @@ pub fn push_str(table: &mut Table, key: &str, v: &str) {
         table.insert(key, value(arr));
         return;
     };
-    let mut new = Value::from(v);
-    if let Some(last) = arr.iter().last() {
-        *new.decor_mut() = last.decor().clone();
+    if arr.is_empty() {
+        arr.push(v);
+        return;
     }
+    // One element per line: indent like the last one (without any comment of its
+    // own); otherwise one space after the comma.
+    let last_prefix = arr
+        .iter()
+        .last()
+        .and_then(|l| l.decor().prefix())
+        .and_then(|p| p.as_str())
+        .unwrap_or("");
+    let indent = match last_prefix.rfind('\n') {
+        Some(nl) => last_prefix[nl..].to_string(),
+        None => " ".to_string(),
+    };
+    let mut new = Value::from(v);
+    new.decor_mut().set_prefix(indent.clone());
     // A comment after the last element's comma belongs to that element: keep it
     // there instead of letting it slide behind the new one.
     let trailing = arr.trailing().as_str().unwrap_or("").to_string();
@@ -43,12 +62,6 @@ pub fn push_str(table: &mut Table, key: &str, v: &str) {
         && let Some(nl) = trailing.rfind('\n')
     {
         let (comment, close) = trailing.split_at(nl);
-        let indent = new
-            .decor()
-            .prefix()
-            .and_then(|p| p.as_str())
-            .unwrap_or(" ")
-            .to_string();
         new.decor_mut().set_prefix(format!("{comment}{indent}"));
         arr.set_trailing(close);
     }
@@ -115,6 +128,16 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("[holder] # data pegawai\n"), "{out}");
+        let mut doc = parse(&out).unwrap();
+        push_str(doc.as_table_mut(), "tickets", "KDS-CCCCC-CCCCC");
+        assert!(
+            doc.to_string()
+                .contains("# pembuatan\n    \"KDS-BBBBB-BBBBB\",\n    \"KDS-CCCCC-CCCCC\""),
+            "{doc}"
+        );
+        let mut doc = parse("tickets = [\"A\"]\n").unwrap();
+        push_str(doc.as_table_mut(), "tickets", "B");
+        assert_eq!(doc.to_string(), "tickets = [\"A\", \"B\"]\n");
         let one_line = "tickets = [\"A\", \"B\"]\n";
         let mut doc = parse(one_line).unwrap();
         push_str(doc.as_table_mut(), "tickets", "C");
