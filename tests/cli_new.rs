@@ -361,3 +361,55 @@ fn dry_run_prints_and_writes_nothing() {
     );
     assert_eq!(fs::read_dir(dir.join("requests")).unwrap().count(), 1);
 }
+
+/// docs/examples: one request per kind plus the accounts they leave behind, copied
+/// into a fresh Kudus instance, pass `loket check`; docs/schema.md links each one.
+#[test]
+fn docs_examples_form_a_clean_instance() {
+    let root = common::repo_root();
+    let examples = root.join("docs/examples");
+    let schema = fs::read_to_string(root.join("docs/schema.md")).unwrap();
+    let (_tmp, dir) = instance("kudus");
+    for kind in [
+        "mail-create",
+        "mail-deactivate",
+        "mail-reset",
+        "server-grant",
+        "server-revoke",
+    ] {
+        let text = fs::read_to_string(examples.join(format!("{kind}.toml"))).unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(doc["kind"].as_str(), Some(kind));
+        let t = doc["ticket"].as_str().unwrap();
+        fs::write(dir.join(format!("requests/{t}.toml")), &text).unwrap();
+        assert!(
+            schema.contains(&format!("(examples/{kind}.toml)")),
+            "docs/schema.md does not link the {kind} example"
+        );
+        // a recipient, where given, is a real age public key
+        if let Some(r) = doc["applicant"].get("recipient").and_then(|v| v.as_str()) {
+            r.parse::<age::x25519::Recipient>()
+                .unwrap_or_else(|e| panic!("{kind}: recipient {r}: {e}"));
+        }
+    }
+    for entry in walkdir::WalkDir::new(examples.join("accounts")) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(&examples).unwrap();
+            let to = dir.join(rel);
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(entry.path(), &to).unwrap();
+            assert!(schema.contains(&format!("(examples/{})", rel.display())));
+        }
+    }
+    let out = ok(common::loket()
+        .arg("-C")
+        .arg(&dir)
+        .arg("check")
+        .output()
+        .unwrap());
+    assert!(
+        out.contains("5 requests, 1 mail accounts, 1 server accounts: 0 errors"),
+        "{out}"
+    );
+}

@@ -1,5 +1,6 @@
 //! `loket init --preset OFFICE DIR`: a new instance from an office's preset.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,9 +26,12 @@ fn preset_ids() -> clap::builder::PossibleValuesParser {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     if args.list {
-        for p in PRESETS {
-            println!("{:<14} {}: SOP {}", p.id, p.office, p.sops);
-        }
+        let list: String = PRESETS
+            .iter()
+            .map(|p| format!("{:<14} {}: SOP {}\n", p.id, p.office, p.sops))
+            .collect();
+        // A reader that went away (`| head`) is not an error worth reporting.
+        let _ = std::io::stdout().lock().write_all(list.as_bytes());
         return Ok(ExitCode::SUCCESS);
     }
     let (Some(id), Some(dir)) = (args.preset, args.dir) else {
@@ -37,7 +41,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bail!("no preset '{id}' (see `loket init --list`)");
     };
     init(&dir, p)?;
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "Instance for {} written to {}.\nNext: review loket.toml (roles' forge logins, servers), \
          `git init`, commit, then run `loket check`.",
         p.office,

@@ -241,36 +241,44 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         eprintln!("nothing written: fix the values above and run `loket new` again");
         return Ok(ExitCode::from(1));
     }
+    let mut out = String::new();
     if args.fields.dry_run {
         for f in &draft.files {
-            println!(
-                "==> {} ({})",
-                f.path,
-                if f.created { "new" } else { "changed" }
-            );
-            print!("{}", f.text);
+            let state = if f.created { "new" } else { "changed" };
+            out += &format!("==> {} ({state})\n{}", f.path, f.text);
         }
+        emit(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
     new_req::write(dir, &draft)?;
-    println!("Nomor tiket / ticket: {}", draft.ticket);
+    out += &format!("Nomor tiket / ticket: {}\n", draft.ticket);
     for f in &draft.files {
-        println!(
-            "  {} {}",
-            if f.created { "new    " } else { "changed" },
-            f.path
-        );
+        let state = if f.created { "new    " } else { "changed" };
+        out += &format!("  {state} {}\n", f.path);
     }
     let paths: Vec<&str> = draft.files.iter().map(|f| f.path.as_str()).collect();
-    println!(
+    out += &format!(
         "Next: open a pull request with these files, e.g.\n  git switch -c {t}\n  git add {p}\n  \
          git commit -m \"{t}: {label}\"\n  git push -u origin {t}\nthen ask for the SOP's dispositions \
-         (`loket review` shows which step it waits for).",
+         (`loket review` shows which step it waits for).\n",
         t = draft.ticket,
         p = paths.join(" "),
         label = kind.label_id(),
     );
+    emit(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints to stdout; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Today in the office's time zone.
