@@ -7,6 +7,8 @@
 
 mod base_tree;
 mod index;
+pub mod mail;
+pub mod names;
 mod syntax;
 mod tickets;
 
@@ -37,6 +39,11 @@ pub static RULES: &[Rule] = &[
     tickets::FILE_NAME,
     tickets::FORMAT,
     tickets::DUPLICATE,
+    mail::LOCAL_PART,
+    mail::LENGTH,
+    mail::DOMAIN,
+    mail::RESERVED,
+    names::UNIQUE,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).
