@@ -10,6 +10,7 @@ mod index;
 pub mod mail;
 pub mod names;
 mod nip_rules;
+mod references;
 pub mod server;
 mod syntax;
 mod tickets;
@@ -49,6 +50,9 @@ pub static RULES: &[Rule] = &[
     nip_rules::FORMAT,
     nip_rules::REQUIRED,
     nip_rules::ONE_ACCOUNT,
+    references::TARGET,
+    references::TICKET_EXISTS,
+    references::CONSISTENT,
     server::INVENTORY,
     server::EXPIRY,
     server::TERMS,
