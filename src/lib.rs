@@ -7,6 +7,8 @@
 
 pub mod check;
 pub mod diag;
+pub mod init;
 pub mod model;
+pub mod new;
 pub mod nip;
 pub mod ticket;
