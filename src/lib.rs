@@ -7,6 +7,8 @@
 
 pub mod check;
 pub mod diag;
+pub mod forge;
 pub mod model;
 pub mod nip;
+pub mod review;
 pub mod ticket;
