@@ -10,7 +10,6 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
@@ -361,7 +360,7 @@ fn handle(
                 return not_found();
             };
             let items: Vec<Value> = match *what {
-                "commits" => p.commits.iter().map(|c| commit_json(c)).collect(),
+                "commits" => p.commits.iter().map(commit_json).collect(),
                 "files" => p
                     .files
                     .iter()
