@@ -7,8 +7,10 @@
 
 pub mod check;
 pub mod diag;
+pub mod forge;
 pub mod init;
 pub mod model;
 pub mod new;
 pub mod nip;
+pub mod review;
 pub mod ticket;
