@@ -5,6 +5,7 @@
 //! The modules follow the pipeline: [`model`] reads the instance, [`check`] validates
 //! it, and the later stages build on both.
 
+pub mod apply;
 pub mod check;
 pub mod diag;
 pub mod forge;
