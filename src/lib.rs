@@ -7,6 +7,8 @@
 
 pub mod check;
 pub mod diag;
+pub mod letter;
 pub mod model;
 pub mod nip;
+pub mod site;
 pub mod ticket;
