@@ -19,6 +19,7 @@ pub mod mailcheck;
 pub mod plan;
 pub mod records;
 pub mod run;
+pub mod ssh;
 pub mod verify;
 
 pub use backend::{
