@@ -460,25 +460,47 @@ fn refuses_unapproved_tickets_and_mass_disable() {
     fs::write(&rec, text0).unwrap();
     assert_eq!(code(&loket(&inst, &["apply"])), 0);
 
-    // A broken accounts/ disabling most accounts is refused; nothing changes.
-    for e in fs::read_dir(inst.join("accounts/mail")).unwrap() {
-        let p = e.unwrap().path();
-        let t = fs::read_to_string(&p).unwrap();
-        fs::write(
-            &p,
-            t.replace("status = \"active\"", "status = \"disabled\""),
-        )
-        .unwrap();
+    // Deactivations beyond the allowed share are refused; nothing changes.
+    let deactivated = [
+        (BAMBANG, BAMBANG_CREATE, BAMBANG_DEACTIVATE),
+        (
+            "eko.wibowo@kuduskab.go.id",
+            "KDS-SZU4M-MZRSN",
+            "KDS-WG8AG-C2DMY",
+        ),
+        (
+            "galih.lestari@kuduskab.go.id",
+            "KDS-UNV7B-WMZH5",
+            "KDS-DA295-GZ4KM",
+        ),
+    ];
+    fs::remove_dir_all(&state).unwrap();
+    for (addr, create, _) in deactivated {
+        set_account(&inst, addr, "active", &[create]);
+    }
+    assert_eq!(code(&loket(&inst, &["apply"])), 0);
+    for (addr, create, deactivate) in deactivated {
+        set_account(&inst, addr, "disabled", &[create, deactivate]);
     }
     let before = fs::read_to_string(state.join("passwd")).unwrap();
-    let apply = loket(&inst, &["apply"]);
+    let apply = loket(&inst, &["apply", "--max-disable-share", "0.1"]);
     assert_eq!(code(&apply), 1, "{}", text(&apply));
+    assert!(text(&apply).contains("3 of 22"), "{}", text(&apply));
     assert!(
         text(&apply).contains("max-disable-share"),
         "{}",
         text(&apply)
     );
     assert_eq!(fs::read_to_string(state.join("passwd")).unwrap(), before);
+    // Within the share configured in loket.toml (0.2) the same run goes through.
+    let apply = loket(&inst, &["apply"]);
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    assert_eq!(
+        text(&apply).matches("ok disable").count(),
+        3,
+        "{}",
+        text(&apply)
+    );
 
     // The audit sees a key nobody registered.
     let kf = state.join("keys/app-1/opd-dinkes");
