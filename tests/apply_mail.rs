@@ -225,7 +225,13 @@ fn mail_lifecycle_against_real_dovecot_and_postfix() {
     assert_eq!(code(&audit), 0, "{}", text(&audit));
     outputs.extend([verify, audit]);
 
-    // CI commits the records: no password may reach git, the logs or any output.
+    // The status site from the records apply wrote shows the ticket processed.
+    let site_dir = tmp.path().join("public");
+    let site = loket(&inst, &["site", "--out", site_dir.to_str().unwrap()]);
+    assert_eq!(code(&site), 0, "{}", text(&site));
+    outputs.push(site);
+
+    // CI commits the records: no password may reach git, the logs, the site or any output.
     let git = |args: &[&str]| {
         let o = Command::new("git")
             .arg("-C")
