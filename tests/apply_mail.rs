@@ -569,3 +569,54 @@ fn expiry_sweep_closes_keys_past_their_last_day() {
     assert!(record.contains("run = \"expiry-1\""), "{record}");
     assert_eq!(code(&loket(&inst, &["plan", "--today", "2027-08-17"])), 0);
 }
+
+#[test]
+fn a_failing_backend_fails_its_tickets_only_and_is_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let state = tmp.path().join("state");
+    let mail = |postmap: &str| {
+        format!(
+            "[backends.mail]\ntype = \"dovecot\"\npasswd-file = \"{s}/passwd\"\n\
+             virtual-mailboxes = \"{s}/virtual_mailboxes\"\n{postmap}\n",
+            s = state.display()
+        )
+    };
+    let recipient = id.to_public().to_string();
+    let inst = instance(
+        tmp.path(),
+        &backends(&recipient, &mail("postmap = \"false\""), &state),
+    );
+    let apply = loket(&inst, &["apply", "--run", "broken-1"]);
+    assert_eq!(code(&apply), 1, "{}", text(&apply));
+    assert!(
+        text(&apply).contains("FAILED create agus.lestari"),
+        "{}",
+        text(&apply)
+    );
+    // The server backend went on; the mail server was left as it was.
+    assert!(state.join("keys/app-1/opd-disdukcapil").exists());
+    assert!(!state.join("passwd").exists());
+    let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
+    assert!(record.contains("outcome = \"failed\""), "{record}");
+    assert!(record.contains("kind = \"failed\"") && record.contains("run = \"broken-1\""));
+
+    // Fixed: the next run retries exactly the failed mail changes.
+    let config = fs::read_to_string(inst.join("loket.toml")).unwrap();
+    fs::write(
+        inst.join("loket.toml"),
+        config.replace("postmap = \"false\"", ""),
+    )
+    .unwrap();
+    let apply = loket(&inst, &["apply", "--run", "fixed-2"]);
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    assert!(!text(&apply).contains("grant"), "{}", text(&apply));
+    assert!(
+        text(&apply).contains("ok create agus.lestari"),
+        "{}",
+        text(&apply)
+    );
+    let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
+    assert!(record.contains("outcome = \"processed\""), "{record}");
+    assert_eq!(code(&loket(&inst, &["plan"])), 0);
+}
