@@ -20,7 +20,8 @@ use crate::model::record::{Event, EventKind};
 use crate::model::request::{Request, RequestKind};
 use crate::model::{Config, Instance};
 
-/// How many changes go to a backend at once (one file write / session each).
+/// Fewest changes that go to a backend at once (one file write / session each).
+/// Large runs use up to 20 batches, as a file backend rewrites its whole file per batch.
 const BATCH: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,7 +232,7 @@ pub fn apply(
             .iter()
             .filter(|c| c.backend == name)
             .collect();
-        for chunk in mine.chunks(BATCH) {
+        for chunk in mine.chunks((mine.len() / 20).max(BATCH)) {
             // Gate, then passwords sealed to the outbox before anything is written.
             let mut ready: Vec<(&PlannedChange, Option<Secret>, Option<PathBuf>)> = Vec::new();
             for c in chunk {
