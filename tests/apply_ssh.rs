@@ -310,3 +310,65 @@ fn users_uid(login: &str) -> u32 {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+/// The backend behind the apply core's trait: plan (the core's diff), apply, verify
+/// as the applicant would, then a second plan is empty; revoke likewise.
+#[test]
+fn through_the_backend_trait_plan_apply_verify() {
+    use loket::apply::plan::{Desired, diff_server};
+    use loket::apply::{Backend, Change, Verified};
+
+    let Some(sshd) = Sshd::start() else { return };
+    let login = sshd.new_login("trait");
+    let id = sshd.dir.path().join("applicant");
+    let key = keygen(&id, "budi@laptop");
+    let last = today() + 90.days();
+    let mut backend = loket::apply::ssh::SshBackend::new(
+        vec![target(&sshd)],
+        [("app-1".to_string(), vec![login.clone()])].into(),
+        today(),
+    )
+    .with_login_key(TICKET_A, id.clone());
+
+    let mut run = |acc: &ServerAccount| {
+        let desired = Desired {
+            mail: vec![],
+            server: vec![acc],
+            kinds: Default::default(),
+        };
+        let live = backend.read().expect("read");
+        let plan = diff_server("ssh", &desired, &live, today());
+        let changes: Vec<Change<'_>> = plan
+            .iter()
+            .map(|planned| Change {
+                planned,
+                password: None,
+            })
+            .collect();
+        let results = backend.apply(&changes);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let verified: Vec<Verified> = changes
+            .iter()
+            .map(|c| backend.verify(c).expect("verify"))
+            .collect();
+        (plan, verified)
+    };
+
+    let granted = account(&login, &[(TICKET_A, &key, last, "active")]);
+    let (plan, verified) = run(&granted);
+    assert_eq!(plan.len(), 2, "create + grant: {plan:?}");
+    assert!(
+        matches!(&verified[1], Verified::AsUser(m) if m.contains("succeeded")),
+        "{verified:?}"
+    );
+    assert!(run(&granted).0.is_empty(), "second run is a no-op");
+
+    let revoked = account(&login, &[(TICKET_A, &key, last, "revoked")]);
+    let (plan, verified) = run(&revoked);
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    assert!(
+        matches!(&verified[0], Verified::AsUser(m) if m.contains("refused")),
+        "{verified:?}"
+    );
+    assert!(run(&revoked).0.is_empty());
+}

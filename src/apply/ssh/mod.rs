@@ -11,6 +11,7 @@
 //! each change is a block that reports its own result, so one failing change is
 //! reported against its ticket and the rest still apply.
 
+pub mod backend;
 pub mod script;
 pub mod session;
 
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
+pub use backend::SshBackend;
 pub use script::{Op, OpResult};
 pub use session::{LoginOutcome, SshError, SshSession, SshTarget, sh_quote};
 

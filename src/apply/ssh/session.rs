@@ -150,6 +150,11 @@ pub struct SshSession {
 impl SshSession {
     /// Connects as the admin and keeps the connection open until dropped.
     pub fn open(target: &SshTarget) -> Result<Self, SshError> {
+        if target.host_key.trim().is_empty() {
+            return Err(SshError::NoHostKey {
+                server: target.server.clone(),
+            });
+        }
         let (key_type, pinned) = parse_host_key(&target.server, &target.host_key)?;
         let io = |context| {
             let server = target.server.clone();
