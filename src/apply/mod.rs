@@ -14,6 +14,7 @@ pub mod gate;
 pub mod guard;
 pub mod journal;
 pub mod keydir;
+pub mod ldap;
 pub mod lock;
 pub mod mailcheck;
 pub mod plan;

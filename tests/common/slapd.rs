@@ -98,6 +98,22 @@ impl Slapd {
             let _ = child.wait();
             panic!("slapd did not start:\n{}", log.lock().unwrap().join("\n"));
         }
+        // "slapd starting" comes before the listener threads call listen(): wait
+        // until a connection is accepted (bounded; this is readiness, not timing).
+        let ready = (0..500).any(|_| {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            false
+        });
+        if !ready {
+            let _ = child.kill();
+            panic!(
+                "slapd does not accept connections:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        }
         Some(Slapd {
             url,
             dir,
