@@ -7,6 +7,7 @@
 //! outbox, journal intent, backend apply, verify, record events, journal done.
 
 pub mod backend;
+pub mod command;
 pub mod credentials;
 pub mod dovecot;
 pub mod fsutil;

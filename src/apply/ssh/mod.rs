@@ -210,6 +210,12 @@ impl SshHost {
         script::parse_results(&server, &out, ops.len())
     }
 
+    /// Runs a script as root on the host over this run's session (the command
+    /// backend uses this); returns its stdout.
+    pub fn run_script(&mut self, script: &str) -> Result<String, SshError> {
+        self.session()?.run_script(script)
+    }
+
     /// Logs in as `login` with the applicant's private key, as the applicant would.
     pub fn try_login(
         &mut self,
