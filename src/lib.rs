@@ -8,6 +8,12 @@
 pub mod apply;
 pub mod check;
 pub mod diag;
+pub mod forge;
+pub mod init;
+pub mod letter;
 pub mod model;
+pub mod new;
 pub mod nip;
+pub mod review;
+pub mod site;
 pub mod ticket;
