@@ -216,7 +216,7 @@ impl Dovecot {
             let path = self.path(p);
             atomic_write(&path, text.as_bytes(), 0o644, None)?;
             if let Some(postmap) = &self.settings.postmap {
-                run(Command::new(postmap).arg(&path))?;
+                run(command(postmap)?.arg(&path))?;
             }
         }
         let mut text = String::with_capacity(table.len() * 160);
@@ -225,7 +225,7 @@ impl Dovecot {
         }
         atomic_write(&self.passwd_path(), text.as_bytes(), 0o640, group)?;
         if let Some(doveadm) = &self.settings.doveadm {
-            let mut cmd = Command::new(doveadm);
+            let mut cmd = command(doveadm)?;
             if let Some(c) = &self.settings.doveadm_config {
                 cmd.arg("-c").arg(self.path(c));
             }
@@ -233,6 +233,17 @@ impl Dovecot {
         }
         Ok(())
     }
+}
+
+/// A configured command line (program and arguments, split on spaces).
+fn command(line: &str) -> Result<Command, BackendError> {
+    let mut words = line.split_whitespace();
+    let program = words
+        .next()
+        .ok_or_else(|| BackendError::Other("empty command in [backends.mail]".into()))?;
+    let mut cmd = Command::new(program);
+    cmd.args(words);
+    Ok(cmd)
 }
 
 fn run(cmd: &mut Command) -> Result<(), BackendError> {

@@ -21,7 +21,7 @@ use crate::model::request::{Request, RequestKind};
 use crate::model::{Config, Instance};
 
 /// How many changes go to a backend at once (one file write / session each).
-const BATCH: usize = 500;
+const BATCH: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
