@@ -372,3 +372,114 @@ fn through_the_backend_trait_plan_apply_verify() {
     );
     assert!(run(&revoked).0.is_empty());
 }
+
+/// `loket plan/apply/plan/audit` with `[backends.server] type = "ssh"`: the bundled
+/// Kudus instance's server accounts land on a real sshd (both of its servers point
+/// at it), and a second plan is empty.
+#[test]
+fn loket_cli_applies_the_bundled_server_accounts_over_ssh() {
+    let Some(sshd) = Sshd::start() else { return };
+    // The bundled accounts' logins (app-1: opd-disdukcapil; db-1: opd-bpkad;
+    // opd-dinkes has only revoked keys so is never created).
+    for l in ["opd-disdukcapil", "opd-bpkad", "opd-dinkes"] {
+        sshd.track(l);
+    }
+    let dir = sshd.dir.path();
+    let inst = dir.join("inst");
+    let root = common::repo_root();
+    for sub in [
+        "requests",
+        "accounts/mail",
+        "accounts/server/app-1",
+        "accounts/server/db-1",
+        "records",
+    ] {
+        std::fs::create_dir_all(inst.join(sub)).unwrap();
+        for e in std::fs::read_dir(root.join(sub)).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), inst.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let config = std::fs::read_to_string(root.join("loket.toml")).unwrap();
+    let start = config.find("[backends]").unwrap();
+    let servers = config.find("[[servers]]").unwrap();
+    let sops = config.find("[sops.").unwrap();
+    let server = |name: &str, days: u32| {
+        format!(
+            "[[servers]]\nname = \"{name}\"\naddress = \"127.0.0.1\"\nport = {}\n\
+             host-key = \"{}\"\naccount-kinds = [\"opd\"]\nmax-days = {days}\n\n",
+            sshd.port, sshd.host_key
+        )
+    };
+    let backends = format!(
+        "[backends]\nstate-dir = \"{s}\"\n\n[backends.server]\ntype = \"ssh\"\n\
+         identity-file = \"{id}\"\n\n",
+        s = dir.join("state").display(),
+        id = sshd.admin_identity.display(),
+    );
+    assert!(servers < sops && start < servers);
+    std::fs::write(
+        inst.join("loket.toml"),
+        format!(
+            "{}{backends}{}{}{}",
+            &config[..start],
+            server("app-1", 365),
+            server("db-1", 90),
+            &config[sops..]
+        ),
+    )
+    .unwrap();
+    let loket = |args: &[&str]| {
+        let o = common::loket()
+            .arg("-C")
+            .arg(&inst)
+            .args(args)
+            .env_remove("GITHUB_RUN_ID")
+            .env_remove("LOKET_SSH_IDENTITY")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.code().unwrap_or(-1), text)
+    };
+
+    let (code, out) = loket(&["plan"]);
+    assert_eq!(code, 2, "changes pending: {out}");
+    assert!(out.contains("ssh:") && out.contains("grant"), "{out}");
+    assert!(
+        out.contains("opd-disdukcapil@app-1") && out.contains("opd-bpkad@db-1"),
+        "{out}"
+    );
+
+    let (code, out) = loket(&["apply"]);
+    assert_eq!(code, 0, "{out}");
+    let ak = std::fs::read_to_string("/home/opd-disdukcapil/.ssh/authorized_keys").unwrap();
+    assert_eq!(ak.lines().count(), 2, "{ak}");
+    assert!(ak.contains("KDS-JATNV-9GN8H"), "{ak}");
+    assert!(
+        std::fs::read_to_string("/home/opd-bpkad/.ssh/authorized_keys").is_ok(),
+        "db-1's account is there too"
+    );
+
+    let (code, out) = loket(&["plan"]);
+    assert_eq!(code, 0, "nothing left to do: {out}");
+    // Both servers are this one machine, so each sees the other's loket account:
+    // exactly the drift audit must report (and nothing else).
+    let (code, out) = loket(&["audit"]);
+    assert_ne!(code, 0, "{out}");
+    let unknown: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("opd-"))
+        .collect();
+    assert_eq!(
+        unknown,
+        ["opd-bpkad@app-1", "opd-disdukcapil@db-1"],
+        "{out}"
+    );
+}

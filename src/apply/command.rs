@@ -22,7 +22,10 @@ use serde::Deserialize;
 
 use super::backend::{Backend, BackendError, Change, LiveMail, LiveState, Secret, Verified};
 use super::plan::Target;
+use super::ssh::backend::{admin_identity, target_for};
 use super::ssh::{SshHost, sh_quote};
+use crate::model::backends::CommandSettings;
+use crate::model::config::Config;
 
 /// A template file: how to list accounts and the steps of each action.
 #[derive(Debug, Clone, Deserialize)]
@@ -384,6 +387,39 @@ impl CommandBackend {
         }
         Ok(state)
     }
+}
+
+/// The backend `[backends.mail] type = "command"` describes.
+pub fn open(
+    settings: &CommandSettings,
+    config: &Config,
+    instance_root: &Path,
+    domains: Vec<String>,
+) -> Result<CommandBackend, BackendError> {
+    let path = instance_root.join(&settings.templates);
+    let file = TemplateFile::load(&path).map_err(|e| BackendError::Other(e.to_string()))?;
+    let runner = match &settings.server {
+        None => Runner::Local,
+        Some(name) => {
+            let server = config.server(name).ok_or_else(|| {
+                BackendError::Other(format!(
+                    "[backends.mail] server = {name:?} is not among [[servers]]"
+                ))
+            })?;
+            let identity = admin_identity(settings.identity_file.as_deref(), instance_root)?;
+            Runner::Ssh(Box::new(SshHost::new(target_for(server, &identity))))
+        }
+    };
+    let name = path
+        .file_stem()
+        .map_or("command".into(), |s| s.to_string_lossy().into_owned());
+    Ok(CommandBackend::new(
+        &name,
+        file,
+        settings.vars.clone(),
+        domains,
+        runner,
+    ))
 }
 
 impl Backend for CommandBackend {

@@ -207,4 +207,11 @@ pub struct CommandSettings {
     /// Run the commands on this server over SSH; none: run them locally.
     #[serde(default)]
     pub server: Option<String>,
+    /// Admin private key for `server` (as in `[backends.server]` type ssh);
+    /// `LOKET_SSH_IDENTITY` overrides it.
+    #[serde(default)]
+    pub identity_file: Option<String>,
+    /// Overrides of the template file's `[vars]` (e.g. the `zmprov` path).
+    #[serde(default)]
+    pub vars: std::collections::BTreeMap<String, String>,
 }

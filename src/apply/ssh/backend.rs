@@ -12,7 +12,7 @@ use crate::apply::backend::{
 };
 use crate::apply::plan::{Action, Target};
 use crate::model::backends::SshSettings;
-use crate::model::config::Config;
+use crate::model::config::{Config, Server};
 
 /// Environment variable naming the admin's private key file; overrides `identity-file`.
 pub const IDENTITY_ENV: &str = "LOKET_SSH_IDENTITY";
@@ -55,35 +55,11 @@ impl SshBackend {
         logins: BTreeMap<String, Vec<String>>,
         today: Date,
     ) -> Result<Self, BackendError> {
-        let identity = std::env::var_os(IDENTITY_ENV)
-            .map(PathBuf::from)
-            .or_else(|| {
-                settings
-                    .identity_file
-                    .as_ref()
-                    .map(|f| instance_root.join(f))
-            })
-            .ok_or_else(|| {
-                BackendError::Other(format!(
-                    "[backends.server] type = \"ssh\" needs the admin's private key: set \
-                     {IDENTITY_ENV} to its path, or identity-file (outside the repository)"
-                ))
-            })?;
+        let identity = admin_identity(settings.identity_file.as_deref(), instance_root)?;
         let targets = config
             .servers
             .iter()
-            .map(|s| SshTarget {
-                server: s.name.get_ref().clone(),
-                address: s.address.clone(),
-                port: s.port,
-                host_key: s
-                    .host_key
-                    .as_ref()
-                    .map(|k| k.get_ref().clone())
-                    .unwrap_or_default(),
-                admin_user: s.admin_user.clone().unwrap_or_else(|| "root".into()),
-                identity: identity.clone(),
-            })
+            .map(|s| target_for(s, &identity))
             .collect();
         Ok(Self::new(targets, logins, today))
     }
@@ -110,6 +86,39 @@ impl SshBackend {
             self.live.insert(server.to_string(), live);
         }
         Ok(&self.live[server])
+    }
+}
+
+/// The admin's private key: `LOKET_SSH_IDENTITY`, else `identity_file` (relative to
+/// the instance).
+pub fn admin_identity(
+    identity_file: Option<&str>,
+    instance_root: &Path,
+) -> Result<PathBuf, BackendError> {
+    std::env::var_os(IDENTITY_ENV)
+        .map(PathBuf::from)
+        .or_else(|| identity_file.map(|f| instance_root.join(f)))
+        .ok_or_else(|| {
+            BackendError::Other(format!(
+                "SSH needs the admin's private key: set {IDENTITY_ENV} to its path, or \
+                 identity-file in [backends] (outside the repository)"
+            ))
+        })
+}
+
+/// How to reach one `[[servers]]` entry.
+pub fn target_for(s: &Server, identity: &Path) -> SshTarget {
+    SshTarget {
+        server: s.name.get_ref().clone(),
+        address: s.address.clone(),
+        port: s.port,
+        host_key: s
+            .host_key
+            .as_ref()
+            .map(|k| k.get_ref().clone())
+            .unwrap_or_default(),
+        admin_user: s.admin_user.clone().unwrap_or_else(|| "root".into()),
+        identity: identity.to_path_buf(),
     }
 }
 
