@@ -165,6 +165,13 @@ fn mail_create_reset_deactivate() {
     let run = run_mail(&mut b, &on);
     assert_eq!(run[0].0.action, Action::Enable);
     assert!(b.try_bind(addr, &second).unwrap());
+
+    // Neither plaintext reached the directory's log.
+    let log = slapd.log().join("\n");
+    assert!(log.contains("BIND"), "the stats log was captured");
+    for pw in [&first, &second] {
+        assert!(!log.contains(pw.expose()));
+    }
 }
 
 #[test]

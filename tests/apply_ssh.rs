@@ -483,3 +483,50 @@ fn loket_cli_applies_the_bundled_server_accounts_over_ssh() {
         "{out}"
     );
 }
+
+/// Measurement, not a check (ignored by default): 200 accounts with one key each
+/// applied in one batched script, then a read and a no-op diff. Run with
+/// `cargo test --test apply_ssh -- --ignored --nocapture measure_`.
+#[test]
+#[ignore]
+fn measure_batched_apply_of_200_accounts() {
+    let Some(sshd) = Sshd::start() else { return };
+    let key = keygen(&sshd.dir.path().join("k"), "k");
+    let last = today() + 30.days();
+    let wants: Vec<ServerAccount> = (0..200)
+        .map(|i| {
+            account(
+                &sshd.new_login(&format!("m{i}")),
+                &[(TICKET_A, &key, last, "active")],
+            )
+        })
+        .collect();
+    let logins: Vec<&str> = wants.iter().map(|w| w.login.get_ref().as_str()).collect();
+    let mut host = SshHost::new(target(&sshd));
+    let t = std::time::Instant::now();
+    let live = host.read(&logins).unwrap();
+    let read_empty = t.elapsed();
+    let ops: Vec<Op> = wants
+        .iter()
+        .flat_map(|w| diff(w, live.accounts.get(w.login.get_ref()), today()))
+        .collect();
+    let t = std::time::Instant::now();
+    let r = host.apply(&ops, &live).unwrap();
+    let apply = t.elapsed();
+    assert!(r.iter().all(Result::is_ok));
+    let t = std::time::Instant::now();
+    let live = host.read(&logins).unwrap();
+    let read_full = t.elapsed();
+    let t = std::time::Instant::now();
+    let again: usize = wants
+        .iter()
+        .map(|w| diff(w, live.accounts.get(w.login.get_ref()), today()).len())
+        .sum();
+    let diff_time = t.elapsed();
+    assert_eq!(again, 0);
+    eprintln!(
+        "ssh: {} ops applied in {apply:?} (one script, one session); read of 200 accounts \
+         {read_full:?} (empty: {read_empty:?}); no-op diff {diff_time:?}",
+        ops.len()
+    );
+}
