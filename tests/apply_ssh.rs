@@ -530,3 +530,24 @@ fn measure_batched_apply_of_200_accounts() {
         ops.len()
     );
 }
+
+#[test]
+fn a_server_without_a_pinned_key_is_skipped_until_it_has_accounts() {
+    use loket::apply::Backend;
+    let Some(sshd) = Sshd::start() else { return };
+    let mut unpinned = target(&sshd);
+    unpinned.server = "db-9".into();
+    unpinned.host_key = String::new();
+    let targets = vec![target(&sshd), unpinned];
+    let mut idle = loket::apply::ssh::SshBackend::new(targets.clone(), Default::default(), today());
+    idle.read().expect("db-9 has no accounts: not contacted");
+
+    let logins = [("db-9".to_string(), vec!["opd-x".to_string()])].into();
+    let mut used = loket::apply::ssh::SshBackend::new(targets, logins, today());
+    let err = used.read().unwrap_err().to_string();
+    assert!(
+        err.contains("db-9") && err.contains("no host-key pinned"),
+        "{err}"
+    );
+    assert!(err.contains("ssh-keyscan"), "says how to fix: {err}");
+}

@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use jiff::ToSpan;
 use jiff::civil::Date;
-use ldap3::{LdapConn, LdapError, Mod, Scope, SearchEntry, dn_escape};
+use ldap3::{LdapConn, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, dn_escape};
 
 use super::backend::{
     Backend, BackendError, Change, LiveKey, LiveMail, LiveServerAccount, LiveState, Secret,
@@ -80,7 +80,7 @@ impl LdapBackend {
     fn conn(&mut self) -> Result<&mut LdapConn, BackendError> {
         if self.conn.is_none() {
             let url = self.settings.url.clone();
-            let mut c = LdapConn::new(&url).map_err(ldap_err(&url))?;
+            let mut c = connect(&url)?;
             c.simple_bind(&self.settings.bind_dn, self.password.expose())
                 .and_then(|r| r.success())
                 .map_err(|e| BackendError::Command {
@@ -444,7 +444,7 @@ impl LdapBackend {
     /// A simple bind as the mail user: what Dovecot/Postfix with an LDAP passdb do.
     pub fn try_bind(&self, address: &str, password: &Secret) -> Result<bool, BackendError> {
         let url = &self.settings.url;
-        let mut c = LdapConn::new(url).map_err(ldap_err(url))?;
+        let mut c = connect(url)?;
         let r = c
             .simple_bind(&self.mail_dn(address), password.expose())
             .map_err(ldap_err(url))?;
@@ -458,6 +458,11 @@ impl LdapBackend {
             }),
         }
     }
+}
+
+fn connect(url: &str) -> Result<LdapConn, BackendError> {
+    let settings = LdapConnSettings::new().set_conn_timeout(std::time::Duration::from_secs(15));
+    LdapConn::with_settings(settings, url).map_err(ldap_err(url))
 }
 
 fn unsupported(a: Action) -> BackendError {

@@ -185,7 +185,16 @@ impl Backend for SshBackend {
 
     fn read(&mut self) -> Result<LiveState, BackendError> {
         self.live.clear();
-        let servers: Vec<String> = self.hosts.keys().cloned().collect();
+        // Servers with a pinned key, and those accounts/ puts accounts on (which
+        // fail clearly without one); a declared server not yet in use is skipped.
+        let servers: Vec<String> = self
+            .hosts
+            .iter()
+            .filter(|(name, h)| {
+                !h.target().host_key.trim().is_empty() || self.logins.contains_key(*name)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
         let mut state = LiveState::default();
         for server in servers {
             let today = self.today;

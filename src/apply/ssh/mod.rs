@@ -184,6 +184,10 @@ impl SshHost {
         }
     }
 
+    pub fn target(&self) -> &SshTarget {
+        &self.target
+    }
+
     fn session(&mut self) -> Result<&SshSession, SshError> {
         if self.session.is_none() {
             self.session = Some(SshSession::open(&self.target)?);
