@@ -338,3 +338,45 @@ fn zimbra_templates_run_over_ssh() {
         .count();
     assert_eq!(logins, 1, "one SSH session for the whole run");
 }
+
+#[test]
+fn the_documented_configs_parse() {
+    use loket::model::backends::{Backends, MailBackend, ServerBackend};
+    let b: Backends = toml::from_str(
+        r#"
+[mail]
+type = "command"
+templates = "templates/backends/zimbra.toml"
+server = "mail-1"
+[mail.vars]
+zmprov = "su - zimbra -c '/opt/zimbra/bin/zmprov -l'"
+
+[server]
+type = "ssh"
+identity-file = "/etc/loket/admin_ed25519"
+"#,
+    )
+    .unwrap();
+    let Some(MailBackend::Command(c)) = &b.mail else {
+        panic!("{b:?}")
+    };
+    assert_eq!(
+        c.vars["zmprov"],
+        "su - zimbra -c '/opt/zimbra/bin/zmprov -l'"
+    );
+    assert!(matches!(b.server, Some(ServerBackend::Ssh(_))));
+    let b: Backends = toml::from_str(
+        "[server]\ntype = \"ldap\"\nurl = \"ldap://127.0.0.1:389\"\n\
+         bind-dn = \"cn=loket,dc=x\"\nbase = \"ou=servers,dc=x\"\n",
+    )
+    .unwrap();
+    let Some(ServerBackend::Ldap(l)) = &b.server else {
+        panic!("{b:?}")
+    };
+    assert_eq!(l.bind_password_env, "LOKET_LDAP_PASSWORD");
+    // A typo is an error, not a silently ignored setting.
+    let err = toml::from_str::<Backends>("[server]\ntype = \"ssh\"\nidentity = \"x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("identity"), "{err}");
+}
