@@ -6,24 +6,22 @@
 //!
 //! Conventions shared with the SSH backend: each `sshPublicKey` value is an
 //! authorized_keys line with `expiry-time` and the grant ticket as comment, and
-//! `shadowExpire` follows the keys ([`account_expiry`]). A disabled mail account
+//! `shadowExpire` follows the keys ([`crate::apply::ssh::account_expiry`]). A disabled mail account
 //! keeps its hash behind `{CRYPT}!`, which no password matches, so enabling it again
 //! restores the old password and the mailbox is untouched. Applied tickets are kept
 //! as `description: loket <ticket>` values so a reset is done once.
 
+mod mail;
+mod server;
+
 use std::collections::{BTreeSet, HashSet};
 
-use jiff::ToSpan;
 use jiff::civil::Date;
 use ldap3::{LdapConn, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, dn_escape};
 
-use super::backend::{
-    Backend, BackendError, Change, LiveKey, LiveMail, LiveServerAccount, LiveState, Secret,
-    Verified,
-};
-use super::credentials::sha512_crypt;
+use super::backend::{Backend, BackendError, Change, LiveState, Secret, Verified};
 use super::plan::{Action, Target};
-use super::ssh::{EPOCH, account_expiry, checked_key};
+use super::ssh::checked_key;
 use crate::model::backends::LdapSettings;
 
 const LOCKED: &str = "{CRYPT}!";
@@ -147,258 +145,6 @@ impl LdapBackend {
             .and_then(|r| r.success())
             .map(drop)
             .map_err(ldap_err(&url))
-    }
-
-    fn read_mail(&mut self, state: &mut LiveState) -> Result<(), BackendError> {
-        let base = self.settings.base.clone();
-        let entries = self.search(
-            &base,
-            Scope::OneLevel,
-            "(objectClass=inetOrgPerson)",
-            &["mail", "userPassword", "description"],
-        )?;
-        for e in entries {
-            let Some(address) = first(&e, "mail") else {
-                continue;
-            };
-            let active = first(&e, "userPassword").is_some_and(|p| !p.starts_with(LOCKED));
-            state.mail.insert(
-                address.to_lowercase(),
-                LiveMail {
-                    active,
-                    tickets: tickets(&e),
-                },
-            );
-        }
-        Ok(())
-    }
-
-    fn read_server(&mut self, state: &mut LiveState) -> Result<(), BackendError> {
-        let base = self.settings.base.clone();
-        let entries = self.search(
-            &base,
-            Scope::Subtree,
-            "(objectClass=posixAccount)",
-            &["uid", "shadowExpire", "sshPublicKey"],
-        )?;
-        for e in entries {
-            // uid=<login>,ou=<server>,<base>
-            let Some(server) =
-                e.dn.split(',')
-                    .nth(1)
-                    .and_then(|rdn| rdn.strip_prefix("ou="))
-            else {
-                continue;
-            };
-            let Some(login) = first(&e, "uid") else {
-                continue;
-            };
-            let expires_on = first(&e, "shadowExpire")
-                .and_then(|d| d.parse::<i32>().ok())
-                .filter(|d| *d >= 0)
-                .and_then(|d| EPOCH.checked_add(d.days()).ok());
-            let keys = values(&e, "sshPublicKey")
-                .map(|l| {
-                    let k = super::ssh::LiveKey::parse(l);
-                    LiveKey {
-                        ticket: k.ticket,
-                        key: k.key,
-                        expires: k.last_day,
-                    }
-                })
-                .collect();
-            state.server.insert(
-                (server.to_string(), login.to_string()),
-                LiveServerAccount {
-                    locked: expires_on.is_some_and(|d| d <= self.today),
-                    keys,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    fn apply_mail(
-        &mut self,
-        address: &str,
-        action: Action,
-        tickets: &[String],
-        password: Option<&Secret>,
-    ) -> Result<(), BackendError> {
-        let dn = self.mail_dn(address);
-        let hash = password
-            .map(|p| sha512_crypt(p).map(|h| format!("{{CRYPT}}{h}")))
-            .transpose()
-            .map_err(|e| BackendError::Other(e.to_string()))?;
-        let current = self.entry(&dn, &["userPassword", "description"])?;
-        let marks: HashSet<String> = tickets.iter().map(|t| format!("{MARK}{t}")).collect();
-        let Some(current) = current else {
-            if !matches!(action, Action::Create) {
-                return Err(BackendError::Other(format!(
-                    "{address}: no such entry in LDAP"
-                )));
-            }
-            let local = address.split('@').next().unwrap_or(address);
-            let pw = hash.unwrap_or_else(|| format!("{LOCKED}*"));
-            let attrs = vec![
-                set(
-                    "objectClass",
-                    ["top", "person", "organizationalPerson", "inetOrgPerson"],
-                ),
-                set("uid", [address]),
-                set("mail", [address]),
-                set("cn", [address]),
-                set("sn", [local]),
-                set("userPassword", [pw.as_str()]),
-                ("description".to_string(), marks),
-            ];
-            return self.add(&dn, attrs);
-        };
-        let old = first(&current, "userPassword").unwrap_or("").to_string();
-        let new_pw = match (action, hash) {
-            (Action::Create | Action::Reset, Some(h)) => Some(h),
-            (Action::Disable, _) if !old.starts_with(LOCKED) => {
-                Some(match old.strip_prefix("{CRYPT}") {
-                    Some(h) => format!("{LOCKED}{h}"),
-                    None => format!("{LOCKED}*"),
-                })
-            }
-            (Action::Enable, Some(h)) => Some(h),
-            (Action::Enable, None) => old.strip_prefix(LOCKED).map(|h| format!("{{CRYPT}}{h}")),
-            (Action::Create | Action::Reset, None) => {
-                return Err(BackendError::Other(format!(
-                    "{address}: {} needs a new password",
-                    action.as_str()
-                )));
-            }
-            _ => None,
-        };
-        let mut mods = Vec::new();
-        if let Some(p) = new_pw {
-            mods.push(Mod::Replace("userPassword".to_string(), HashSet::from([p])));
-        }
-        let have: HashSet<String> = values(&current, "description")
-            .map(str::to_string)
-            .collect();
-        let missing: HashSet<String> = marks.difference(&have).cloned().collect();
-        if !missing.is_empty() {
-            mods.push(Mod::Add("description".to_string(), missing));
-        }
-        if mods.is_empty() {
-            return Ok(());
-        }
-        self.modify(&dn, mods)
-    }
-
-    fn next_uid(&mut self) -> Result<u32, BackendError> {
-        let base = self.settings.base.clone();
-        let used = self.search(
-            &base,
-            Scope::Subtree,
-            "(objectClass=posixAccount)",
-            &["uidNumber"],
-        )?;
-        let max = used
-            .iter()
-            .filter_map(|e| first(e, "uidNumber")?.parse::<u32>().ok())
-            .max();
-        Ok(max.map_or(self.settings.uid_start, |m| {
-            (m + 1).max(self.settings.uid_start)
-        }))
-    }
-
-    fn create_server_account(
-        &mut self,
-        server: &str,
-        login: &str,
-        ticket: &str,
-    ) -> Result<(), BackendError> {
-        let dn = self.server_dn(server, login);
-        if self.entry(&dn, &["uid"])?.is_some() {
-            return Ok(());
-        }
-        let ou = self.server_ou(server);
-        if self.entry(&ou, &["ou"])?.is_none() {
-            self.add(
-                &ou,
-                vec![
-                    set("objectClass", ["organizationalUnit"]),
-                    set("ou", [server]),
-                ],
-            )?;
-        }
-        let uid = self.next_uid()?.to_string();
-        let gid = self.settings.gid.to_string();
-        let home = self.settings.home.replace("%u", login);
-        let shell = self.settings.login_shell.clone();
-        let gecos = format!("{MARK}{ticket}");
-        // No key yet: expired until a grant sets the expiry.
-        self.add(
-            &dn,
-            vec![
-                set(
-                    "objectClass",
-                    [
-                        "top",
-                        "account",
-                        "posixAccount",
-                        "shadowAccount",
-                        "ldapPublicKey",
-                    ],
-                ),
-                set("uid", [login]),
-                set("cn", [login]),
-                set("uidNumber", [uid.as_str()]),
-                set("gidNumber", [gid.as_str()]),
-                set("homeDirectory", [home.as_str()]),
-                set("loginShell", [shell.as_str()]),
-                set("gecos", [gecos.as_str()]),
-                set("description", [gecos.as_str()]),
-                set("shadowExpire", ["0"]),
-            ],
-        )
-    }
-
-    /// Replaces the key's value (or removes it) and sets `shadowExpire` to match.
-    fn change_key(
-        &mut self,
-        server: &str,
-        login: &str,
-        key: &str,
-        put: Option<(&str, Date)>,
-    ) -> Result<(), BackendError> {
-        let dn = self.server_dn(server, login);
-        let Some(e) = self.entry(&dn, &["sshPublicKey"])? else {
-            return Err(BackendError::Other(format!(
-                "{login}@{server}: no such entry in LDAP"
-            )));
-        };
-        let mut lines: Vec<String> = values(&e, "sshPublicKey")
-            .filter(|l| super::ssh::LiveKey::parse(l).key != key)
-            .map(str::to_string)
-            .collect();
-        if let Some((ticket, last_day)) = put {
-            let stop = last_day.checked_add(1.day()).unwrap_or(last_day);
-            lines.push(format!(
-                "expiry-time=\"{}\" {key} {ticket}",
-                stop.strftime("%Y%m%d")
-            ));
-        }
-        let days: Vec<Date> = lines
-            .iter()
-            .map(|l| super::ssh::LiveKey::parse(l))
-            .filter(|k| k.ticket.is_some())
-            .filter_map(|k| k.last_day)
-            .collect();
-        let expire = account_expiry(days.into_iter());
-        let expire_days = (expire - EPOCH).get_days().to_string();
-        self.modify(
-            &dn,
-            vec![
-                Mod::Replace("sshPublicKey".to_string(), lines.into_iter().collect()),
-                Mod::Replace("shadowExpire".to_string(), HashSet::from([expire_days])),
-            ],
-        )
     }
 
     fn apply_one(&mut self, change: &Change<'_>) -> Result<(), BackendError> {
