@@ -551,3 +551,25 @@ fn a_server_without_a_pinned_key_is_skipped_until_it_has_accounts() {
     );
     assert!(err.contains("ssh-keyscan"), "says how to fix: {err}");
 }
+
+#[test]
+fn a_lost_connection_is_reopened() {
+    let Some(sshd) = Sshd::start() else { return };
+    let mut host = SshHost::new(target(&sshd));
+    host.read(&[]).unwrap();
+    let pid = host.master_pid().expect("a control master runs");
+    // The master dies (network drop, idle timeout after a killed run): kill the
+    // process this test started, by its id.
+    let st = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    host.read(&[]).expect("the next call reconnects");
+    let admin_logins = sshd
+        .log()
+        .iter()
+        .filter(|l| l.contains("Accepted publickey for root"))
+        .count();
+    assert_eq!(admin_logins, 2, "{:?}", sshd.log());
+}

@@ -188,7 +188,15 @@ impl SshHost {
         &self.target
     }
 
+    /// The process id of this host's SSH control master, if one is open.
+    pub fn master_pid(&self) -> Option<u32> {
+        self.session.as_ref().and_then(SshSession::master_pid)
+    }
+
     fn session(&mut self) -> Result<&SshSession, SshError> {
+        if self.session.as_ref().is_some_and(|s| !s.is_alive()) {
+            self.session = None;
+        }
         if self.session.is_none() {
             self.session = Some(SshSession::open(&self.target)?);
         }
