@@ -225,7 +225,13 @@ fn mail_lifecycle_against_real_dovecot_and_postfix() {
     assert_eq!(code(&audit), 0, "{}", text(&audit));
     outputs.extend([verify, audit]);
 
-    // CI commits the records: no password may reach git, the logs or any output.
+    // The status site from the records apply wrote shows the ticket processed.
+    let site_dir = tmp.path().join("public");
+    let site = loket(&inst, &["site", "--out", site_dir.to_str().unwrap()]);
+    assert_eq!(code(&site), 0, "{}", text(&site));
+    outputs.push(site);
+
+    // CI commits the records: no password may reach git, the logs, the site or any output.
     let git = |args: &[&str]| {
         let o = Command::new("git")
             .arg("-C")
@@ -460,25 +466,47 @@ fn refuses_unapproved_tickets_and_mass_disable() {
     fs::write(&rec, text0).unwrap();
     assert_eq!(code(&loket(&inst, &["apply"])), 0);
 
-    // A broken accounts/ disabling most accounts is refused; nothing changes.
-    for e in fs::read_dir(inst.join("accounts/mail")).unwrap() {
-        let p = e.unwrap().path();
-        let t = fs::read_to_string(&p).unwrap();
-        fs::write(
-            &p,
-            t.replace("status = \"active\"", "status = \"disabled\""),
-        )
-        .unwrap();
+    // Deactivations beyond the allowed share are refused; nothing changes.
+    let deactivated = [
+        (BAMBANG, BAMBANG_CREATE, BAMBANG_DEACTIVATE),
+        (
+            "eko.wibowo@kuduskab.go.id",
+            "KDS-SZU4M-MZRSN",
+            "KDS-WG8AG-C2DMY",
+        ),
+        (
+            "galih.lestari@kuduskab.go.id",
+            "KDS-UNV7B-WMZH5",
+            "KDS-DA295-GZ4KM",
+        ),
+    ];
+    fs::remove_dir_all(&state).unwrap();
+    for (addr, create, _) in deactivated {
+        set_account(&inst, addr, "active", &[create]);
+    }
+    assert_eq!(code(&loket(&inst, &["apply"])), 0);
+    for (addr, create, deactivate) in deactivated {
+        set_account(&inst, addr, "disabled", &[create, deactivate]);
     }
     let before = fs::read_to_string(state.join("passwd")).unwrap();
-    let apply = loket(&inst, &["apply"]);
+    let apply = loket(&inst, &["apply", "--max-disable-share", "0.1"]);
     assert_eq!(code(&apply), 1, "{}", text(&apply));
+    assert!(text(&apply).contains("3 of 22"), "{}", text(&apply));
     assert!(
         text(&apply).contains("max-disable-share"),
         "{}",
         text(&apply)
     );
     assert_eq!(fs::read_to_string(state.join("passwd")).unwrap(), before);
+    // Within the share configured in loket.toml (0.2) the same run goes through.
+    let apply = loket(&inst, &["apply"]);
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    assert_eq!(
+        text(&apply).matches("ok disable").count(),
+        3,
+        "{}",
+        text(&apply)
+    );
 
     // The audit sees a key nobody registered.
     let kf = state.join("keys/app-1/opd-dinkes");
@@ -491,4 +519,104 @@ fn refuses_unapproved_tickets_and_mass_disable() {
         "{}",
         text(&audit)
     );
+}
+
+#[test]
+fn expiry_sweep_closes_keys_past_their_last_day() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let state = tmp.path().join("state");
+    let inst = instance(
+        tmp.path(),
+        &backends(&id.to_public().to_string(), "", &state),
+    );
+    let keys = state.join("keys/app-1/opd-disdukcapil");
+    let apply = loket(&inst, &["apply", "--today", "2027-08-01"]);
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    let file = fs::read_to_string(&keys).unwrap();
+    // OpenSSH itself refuses the key after its last day, too.
+    assert!(
+        file.contains("expiry-time=\"20270817\" ssh-ed25519 "),
+        "{file}"
+    );
+    assert!(file.contains("loket:KDS-JATNV-9GN8H"), "{file}");
+
+    // The day after the last day (2027-08-16): plan, audit and the sweep see it.
+    let plan = loket(&inst, &["plan", "--today", "2027-08-17"]);
+    assert_eq!(code(&plan), 2, "{}", text(&plan));
+    assert!(text(&plan).contains("- expire   opd-disdukcapil@app-1 key KDS-JATNV-9GN8H"));
+    let audit = loket(&inst, &["audit", "--today", "2027-08-17"]);
+    assert_eq!(code(&audit), 2, "{}", text(&audit));
+    assert!(
+        text(&audit).contains("expired access still open"),
+        "{}",
+        text(&audit)
+    );
+    let on_the_day = loket(&inst, &["plan", "--today", "2027-08-16"]);
+    assert_eq!(code(&on_the_day), 0, "{}", text(&on_the_day));
+
+    let sweep = loket(
+        &inst,
+        &["apply", "--today", "2027-08-17", "--run", "expiry-1"],
+    );
+    assert_eq!(code(&sweep), 0, "{}", text(&sweep));
+    let file = fs::read_to_string(&keys).unwrap();
+    assert!(
+        !file.contains("KDS-JATNV-9GN8H") && file.contains("KDS-3ZTYU-SR663"),
+        "{file}"
+    );
+    let record = fs::read_to_string(inst.join("records/KDS-JATNV-9GN8H.toml")).unwrap();
+    assert!(record.contains("run = \"expiry-1\""), "{record}");
+    assert_eq!(code(&loket(&inst, &["plan", "--today", "2027-08-17"])), 0);
+}
+
+#[test]
+fn a_failing_backend_fails_its_tickets_only_and_is_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let state = tmp.path().join("state");
+    let mail = |postmap: &str| {
+        format!(
+            "[backends.mail]\ntype = \"dovecot\"\npasswd-file = \"{s}/passwd\"\n\
+             virtual-mailboxes = \"{s}/virtual_mailboxes\"\n{postmap}\n",
+            s = state.display()
+        )
+    };
+    let recipient = id.to_public().to_string();
+    let inst = instance(
+        tmp.path(),
+        &backends(&recipient, &mail("postmap = \"false\""), &state),
+    );
+    let apply = loket(&inst, &["apply", "--run", "broken-1"]);
+    assert_eq!(code(&apply), 1, "{}", text(&apply));
+    assert!(
+        text(&apply).contains("FAILED create agus.lestari"),
+        "{}",
+        text(&apply)
+    );
+    // The server backend went on; the mail server was left as it was.
+    assert!(state.join("keys/app-1/opd-disdukcapil").exists());
+    assert!(!state.join("passwd").exists());
+    let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
+    assert!(record.contains("outcome = \"failed\""), "{record}");
+    assert!(record.contains("kind = \"failed\"") && record.contains("run = \"broken-1\""));
+
+    // Fixed: the next run retries exactly the failed mail changes.
+    let config = fs::read_to_string(inst.join("loket.toml")).unwrap();
+    fs::write(
+        inst.join("loket.toml"),
+        config.replace("postmap = \"false\"", ""),
+    )
+    .unwrap();
+    let apply = loket(&inst, &["apply", "--run", "fixed-2"]);
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    assert!(!text(&apply).contains("grant"), "{}", text(&apply));
+    assert!(
+        text(&apply).contains("ok create agus.lestari"),
+        "{}",
+        text(&apply)
+    );
+    let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
+    assert!(record.contains("outcome = \"processed\""), "{record}");
+    assert_eq!(code(&loket(&inst, &["plan"])), 0);
 }
