@@ -328,7 +328,7 @@ fn zimbra_templates_run_over_ssh() {
         zimbra(),
         vars,
         vec!["kuduskab.go.id".into()],
-        Runner::Ssh(Box::new(host)),
+        Runner::Ssh(Box::new(host), None),
     );
     zimbra_cycle(&mut b, &dir);
     let logins = sshd

@@ -431,15 +431,18 @@ fn loket_cli_applies_the_bundled_server_accounts_over_ssh() {
         ),
     )
     .unwrap();
-    let loket = |args: &[&str]| {
-        let o = common::loket()
-            .arg("-C")
+    let loket_env = |args: &[&str], key: Option<&str>| {
+        let mut cmd = common::loket();
+        cmd.arg("-C")
             .arg(&inst)
             .args(args)
             .env_remove("GITHUB_RUN_ID")
             .env_remove("LOKET_SSH_IDENTITY")
-            .output()
-            .unwrap();
+            .env_remove("LOKET_SSH_KEY");
+        if let Some(k) = key {
+            cmd.env("LOKET_SSH_KEY", k);
+        }
+        let o = cmd.output().unwrap();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&o.stdout),
@@ -447,6 +450,7 @@ fn loket_cli_applies_the_bundled_server_accounts_over_ssh() {
         );
         (o.status.code().unwrap_or(-1), text)
     };
+    let loket = |args: &[&str]| loket_env(args, None);
 
     let (code, out) = loket(&["plan"]);
     assert_eq!(code, 2, "changes pending: {out}");
@@ -468,9 +472,20 @@ fn loket_cli_applies_the_bundled_server_accounts_over_ssh() {
 
     let (code, out) = loket(&["plan"]);
     assert_eq!(code, 0, "nothing left to do: {out}");
+
+    // CI gives the admin key itself in LOKET_SSH_KEY (no file in the config).
+    let toml_path = inst.join("loket.toml");
+    let t = std::fs::read_to_string(&toml_path).unwrap();
+    let id = sshd.admin_identity.display().to_string();
+    std::fs::write(&toml_path, t.replace(&id, "/nonexistent/key")).unwrap();
+    let key = std::fs::read_to_string(&sshd.admin_identity).unwrap();
+    let (code, out) = loket_env(&["plan"], Some(key.trim_end()));
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("PRIVATE KEY"), "{out}");
+
     // Both servers are this one machine, so each sees the other's loket account:
     // exactly the drift audit must report (and nothing else).
-    let (code, out) = loket(&["audit"]);
+    let (code, out) = loket_env(&["audit"], Some(key.trim_end()));
     assert_ne!(code, 0, "{out}");
     let unknown: Vec<&str> = out
         .lines()

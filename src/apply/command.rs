@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::backend::{Backend, BackendError, Change, LiveMail, LiveState, Secret, Verified};
 use super::plan::Target;
-use super::ssh::backend::{admin_identity, target_for};
+use super::ssh::backend::{AdminIdentity, admin_identity, target_for};
 use super::ssh::{SshHost, sh_quote};
 use crate::model::backends::CommandSettings;
 use crate::model::config::Config;
@@ -254,8 +254,9 @@ pub fn render_mail(
 /// Where rendered commands run.
 pub enum Runner {
     Local,
-    /// As root on a server, over the SSH backend's session.
-    Ssh(Box<SshHost>),
+    /// As root on a server, over the SSH backend's session (with the admin key
+    /// file kept for as long as the runner, when it came from the environment).
+    Ssh(Box<SshHost>, Option<AdminIdentity>),
 }
 
 impl Runner {
@@ -279,7 +280,7 @@ impl Runner {
                 s.push_str(&String::from_utf8_lossy(&out.stderr));
                 Ok(s)
             }
-            Runner::Ssh(host) => host.run_script(script).map_err(|e| e.to_string()),
+            Runner::Ssh(host, _) => host.run_script(script).map_err(|e| e.to_string()),
         }
     }
 
@@ -407,7 +408,8 @@ pub fn open(
                 ))
             })?;
             let identity = admin_identity(settings.identity_file.as_deref(), instance_root)?;
-            Runner::Ssh(Box::new(SshHost::new(target_for(server, &identity))))
+            let host = SshHost::new(target_for(server, &identity.path));
+            Runner::Ssh(Box::new(host), Some(identity))
         }
     };
     let name = path

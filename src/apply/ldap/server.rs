@@ -9,7 +9,7 @@ use ldap3::{Mod, Scope};
 
 use super::{LdapBackend, MARK, first, set, values};
 use crate::apply::backend::{BackendError, LiveKey, LiveServerAccount, LiveState};
-use crate::apply::ssh::{EPOCH, LiveKey as SshKeyLine, account_expiry};
+use crate::apply::ssh::{EPOCH, LiveKey as SshKeyLine, account_expiry, key_line};
 
 impl LdapBackend {
     pub(super) fn read_server(&mut self, state: &mut LiveState) -> Result<(), BackendError> {
@@ -145,11 +145,7 @@ impl LdapBackend {
             .map(str::to_string)
             .collect();
         if let Some((ticket, last_day)) = put {
-            let stop = last_day.checked_add(1.day()).unwrap_or(last_day);
-            lines.push(format!(
-                "expiry-time=\"{}\" {key} {ticket}",
-                stop.strftime("%Y%m%d")
-            ));
+            lines.push(key_line(key, ticket, last_day));
         }
         let days: Vec<Date> = lines
             .iter()

@@ -26,6 +26,7 @@ pub struct SshBackend {
     /// or an admin's own test key). Without one, verify checks the live state.
     login_keys: BTreeMap<String, PathBuf>,
     today: Date,
+    _identity: Option<AdminIdentity>,
 }
 
 impl SshBackend {
@@ -43,6 +44,7 @@ impl SshBackend {
             live: BTreeMap::new(),
             login_keys: BTreeMap::new(),
             today,
+            _identity: None,
         }
     }
 
@@ -59,9 +61,11 @@ impl SshBackend {
         let targets = config
             .servers
             .iter()
-            .map(|s| target_for(s, &identity))
+            .map(|s| target_for(s, &identity.path))
             .collect();
-        Ok(Self::new(targets, logins, today))
+        let mut backend = Self::new(targets, logins, today);
+        backend._identity = Some(identity);
+        Ok(backend)
     }
 
     /// Verifies changes from `grant` by logging in with this private key.
@@ -89,19 +93,64 @@ impl SshBackend {
     }
 }
 
-/// The admin's private key: `LOKET_SSH_IDENTITY`, else `identity_file` (relative to
-/// the instance).
+/// Environment variable holding the admin's private key itself (a CI secret).
+pub const KEY_ENV: &str = "LOKET_SSH_KEY";
+
+/// The admin's private key file; a key given in `LOKET_SSH_KEY` lives in a private
+/// temp dir (0700, file 0600) for as long as this value.
+pub struct AdminIdentity {
+    pub path: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The admin's private key: the file `LOKET_SSH_IDENTITY` names, else the key in
+/// `LOKET_SSH_KEY`, else `identity_file` (relative to the instance).
 pub fn admin_identity(
     identity_file: Option<&str>,
     instance_root: &Path,
-) -> Result<PathBuf, BackendError> {
-    std::env::var_os(IDENTITY_ENV)
-        .map(PathBuf::from)
-        .or_else(|| identity_file.map(|f| instance_root.join(f)))
+) -> Result<AdminIdentity, BackendError> {
+    if let Some(p) = std::env::var_os(IDENTITY_ENV) {
+        return Ok(AdminIdentity {
+            path: PathBuf::from(p),
+            _dir: None,
+        });
+    }
+    if let Ok(key) = std::env::var(KEY_ENV)
+        && !key.trim().is_empty()
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let io = |e: std::io::Error| {
+            BackendError::Other(format!("writing {KEY_ENV} to a temp file: {e}"))
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("loket-key.")
+            .tempdir()
+            .map_err(io)?;
+        let path = dir.path().join("admin");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io)?;
+        // OpenSSH wants the key file to end in a newline.
+        f.write_all(format!("{}\n", key.trim_end()).as_bytes())
+            .map_err(io)?;
+        return Ok(AdminIdentity {
+            path,
+            _dir: Some(dir),
+        });
+    }
+    identity_file
+        .map(|f| AdminIdentity {
+            path: instance_root.join(f),
+            _dir: None,
+        })
         .ok_or_else(|| {
             BackendError::Other(format!(
-                "SSH needs the admin's private key: set {IDENTITY_ENV} to its path, or \
-                 identity-file in [backends] (outside the repository)"
+                "SSH needs the admin's private key: set {IDENTITY_ENV} to its path or \
+                 {KEY_ENV} to the key, or identity-file in [backends] (outside the repository)"
             ))
         })
 }

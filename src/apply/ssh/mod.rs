@@ -70,7 +70,9 @@ impl LiveKey {
             };
         };
         let pk = entry.public_key();
-        let ticket = Some(pk.comment().trim())
+        // `loket:<ticket>` (also the key directory's mark), or a bare ticket.
+        let comment = pk.comment().trim();
+        let ticket = Some(comment.strip_prefix(KEY_MARK).unwrap_or(comment))
             .filter(|c| crate::ticket::Ticket::parse(c, None).is_ok())
             .map(str::to_string);
         let last_day = entry.config_opts().iter().find_map(|o| {
@@ -84,6 +86,19 @@ impl LiveKey {
             last_day,
         }
     }
+}
+
+/// Comment prefix of the key lines loket writes: `loket:<grant ticket>`.
+pub const KEY_MARK: &str = "loket:";
+
+/// The authorized_keys line for a key granted by `ticket` until `last_day`: sshd
+/// stops accepting it when the next day begins (server local time).
+pub fn key_line(key: &str, ticket: &str, last_day: Date) -> String {
+    let stop = last_day.checked_add(1.day()).unwrap_or(last_day);
+    format!(
+        "expiry-time=\"{}\" {key} {KEY_MARK}{ticket}",
+        stop.strftime("%Y%m%d")
+    )
 }
 
 /// `type base64` of an OpenSSH public key line (options and comment dropped).
@@ -251,6 +266,12 @@ mod tests {
         assert_eq!(k.key, KEY);
         assert_eq!(k.last_day, Some(Date::constant(2027, 8, 14)));
         assert_eq!(k.ticket.as_deref(), Some("KDS-PH7H3-MSBP2"));
+        let marked = LiveKey::parse(&key_line(
+            KEY,
+            "KDS-PH7H3-MSBP2",
+            Date::constant(2027, 8, 14),
+        ));
+        assert_eq!(marked, k, "loket:<ticket> and a bare ticket read the same");
         // Only a valid ticket counts as loket's mark.
         let foreign = LiveKey::parse(&format!("{KEY} budi@laptop"));
         assert_eq!(foreign.ticket, None);

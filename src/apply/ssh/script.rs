@@ -9,7 +9,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 
 use super::session::{SshError, sh_quote};
-use super::{EPOCH, LiveAccount, LiveHost, LiveKey, account_expiry};
+use super::{EPOCH, LiveAccount, LiveHost, LiveKey, account_expiry, key_line};
 
 /// One change to one account on a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,10 +139,7 @@ pub fn apply_script(ops: &[Op], live: &LiveHost) -> String {
                     ..
                 } => {
                     held.insert(key.clone(), *last_day);
-                    // sshd stops accepting the key at the start of this local day.
-                    let stop = last_day.checked_add(1.day()).unwrap_or(*last_day);
-                    let line =
-                        format!("expiry-time=\"{}\" {key} {ticket}", stop.strftime("%Y%m%d"));
+                    let line = key_line(key, ticket, *last_day);
                     let expiry = chage(login, account_expiry(held.values().copied()));
                     format!("lk_put {q} {} {}\n{expiry}", sh_quote(key), sh_quote(&line))
                 }
