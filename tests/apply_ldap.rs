@@ -302,3 +302,45 @@ fn entry(slapd: &Slapd, dn: &str) -> SearchEntry {
         .unwrap();
     SearchEntry::construct(rs.remove(0))
 }
+
+/// Measurement, not a check (ignored by default): 200 mail accounts created in one
+/// apply, then a read and a no-op plan. Run with
+/// `cargo test --test apply_ldap -- --ignored --nocapture measure_`.
+#[test]
+#[ignore]
+fn measure_200_mail_creates() {
+    let Some(slapd) = Slapd::start() else { return };
+    let mut b = backend(&slapd, LdapRole::Mail);
+    let accounts: Vec<MailAccount> = (0..200)
+        .map(|i| mail(&format!("user{i}@kuduskab.go.id"), "active", &[CREATE]))
+        .collect();
+    let desired = Desired {
+        mail: accounts.iter().collect(),
+        server: vec![],
+        kinds: kinds(),
+    };
+    let live = b.read().unwrap();
+    let plan = diff_mail("ldap", &desired, &live);
+    let pws: Vec<Secret> = plan.iter().map(|_| generate_password()).collect();
+    let changes: Vec<Change<'_>> = plan
+        .iter()
+        .zip(&pws)
+        .map(|(planned, pw)| Change {
+            planned,
+            password: Some(pw),
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    let r = b.apply(&changes);
+    let apply = t.elapsed();
+    assert!(r.iter().all(Result::is_ok));
+    let t = std::time::Instant::now();
+    let live = b.read().unwrap();
+    let read = t.elapsed();
+    assert!(diff_mail("ldap", &desired, &live).is_empty());
+    eprintln!(
+        "ldap: {} creates (SHA512-CRYPT each) in {apply:?}; read of {} entries {read:?}",
+        changes.len(),
+        live.mail.len()
+    );
+}
