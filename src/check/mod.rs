@@ -6,12 +6,14 @@
 //! Rules are independent and run in parallel; output is sorted for stable results.
 
 mod base_tree;
+mod config_rules;
 mod index;
 pub mod mail;
 pub mod names;
 mod nip_rules;
 mod references;
 pub mod server;
+pub mod shape;
 mod syntax;
 mod tickets;
 
@@ -39,6 +41,9 @@ pub struct Rule {
 pub static RULES: &[Rule] = &[
     syntax::TOML_SYNTAX,
     syntax::SCHEMA,
+    shape::PLACEMENT,
+    shape::ACCOUNT_FILE_NAME,
+    shape::KIND_FIELDS,
     tickets::FILE_NAME,
     tickets::FORMAT,
     tickets::DUPLICATE,
@@ -59,6 +64,13 @@ pub static RULES: &[Rule] = &[
     server::KEY_PARSE,
     server::KEY_STRENGTH,
     server::KEY_SHARED,
+    config_rules::ROLES,
+    config_rules::STEP_IDS,
+    config_rules::SOP_KINDS,
+    config_rules::PATTERN,
+    config_rules::SERVERS,
+    config_rules::DOMAINS,
+    config_rules::PREFIX,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).
