@@ -5,6 +5,7 @@
 //! today's date and, on a pull request, the base tree) that pushes [`Diagnostic`]s.
 //! Rules are independent and run in parallel; output is sorted for stable results.
 
+mod base;
 mod base_tree;
 mod config_rules;
 mod index;
@@ -71,6 +72,10 @@ pub static RULES: &[Rule] = &[
     config_rules::SERVERS,
     config_rules::DOMAINS,
     config_rules::PREFIX,
+    base::REQUEST_EDITED,
+    base::REQUEST_DELETED,
+    base::ACCOUNT_UNEXPLAINED,
+    base::CONFIG_CHANGE,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).
