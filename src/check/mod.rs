@@ -45,6 +45,7 @@ pub static RULES: &[Rule] = &[
     shape::PLACEMENT,
     shape::ACCOUNT_FILE_NAME,
     shape::KIND_FIELDS,
+    shape::FIELD_LENGTH,
     tickets::FILE_NAME,
     tickets::FORMAT,
     tickets::DUPLICATE,

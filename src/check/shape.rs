@@ -28,6 +28,19 @@ pub const KIND_FIELDS: Rule = Rule {
     run: kind_fields,
 };
 
+pub const FIELD_LENGTH: Rule = Rule {
+    code: "L006",
+    name: "field-length",
+    summary: "free-text fields stay within sane lengths (names 100, titles 150, purpose 500 characters)",
+    run: field_length,
+};
+
+/// Longest accepted free text, in characters: enough for any real name, title or
+/// agency; letters and the site lay text out by these bounds.
+pub const MAX_NAME: usize = 100;
+pub const MAX_TITLE: usize = 150;
+pub const MAX_PURPOSE: usize = 500;
+
 /// Files people keep beside data without it being data.
 fn is_note(name: &str) -> bool {
     name.starts_with('.') || name.starts_with("README")
@@ -200,6 +213,54 @@ fn kind_fields(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
+fn field_length(cx: &Context, out: &mut Vec<Diagnostic>) {
+    use toml::Spanned;
+    let mut check = |file: usize, field: &str, v: &Spanned<String>, max: usize| {
+        let n = v.get_ref().chars().count();
+        if n > max {
+            out.push(
+                Diagnostic::error(
+                    "L006",
+                    Label::new(
+                        file,
+                        v.span().start..v.span().start,
+                        format!("{n} characters"),
+                    ),
+                    format!("`{field}` has {n} characters; at most {max} are allowed"),
+                )
+                .with_hint("shorten it to what the letter or form says"),
+            );
+        }
+    };
+    for r in &cx.inst.requests {
+        let (a, l, f) = (&r.value.applicant, &r.value.letter, r.file);
+        check(f, "name", &a.name, MAX_NAME);
+        check(f, "contact", &a.contact, MAX_NAME);
+        check(f, "position", &a.position, MAX_TITLE);
+        check(f, "opd", &a.opd, MAX_TITLE);
+        check(f, "number", &l.number, MAX_NAME);
+        check(f, "signatory", &l.signatory, MAX_TITLE);
+        if let Some(p) = r
+            .value
+            .server
+            .as_ref()
+            .and_then(|s| s.get_ref().purpose.as_ref())
+        {
+            check(f, "purpose", p, MAX_PURPOSE);
+        }
+    }
+    for a in &cx.inst.mail_accounts {
+        check(a.file, "name", &a.value.holder.name, MAX_NAME);
+        check(a.file, "opd", &a.value.holder.opd, MAX_TITLE);
+    }
+    for a in &cx.inst.server_accounts {
+        check(a.file, "opd", &a.value.opd, MAX_TITLE);
+        for k in &a.value.keys {
+            check(a.file, "name", &k.holder.name, MAX_NAME);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::check::testutil::*;
@@ -243,6 +304,20 @@ mod tests {
             .unwrap();
         fx.write("accounts/server/db-1/opd-dinkes.toml", &text);
         fx.assert_fires("L004", "accounts/server/db-1/opd-dinkes.toml", 2);
+    }
+
+    #[test]
+    fn l006_fires_on_huge_text() {
+        let mut fx = Fixture::kudus();
+        let t = fx.mail_create("budi");
+        let req = format!("requests/{t}.toml");
+        fx.edit(&req, |s| {
+            s.replace("Pranata Komputer", &"Pranata ".repeat(40))
+        });
+        fx.assert_fires("L006", &req, 9);
+        let mut fx = Fixture::kudus();
+        fx.mail_create("budi");
+        fx.assert_quiet("L006");
     }
 
     #[test]
