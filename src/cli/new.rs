@@ -238,6 +238,19 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         eprint!("{}", diag::render_human(&after.sources, &diags));
     }
     if diags.iter().any(|d| d.severity == diag::Severity::Error) {
+        let address_rule = |c: &str| c.starts_with("L02");
+        if let Details::MailCreate { address } = &req.details
+            && diags.iter().any(|d| address_rule(d.code))
+        {
+            let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+            let free = new_req::names(&inst, config).suggest(
+                &req.applicant.name,
+                &req.applicant.opd,
+                domain,
+                5,
+            );
+            eprintln!("free names for {}: {}", req.applicant.name, free.join(", "));
+        }
         eprintln!("nothing written: fix the values above and run `loket new` again");
         return Ok(ExitCode::from(1));
     }

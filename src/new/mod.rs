@@ -178,12 +178,7 @@ pub fn names(inst: &Instance, config: &Config) -> Names {
                 .then(|| r.value.mail_address().map(|a| a.get_ref().as_str()))
                 .flatten()
         }));
-    Names::new(
-        used,
-        config.naming.reserved.iter().map(|r| r.get_ref().as_str()),
-        config.naming.separators_collide,
-        config.naming.local_part_pattern.get_ref(),
-    )
+    Names::new(used, &config.naming)
 }
 
 /// Builds the request and account files for `req` under `ticket`, refusing a taken
