@@ -40,7 +40,7 @@ pub struct Args {
     fields: Box<Fields>,
 }
 
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args, Clone, Default)]
 pub struct Fields {
     /// Applicant's full name (nama pemohon).
     #[arg(long)]
@@ -470,5 +470,101 @@ impl std::str::FromStr for ReasonText {
         <Reason as clap::ValueEnum>::from_str(s, true)
             .map(ReasonText)
             .map_err(|_| "pensiun, mutasi, berhenti or meninggal".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kudus() -> Instance {
+        let config = loket::init::preset("kudus").unwrap().config;
+        Instance::from_files(Path::new("."), vec![("loket.toml".into(), config.into())])
+    }
+
+    #[test]
+    fn asks_for_what_is_missing_on_a_terminal() {
+        let inst = kudus();
+        let config = inst.config.as_ref().unwrap();
+        // an empty required answer is asked again, a bad date too, and an empty
+        // mail name takes the first free suggestion
+        let answers = "Budi Santoso\n198609262015051001\nDinas Kesehatan\n\nPranata Komputer\n\
+                       0812\n800/1\n2026-13-01\n2026-11-20\nKepala Dinas Kesehatan\n\n";
+        let mut g = Gather {
+            input: Some(Box::new(answers.as_bytes())),
+            missing: Vec::new(),
+        };
+        let req = gather(
+            &mut g,
+            &inst,
+            config,
+            RequestKind::MailCreate,
+            Fields::default(),
+        )
+        .unwrap();
+        assert!(g.missing.is_empty(), "{:?}", g.missing);
+        assert_eq!(req.applicant.position, "Pranata Komputer");
+        assert_eq!(req.letter.date, jiff::civil::date(2026, 11, 20));
+        let Details::MailCreate { address } = &req.details else {
+            panic!()
+        };
+        assert_eq!(address, "budi.santoso@kuduskab.go.id");
+    }
+
+    #[test]
+    fn without_a_terminal_names_the_missing_flags() {
+        let inst = kudus();
+        let mut g = Gather {
+            input: None,
+            missing: Vec::new(),
+        };
+        let fields = Fields {
+            name: Some("Rina Wibowo".into()),
+            server: Some("app-1".into()),
+            ..Fields::default()
+        };
+        gather(
+            &mut g,
+            &inst,
+            inst.config.as_ref().unwrap(),
+            RequestKind::ServerGrant,
+            fields,
+        )
+        .unwrap();
+        assert_eq!(
+            g.missing,
+            [
+                "--nip",
+                "--opd",
+                "--position",
+                "--contact",
+                "--letter-number",
+                "--letter-date",
+                "--signatory",
+                "--account",
+                "--key-file",
+                "--expires",
+                "--purpose",
+                "--accept-terms"
+            ]
+        );
+    }
+
+    #[test]
+    fn input_ending_early_is_an_error_not_a_panic() {
+        let inst = kudus();
+        let mut g = Gather {
+            input: Some(Box::new("Budi\n".as_bytes())),
+            missing: Vec::new(),
+        };
+        let err = gather(
+            &mut g,
+            &inst,
+            inst.config.as_ref().unwrap(),
+            RequestKind::MailReset,
+            Fields::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--nip"), "{err}");
     }
 }

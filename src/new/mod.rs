@@ -18,6 +18,7 @@ use toml_edit::{DocumentMut, Item, Table, value};
 use crate::check::{Options, run};
 use crate::diag::{Diagnostic, Sources};
 use crate::model::account::KeyStatus;
+use crate::model::config::{Server, ServerAccountKind};
 use crate::model::request::DeactivateReason;
 use crate::model::{
     Config, Instance, MAIL_ACCOUNTS_DIR, REQUESTS_DIR, RequestKind, SERVER_ACCOUNTS_DIR,
@@ -252,7 +253,15 @@ pub fn draft(inst: &Instance, req: &NewRequest, ticket: &Ticket) -> Result<Draft
             accept_terms,
             purpose,
         } => {
-            known_server(config, server)?;
+            let srv = known_server(config, server)?;
+            // An agency (OPD) account where the server takes them, as the Kudus SOP
+            // asks; a personal one on servers that only take those.
+            let takes = |k| srv.account_kinds.iter().any(|x| *x.get_ref() == k);
+            let kind = if takes(ServerAccountKind::Opd) || !takes(ServerAccountKind::Personal) {
+                ServerAccountKind::Opd
+            } else {
+                ServerAccountKind::Personal
+            };
             let path = format!("{SERVER_ACCOUNTS_DIR}/{server}/{account}.toml");
             let existing = find_source(&inst.sources, &path);
             let mut doc = match existing {
@@ -260,7 +269,7 @@ pub fn draft(inst: &Instance, req: &NewRequest, ticket: &Ticket) -> Result<Draft
                     path: path.clone(),
                     source,
                 })?,
-                None => new_server_account(server, account, &a.opd),
+                None => new_server_account(server, account, kind, &a.opd),
             };
             edit::push_str(doc.as_table_mut(), "tickets", &t);
             let mut k = Table::new();
@@ -275,6 +284,9 @@ pub fn draft(inst: &Instance, req: &NewRequest, ticket: &Ticket) -> Result<Draft
             edit::push_table(&mut doc, "keys", k);
             section.insert("name", value(server.as_str()));
             section.insert("account", value(account.as_str()));
+            if kind == ServerAccountKind::Personal {
+                section.insert("account-kind", value("personal"));
+            }
             section.insert("key", value(key.as_str()));
             section.insert("expires", value(edit::datetime(&expires.to_string())));
             section.insert("accept-terms", value(*accept_terms));
@@ -375,11 +387,22 @@ fn new_mail_account(address: &str, ticket: &str, a: &Applicant) -> String {
     doc.to_string()
 }
 
-fn new_server_account(server: &str, login: &str, opd: &str) -> DocumentMut {
+fn new_server_account(
+    server: &str,
+    login: &str,
+    kind: ServerAccountKind,
+    opd: &str,
+) -> DocumentMut {
     let mut doc = DocumentMut::new();
     doc.insert("server", value(server));
     doc.insert("login", value(login));
-    doc.insert("kind", value("opd"));
+    doc.insert(
+        "kind",
+        value(match kind {
+            ServerAccountKind::Opd => "opd",
+            ServerAccountKind::Personal => "personal",
+        }),
+    );
     doc.insert("opd", value(opd));
     doc
 }
@@ -390,9 +413,9 @@ fn find_source<'a>(sources: &'a Sources, path: &str) -> Option<&'a str> {
         .map(|id| sources.get(id).text.as_str())
 }
 
-fn known_server(config: &Config, server: &str) -> Result<(), NewError> {
-    if config.server(server).is_some() {
-        return Ok(());
+fn known_server<'c>(config: &'c Config, server: &str) -> Result<&'c Server, NewError> {
+    if let Some(s) = config.server(server) {
+        return Ok(s);
     }
     let known: Vec<&str> = config
         .servers
