@@ -221,7 +221,14 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         }
         bail!(msg);
     }
-    let ticket = Ticket::generate(config.office.ticket_prefix.get_ref());
+    // 44 random bits make a clash all but impossible; still never reuse one here.
+    let ticket = loop {
+        let t = Ticket::generate(config.office.ticket_prefix.get_ref());
+        let s = t.to_string();
+        if !inst.requests.iter().any(|r| r.value.ticket() == s) {
+            break t;
+        }
+    };
     let draft = match new_req::draft(&inst, &req, &ticket) {
         Ok(d) => d,
         Err(e @ (NewError::Taken { .. } | NewError::Reserved { .. })) => {
