@@ -34,6 +34,18 @@ fn instance(preset: &str) -> (TempDir, PathBuf) {
     (tmp, dir)
 }
 
+/// The date the tests treat as today, so expiry rules never depend on the clock.
+const TODAY: &str = "2026-11-24";
+
+fn check(dir: &Path) -> Output {
+    common::loket()
+        .arg("-C")
+        .arg(dir)
+        .args(["check", "--today", TODAY])
+        .output()
+        .unwrap()
+}
+
 const APPLICANT: &[&str] = &[
     "--name",
     "Budi Santoso",
@@ -62,7 +74,7 @@ fn new_as(dir: &Path, kind: &str, applicant: &[&str], extra: &[&str]) -> Output 
     common::loket()
         .arg("-C")
         .arg(dir)
-        .args(["new", kind])
+        .args(["new", kind, "--today", TODAY])
         .args(applicant)
         .args(extra)
         .output()
@@ -86,12 +98,7 @@ fn ticket(out: &str) -> String {
 }
 
 fn check_clean(dir: &Path) {
-    let out = ok(common::loket()
-        .arg("-C")
-        .arg(dir)
-        .arg("check")
-        .output()
-        .unwrap());
+    let out = ok(check(dir));
     assert!(out.contains(" 0 errors"), "{out}");
 }
 
@@ -296,6 +303,32 @@ fn check_errors_block_the_write() {
         "{t}"
     );
     assert_eq!(files_under(&dir), before, "nothing written");
+
+    // L054: a short RSA key; L051: access beyond db-1's 90 days
+    let grant = |key_file: &str, expires: &str| {
+        let k = key(key_file);
+        let args = [
+            "--server",
+            "db-1",
+            "--account",
+            "opd-dinkes",
+            "--key-file",
+            &k,
+            "--expires",
+            expires,
+            "--accept-terms",
+            "--purpose",
+            "Basis data SIMPUS",
+        ];
+        new(&dir, "server-grant", &args)
+    };
+    let out = grant("rsa2048.pub", "2026-12-31");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("error[L054]"), "{}", text(&out));
+    let out = grant("ed3.pub", "2099-01-01");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("error[L051]"), "{}", text(&out));
+    assert_eq!(files_under(&dir), before, "nothing written");
 }
 
 #[test]
@@ -464,12 +497,7 @@ fn docs_examples_form_a_clean_instance() {
             assert!(schema.contains(&format!("(examples/{})", rel.display())));
         }
     }
-    let out = ok(common::loket()
-        .arg("-C")
-        .arg(&dir)
-        .arg("check")
-        .output()
-        .unwrap());
+    let out = ok(check(&dir));
     assert!(
         out.contains("5 requests, 1 mail accounts, 1 server accounts: 0 errors"),
         "{out}"

@@ -102,6 +102,9 @@ pub struct Fields {
     /// Print the files instead of writing them.
     #[arg(long)]
     dry_run: bool,
+    /// Treat this date (YYYY-MM-DD) as today: for the check's dates and `submitted`.
+    #[arg(long)]
+    today: Option<Date>,
 }
 
 /// Asks for missing fields on a terminal, or collects their flag names to report.
@@ -240,7 +243,8 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let (after, diags) = new_req::validate(&inst, &draft, today(config));
+    let (after, diags) =
+        new_req::validate(&inst, &draft, office_now(config, args.fields.today).date());
     if !diags.is_empty() {
         eprint!("{}", diag::render_human(&after.sources, &diags));
     }
@@ -301,22 +305,18 @@ fn emit(text: &str) -> Result<()> {
     }
 }
 
-/// Today in the office's time zone.
-fn today(config: &Config) -> Date {
-    let tz = jiff::tz::TimeZone::fixed(
-        jiff::tz::Offset::from_hours(config.office.time_zone.get_ref().utc_offset_hours())
-            .unwrap_or(jiff::tz::Offset::UTC),
-    );
-    jiff::Timestamp::now().to_zoned_datetime(tz).date()
-}
-
-fn submitted_now(config: &Config) -> String {
+/// Now in the office's time zone, on `--today`'s date if given.
+fn office_now(config: &Config, today: Option<Date>) -> jiff::ZonedDateTime {
     let offset = jiff::tz::Offset::from_hours(config.office.time_zone.get_ref().utc_offset_hours())
         .unwrap_or(jiff::tz::Offset::UTC);
-    jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::fixed(offset))
-        .strftime("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    let now = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::fixed(offset));
+    match today {
+        Some(d) => d
+            .to_datetime(now.time())
+            .to_zoned_datetime(jiff::tz::TimeZone::fixed(offset))
+            .unwrap_or(now),
+        None => now,
+    }
 }
 
 fn gather(
@@ -464,7 +464,9 @@ fn gather(
             signatory,
         },
         details,
-        submitted: submitted_now(config),
+        submitted: office_now(config, f.today)
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
     })
 }
 
