@@ -144,11 +144,11 @@ fn comment_is_edited_in_place(flavor: Flavor) {
     let ours = &comments[1].body;
     assert!(ours.contains("<!-- loket-review -->"), "{ours}");
     assert!(
-        ours.contains("Menunggu") && ours.contains("menunggu **kepala-bidang**"),
+        ours.contains("Menunggu") && ours.contains("menunggu **Kepala Bidang Informatika**"),
         "{ours}"
     );
     assert!(
-        ours.contains("✅ selesai oleh @kadis-kominfo-kudus"),
+        ours.contains("✅ selesai oleh `kadis-kominfo-kudus`, 18-09-2026 09:01 WIB"),
         "{ours}"
     );
     // No personal data of the applicant in the comment.
@@ -177,7 +177,7 @@ fn job_summary_has_a_table(flavor: Flavor) {
         "{md}"
     );
     assert!(
-        md.contains(MAIL) && md.contains("menunggu **kepala-dinas**"),
+        md.contains(MAIL) && md.contains("menunggu **Kepala Dinas Komunikasi dan Informatika**"),
         "{md}"
     );
 }

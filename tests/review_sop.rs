@@ -74,6 +74,8 @@ fn mail_happy_path(flavor: Flavor) {
     let (forge, repo) = setup(flavor, MAIL);
     let v = assert_pending(&forge, &repo, "kepala-dinas", None);
     assert_eq!(v["tickets"][0]["steps"][0]["state"], "done"); // permohonan: the PR itself
+    assert_eq!(v["tickets"][0]["steps"][2]["state"], "waiting");
+    assert_eq!(v["tickets"][0]["steps"][4]["state"], "after-merge");
     approve(&forge, KADIS, 1);
     assert_pending(&forge, &repo, "kepala-bidang", None);
     approve(&forge, KABID, 2);

@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::forge::{ChangedFile, PullData, Review, ReviewState};
+use crate::model::config::TimeZone;
 use crate::model::record::{Outcome, StepRecord};
 use crate::model::{CONFIG_FILE, Completion, Config, Instance, REQUESTS_DIR, RequestKind};
 use rules::{PrFacts, StepFacts};
@@ -158,6 +159,8 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     pub problems: Vec<String>,
     pub outcome: Outcome,
+    /// The office's zone, for showing times to people.
+    pub time_zone: TimeZone,
 }
 
 impl Evaluation {
@@ -331,6 +334,7 @@ pub fn evaluate(
         findings,
         problems,
         outcome,
+        time_zone: *config.office.time_zone.get_ref(),
     }
 }
 
@@ -387,6 +391,9 @@ fn ticket_status(
         let role = step.role.get_ref().as_str();
         let done_by = *step.done_by.get_ref();
         let state = match done_by {
+            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
+                StepState::AfterMerge
+            }
             _ if blocked => StepState::Waiting,
             Completion::Submit => {
                 previous = created;
@@ -465,9 +472,6 @@ fn ticket_status(
                     None => StepState::Pending,
                 }
             }
-            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
-                StepState::AfterMerge
-            }
         };
         if matches!(state, StepState::Pending) {
             if status.pending.is_none() {
@@ -500,7 +504,7 @@ fn ticket_status(
                 review_id: a.review.id,
                 step: None,
                 message: format!(
-                    "{} holds none of the roles this SOP's steps need ({}) in loket.toml on the base branch",
+                    "{} holds no role this SOP's steps need ({}) in loket.toml on the base branch",
                     a.review.login,
                     review_roles.join(", ")
                 ),
