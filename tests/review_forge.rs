@@ -252,9 +252,10 @@ fn gate_library_call(flavor: Flavor) {
     match &err {
         GateError::Unapproved { missing, .. } => {
             assert_eq!(missing[0].ticket, MAIL);
+            let step = missing[0].step.as_ref().unwrap();
             assert_eq!(
-                missing[0].step,
-                Some(("disposisi-kabid".into(), "kepala-bidang".into()))
+                (step.step.as_str(), step.role.as_str()),
+                ("disposisi-kabid", "kepala-bidang")
             );
         }
         other => panic!("{other}"),

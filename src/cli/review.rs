@@ -254,7 +254,7 @@ fn snapshot(dir: &Path, args: SnapshotArgs) -> Result<ExitCode> {
                 ticket: t.ticket,
                 outcome: t.outcome,
                 pr: Some(pull.number),
-                pending_step: t.pending.map(|p| p.0),
+                pending_step: t.pending.map(|p| p.step),
                 reason: t.reason,
                 // Public: roles and times only, no logins.
                 steps: t

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use thiserror::Error;
 
-use super::{StepState, Touched, evaluate, touched};
+use super::{Pending, StepState, Touched, evaluate, touched};
 use crate::forge::{Forge, ForgeError, PullData};
 use crate::model::record::{Outcome, Progress, RECORDS_DIR, StepRecord};
 use crate::model::{Config, Instance};
@@ -35,7 +35,7 @@ pub struct Trail {
 pub struct Missing {
     pub ticket: String,
     /// The step lacking its approval, and the role it needs.
-    pub step: Option<(String, String)>,
+    pub step: Option<Pending>,
     pub outcome: Outcome,
     pub reason: Option<String>,
 }
@@ -54,9 +54,7 @@ impl std::fmt::Display for Missing {
                 },
                 self.reason.as_deref().unwrap_or("no reason given")
             ),
-            (Some((step, role)), _) => {
-                write!(f, "step {step} lacks an approval by role {role}")
-            }
+            (Some(p), _) => write!(f, "step {} lacks an approval by role {}", p.step, p.role),
             (None, _) => write!(
                 f,
                 "not approved ({})",

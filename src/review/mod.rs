@@ -115,12 +115,22 @@ pub struct StepStatus {
     pub state: StepState,
 }
 
-/// Why a review did not count, under a rule code.
+/// A step waiting for its role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pending {
+    pub step: String,
+    pub role: String,
+}
+
+/// Why a review did not count (or an automatic step is not done), under a rule code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub code: &'static str,
-    pub login: String,
-    pub review_id: u64,
+    /// The reviewer and review, for findings about a review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_id: Option<u64>,
     /// The step it was weighed against, for step rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -136,7 +146,7 @@ pub struct TicketStatus {
     pub outcome: Outcome,
     pub steps: Vec<StepStatus>,
     /// The step now pending and the role it waits for.
-    pub pending: Option<(String, String)>,
+    pub pending: Option<Pending>,
     /// The reviewer's reason for a return or refusal, or what blocks the request.
     pub reason: Option<String>,
     pub findings: Vec<Finding>,
@@ -243,8 +253,8 @@ pub fn evaluate(
                 if r.state != ReviewState::ChangesRequested || rule.code != "A001" {
                     findings.push(Finding {
                         code: rule.code,
-                        login: r.login.clone(),
-                        review_id: r.id,
+                        login: Some(r.login.clone()),
+                        review_id: Some(r.id),
                         step: None,
                         message,
                     });
@@ -252,8 +262,8 @@ pub fn evaluate(
             }
             (None, None) => findings.push(Finding {
                 code: rules::FORMAL_APPROVAL.code,
-                login: r.login.clone(),
-                review_id: r.id,
+                login: Some(r.login.clone()),
+                review_id: Some(r.id),
                 step: None,
                 message: "no submission time: not a submitted review".into(),
             }),
@@ -421,8 +431,8 @@ fn ticket_status(
             Completion::Check => {
                 status.findings.push(Finding {
                     code: rules::CHECK_PASSES.code,
-                    login: String::new(),
-                    review_id: 0,
+                    login: None,
+                    review_id: None,
                     step: Some(step.id.get_ref().clone()),
                     message: "`loket check` does not pass on the head; fix the errors it reports"
                         .into(),
@@ -452,8 +462,8 @@ fn ticket_status(
                         Some((rule, message)) if rule.code != rules::ROLE_ON_BASE.code => {
                             status.findings.push(Finding {
                                 code: rule.code,
-                                login: a.review.login.clone(),
-                                review_id: a.review.id,
+                                login: Some(a.review.login.clone()),
+                                review_id: Some(a.review.id),
                                 step: Some(step.id.get_ref().clone()),
                                 message,
                             })
@@ -475,7 +485,10 @@ fn ticket_status(
         };
         if matches!(state, StepState::Pending) {
             if status.pending.is_none() {
-                status.pending = Some((step.id.get_ref().clone(), role.to_string()));
+                status.pending = Some(Pending {
+                    step: step.id.get_ref().clone(),
+                    role: role.to_string(),
+                });
             }
             blocked = sop.ordered;
         }
@@ -500,8 +513,8 @@ fn ticket_status(
         if !holds_any(&a.review.login) {
             status.findings.push(Finding {
                 code: rules::ROLE_ON_BASE.code,
-                login: a.review.login.clone(),
-                review_id: a.review.id,
+                login: Some(a.review.login.clone()),
+                review_id: Some(a.review.id),
                 step: None,
                 message: format!(
                     "{} holds no role this SOP's steps need ({}) in loket.toml on the base branch",

@@ -81,7 +81,7 @@ pub fn human(ev: &Evaluation) -> String {
                 format!("[{}]", st.role)
             );
         }
-        if let Some((step, role)) = &t.pending
+        if let Some(super::Pending { step, role }) = &t.pending
             && t.outcome == Outcome::Pending
         {
             let _ = writeln!(s, "  → waits for role {role} (step {step})");
@@ -92,10 +92,9 @@ pub fn human(ev: &Evaluation) -> String {
         for f in &t.findings {
             let _ = writeln!(
                 s,
-                "  not counted [{}] review {} by {}{}: {}",
+                "  not counted [{}] {}{}: {}",
                 f.code,
-                f.review_id,
-                f.login,
+                who(f, "by"),
                 f.step
                     .as_ref()
                     .map(|st| format!(" for step {st}"))
@@ -120,11 +119,7 @@ pub fn human(ev: &Evaluation) -> String {
     if !ev.findings.is_empty() {
         let _ = writeln!(s, "\nreviews that do not count:");
         for f in &ev.findings {
-            let _ = writeln!(
-                s,
-                "  [{}] review {} by {}: {}",
-                f.code, f.review_id, f.login, f.message
-            );
+            let _ = writeln!(s, "  [{}] {}: {}", f.code, who(f, "by"), f.message);
         }
     }
     for p in &ev.problems {
@@ -135,7 +130,8 @@ pub fn human(ev: &Evaluation) -> String {
 
 fn step_cell(t: &TicketStatus) -> String {
     match (&t.pending, t.outcome) {
-        (Some((step, _)), Outcome::Pending) => {
+        (Some(p), Outcome::Pending) => {
+            let step = &p.step;
             let title = t
                 .steps
                 .iter()
@@ -161,14 +157,22 @@ fn local_time(at: &str, tz: TimeZone) -> String {
     )
 }
 
+/// "review 123 by login" for findings about a review.
+fn who(f: &Finding, by: &str) -> String {
+    match (&f.review_id, &f.login) {
+        (Some(id), Some(l)) if by == "oleh" => format!("review {id} oleh `{l}`"),
+        (Some(id), Some(l)) => format!("review {id} {by} {l}"),
+        _ => "check".into(),
+    }
+}
+
 /// A finding for the PR comment: the rule in Indonesian, the details as given.
 fn finding_id(f: &Finding) -> String {
     let rule = rules::rule(f.code).map_or("", |r| r.summary_id);
     format!(
-        "- `{}` review {} oleh `{}`: {} ({})",
+        "- `{}` {}: {} ({})",
         f.code,
-        f.review_id,
-        f.login,
+        who(f, "oleh"),
         rule,
         md_escape(&f.message)
     )

@@ -68,7 +68,7 @@ fn eval(reviews: Vec<Review>) -> Evaluation {
 }
 
 fn pending_role(ev: &Evaluation) -> Option<&str> {
-    ev.tickets[0].pending.as_ref().map(|p| p.1.as_str())
+    ev.tickets[0].pending.as_ref().map(|p| p.role.as_str())
 }
 
 use ReviewState::*;
@@ -144,4 +144,34 @@ fn gate_names_the_missing_step() {
         msg.contains("disposisi-kabid") && msg.contains("kepala-bidang"),
         "{msg}"
     );
+}
+
+#[test]
+fn gate_refuses_an_unapproved_config_change() {
+    let mut t = mail();
+    t.config_changed = true;
+    let d = data(vec![
+        review(1, "kadis-kominfo-kudus", Approved, 1),
+        review(2, "kabid-informatika-kudus", Approved, 2),
+        review(3, "kasi-tip-kudus", Approved, 3),
+    ]);
+    // The Kadis approved: both the request and the config change pass.
+    assert!(gate::judge(&config(), &d, &t, true, Timestamp::UNIX_EPOCH).is_ok());
+    let mut c = config();
+    c.approvals.config_change_role = Some(toml::Spanned::new(0..0, "kepala-seksi".into()));
+    c.roles.get_mut("kepala-seksi").unwrap().logins.clear();
+    let err = gate::judge(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap_err();
+    assert!(
+        matches!(err, gate::GateError::ConfigUnapproved { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_forgejo_stale_flag_alone_makes_an_approval_stale() {
+    let mut r = review(1, "kadis-kominfo-kudus", Approved, 1);
+    r.stale = true;
+    let ev = eval(vec![r]);
+    assert_eq!(pending_role(&ev), Some("kepala-dinas"));
+    assert_eq!(ev.findings[0].code, "A003");
 }

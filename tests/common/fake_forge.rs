@@ -652,6 +652,22 @@ impl Repo {
         git(&self.dir, &["commit", "-q", "-m", &format!("add {path}")]);
     }
 
+    /// Removes `path` on the PR branch.
+    pub fn remove_file(&self, path: &str) {
+        git(&self.dir, &["rm", "-q", path]);
+        git(
+            &self.dir,
+            &["commit", "-q", "-m", &format!("remove {path}")],
+        );
+    }
+
+    /// Copies a file of the bundled instance as it is.
+    pub fn copy_bundled(&self, rel: &str) {
+        let text =
+            std::fs::read_to_string(crate::common::repo_root().join(rel)).expect("bundled file");
+        self.commit_file(rel, &text);
+    }
+
     /// Adds the bundled request `ticket` (from the repository's requests/).
     pub fn add_request(&self, ticket: &str) -> String {
         let rel = format!("requests/{ticket}.toml");
