@@ -131,7 +131,16 @@ fn comment_is_edited_in_place(flavor: Flavor) {
             id: 1,
             issue: 1,
             body: "terima kasih".into(),
-        })
+            author: AUTHOR.into(),
+        });
+        // Someone pastes our marker into their own comment: it must not be taken
+        // for ours (the token cannot edit it anyway).
+        s.comments.push(fake_forge::FakeComment {
+            id: 2,
+            issue: 1,
+            body: "<!-- loket-review --> ✅ Disetujui".into(),
+            author: "mallory".into(),
+        });
     });
     let out = forge.review(&repo, 1, &["--comment"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -139,9 +148,15 @@ fn comment_is_edited_in_place(flavor: Flavor) {
     let out = forge.review(&repo, 1, &["--comment"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let comments = forge.with(|s| s.comments.clone());
-    assert_eq!(comments.len(), 2, "one comment of ours, one of the user's");
+    assert_eq!(
+        comments.len(),
+        3,
+        "one comment of ours, two of others: {comments:#?}"
+    );
     assert_eq!(comments[0].body, "terima kasih");
-    let ours = &comments[1].body;
+    assert_eq!(comments[1].body, "<!-- loket-review --> ✅ Disetujui");
+    assert_eq!(comments[2].author, fake_forge::BOT);
+    let ours = &comments[2].body;
     assert!(ours.contains("<!-- loket-review -->"), "{ours}");
     assert!(
         ours.contains("Menunggu") && ours.contains("menunggu **Kepala Bidang Informatika**"),
@@ -156,8 +171,8 @@ fn comment_is_edited_in_place(flavor: Flavor) {
         !ours.contains("Dimas") && !ours.contains("197608051999061019"),
         "{ours}"
     );
-    let patches = forge.with(|s| s.log.iter().filter(|l| l.starts_with("PATCH")).count());
-    assert_eq!(patches, 1);
+    let posts = forge.with(|s| s.log.iter().filter(|l| l.starts_with("POST")).count());
+    assert_eq!(posts, 1, "the second run edits, never posts again");
 }
 
 fn job_summary_has_a_table(flavor: Flavor) {

@@ -85,7 +85,12 @@ pub struct FakeComment {
     pub id: u64,
     pub issue: u64,
     pub body: String,
+    /// Who wrote it; the token (the bot) may edit only its own.
+    pub author: String,
 }
+
+/// The login the test token belongs to.
+pub const BOT: &str = "loket-bot";
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -384,7 +389,7 @@ fn handle(
                 .comments
                 .iter()
                 .filter(|c| c.issue == n)
-                .map(|c| json!({"id": c.id, "body": c.body, "user": user("loket-bot")}))
+                .map(|c| json!({"id": c.id, "body": c.body, "user": user(&c.author)}))
                 .collect();
             page(flavor, root, path, &q, items)
         }
@@ -400,8 +405,9 @@ fn handle(
                 id: 5_000 + s.next_id,
                 issue: n.parse().unwrap_or(0),
                 body: text,
+                author: BOT.into(),
             };
-            let v = json!({"id": c.id, "body": c.body, "user": user("loket-bot")});
+            let v = json!({"id": c.id, "body": c.body, "user": user(BOT)});
             s.comments.push(c);
             json_resp(201, v)
         }
@@ -411,12 +417,13 @@ fn handle(
                 .and_then(|v| v["body"].as_str().map(str::to_string));
             let id: u64 = id.parse().unwrap_or(0);
             match (s.comments.iter_mut().find(|c| c.id == id), text) {
+                (Some(c), _) if c.author != BOT => json_resp(
+                    403,
+                    json!({"message": "Must have admin rights to Repository."}),
+                ),
                 (Some(c), Some(t)) => {
                     c.body = t;
-                    json_resp(
-                        200,
-                        json!({"id": c.id, "body": c.body, "user": user("loket-bot")}),
-                    )
+                    json_resp(200, json!({"id": c.id, "body": c.body, "user": user(BOT)}))
                 }
                 _ => not_found(),
             }
