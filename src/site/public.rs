@@ -1,0 +1,494 @@
+//! The public model: what the site and its JSON API may show of a ticket. It is built
+//! field by field from requests, records and the snapshot, and has no place for a
+//! name, NIP, contact, address, host, login, letter number or free-text reason, so
+//! none can leak through a template.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::text::{self, Lang};
+use crate::model::config::{Completion, Config, Sop, TimeZone};
+use crate::model::record::{EventKind, Outcome, Progress};
+use crate::model::{Instance, RequestKind, time};
+
+/// Where a ticket stands, as the public reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Submitted,
+    Waiting,
+    Returned,
+    Refused,
+    Approved,
+    Processed,
+    Failed,
+}
+
+/// A moment, machine- and human-readable. Date-only values stay date-only: no fake
+/// 00:00.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct When {
+    /// RFC 3339 in the office's offset, or `YYYY-MM-DD` when only the date is known.
+    pub at: String,
+    pub text: String,
+    #[serde(skip)]
+    pub ts: Option<Timestamp>,
+}
+
+/// One line of a ticket's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// `step`, `event` or `pending`.
+    pub kind: &'static str,
+    /// The SOP step id, for steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// The step's number in the SOP document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no: Option<u32>,
+    pub title: String,
+    /// The SOP's wording of the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Who acted, as a role (never a person).
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<When>,
+    /// Minutes since the previous step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes_text: Option<String>,
+    /// The SOP's standard time for the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_minutes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_standard: Option<bool>,
+}
+
+/// Submission to completion against the sum of the measured steps' standards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Total {
+    pub minutes: i64,
+    pub text: String,
+    pub standard_minutes: u32,
+    pub standard_text: String,
+    pub within_standard: bool,
+}
+
+/// A ticket as the public sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicTicket {
+    pub ticket: String,
+    /// `None` for a snapshot ticket whose SOP serves several kinds.
+    pub kind: Option<RequestKind>,
+    pub kind_label: String,
+    pub sop: String,
+    pub sop_title: String,
+    /// The applicant's agency, only when `[site] show-opd = true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opd: Option<String>,
+    pub status: Status,
+    pub status_label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted: Option<When>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<When>,
+    /// Most recent first.
+    pub timeline: Vec<Entry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<Total>,
+    /// Per completed step with a standard: (step id, minutes taken); for statistics.
+    #[serde(skip)]
+    pub step_minutes: Vec<(String, i64, Option<u32>)>,
+    /// Year and month of submission in the office's zone; for statistics.
+    #[serde(skip)]
+    pub month: Option<(i16, i8)>,
+}
+
+/// Builds the public view of every ticket: requests with their records, then
+/// snapshot tickets not merged yet. Sorted by ticket.
+pub fn tickets(
+    inst: &Instance,
+    records: &[Progress],
+    snapshot: Option<&crate::model::record::Snapshot>,
+    lang: Lang,
+) -> Vec<PublicTicket> {
+    let Some(config) = inst.config.as_ref() else {
+        return Vec::new();
+    };
+    let tz = *config.office.time_zone.get_ref();
+    let by_ticket: BTreeMap<&str, &Progress> =
+        records.iter().map(|r| (r.ticket.as_str(), r)).collect();
+    let pending: BTreeMap<&str, &Progress> = snapshot
+        .map(|s| s.tickets.iter().map(|p| (p.ticket.as_str(), p)).collect())
+        .unwrap_or_default();
+    let mut out: BTreeMap<String, PublicTicket> = BTreeMap::new();
+    for req in &inst.requests {
+        let r = &req.value;
+        let Some((sop_id, sop)) = config.sop_for(r.kind()) else {
+            continue;
+        };
+        let submitted = r.submitted.get_ref();
+        let sub_ts = time::to_timestamp(submitted, tz.utc_offset_hours());
+        let submitted_when = if time::is_date_only(submitted) {
+            time::to_date(submitted).map(|d| When {
+                at: d.to_string(),
+                text: text::date(lang, d),
+                ts: sub_ts,
+            })
+        } else {
+            sub_ts.map(|ts| when(lang, tz, ts))
+        };
+        let progress = by_ticket
+            .get(r.ticket())
+            .or_else(|| pending.get(r.ticket()))
+            .copied();
+        let opd = config
+            .site
+            .show_opd
+            .then(|| r.applicant.opd.get_ref().clone());
+        let t = build(
+            config,
+            lang,
+            r.ticket(),
+            Some(r.kind()),
+            (sop_id, sop),
+            opd,
+            submitted_when,
+            progress,
+            // A merged request without a record yet has every approval.
+            Outcome::Approved,
+        );
+        out.insert(t.ticket.clone(), t);
+    }
+    for p in pending.values() {
+        if out.contains_key(&p.ticket) {
+            continue;
+        }
+        let Some((sop_id, sop)) = sop_of_progress(config, p) else {
+            continue;
+        };
+        let kinds: Vec<RequestKind> = sop.kinds.iter().map(|k| *k.get_ref()).collect();
+        let kind = (kinds.len() == 1).then(|| kinds[0]);
+        let submitted = p
+            .steps
+            .iter()
+            .find(|s| s.done_by == Completion::Submit)
+            .and_then(|s| s.at.parse::<Timestamp>().ok())
+            .map(|ts| when(lang, tz, ts));
+        let t = build(
+            config,
+            lang,
+            &p.ticket,
+            kind,
+            (sop_id, sop),
+            None,
+            submitted,
+            Some(p),
+            Outcome::Pending,
+        );
+        out.insert(t.ticket.clone(), t);
+    }
+    out.into_values().collect()
+}
+
+/// The SOP an open pull request follows, from the step ids its progress names (a
+/// snapshot entry carries no request kind). `None` when it cannot be told apart.
+fn sop_of_progress<'c>(config: &'c Config, p: &Progress) -> Option<(&'c str, &'c Sop)> {
+    let ids: Vec<&str> = p
+        .steps
+        .iter()
+        .map(|s| s.step.as_str())
+        .chain(p.pending_step.as_deref())
+        .collect();
+    let fits: Vec<(&str, &Sop)> = config
+        .sops
+        .iter()
+        .filter(|(_, sop)| {
+            ids.iter()
+                .all(|id| sop.steps.iter().any(|s| s.id.get_ref() == id))
+        })
+        .map(|(id, s)| (id.as_str(), s))
+        .collect();
+    match fits.as_slice() {
+        [one] => Some(*one),
+        // Several SOPs share the early steps: any of them describes the timeline,
+        // pick the first by id so the output stays deterministic.
+        [first, ..] => Some(*first),
+        [] => None,
+    }
+}
+
+fn when(lang: Lang, tz: TimeZone, ts: Timestamp) -> When {
+    When {
+        at: ts.display_with_offset(text::offset(tz)).to_string(),
+        text: text::date_time(lang, ts, tz),
+        ts: Some(ts),
+    }
+}
+
+pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
+    match status {
+        Status::Submitted => lang.pick("diajukan", "submitted").into(),
+        Status::Waiting => match lang {
+            Lang::Id => format!("menunggu disposisi {waiting_for}"),
+            Lang::En => format!("awaiting disposition by the {waiting_for}"),
+        },
+        Status::Returned => lang
+            .pick("dikembalikan ke pemohon", "returned to the applicant")
+            .into(),
+        Status::Refused => lang.pick("ditolak", "refused").into(),
+        Status::Approved => lang.pick("disetujui", "approved").into(),
+        Status::Processed => lang.pick("telah diproses", "processed").into(),
+        Status::Failed => lang.pick("gagal diproses", "processing failed").into(),
+    }
+}
+
+fn completion_title(lang: Lang, c: Completion) -> &'static str {
+    match c {
+        Completion::Submit => lang.pick("Permohonan diajukan", "Request submitted"),
+        Completion::Review => lang.pick("Disposisi", "Disposition"),
+        Completion::Check => lang.pick("Pemeriksaan otomatis lulus", "Automatic check passed"),
+        Completion::Merge => lang.pick("Permohonan disahkan", "Request merged"),
+        Completion::Apply => lang.pick("Akun diproses", "Account processed"),
+        Completion::Verify => lang.pick("Akun diuji", "Account tested"),
+        Completion::Notify => lang.pick("Pemohon diberi tahu", "Applicant notified"),
+    }
+}
+
+fn event_title(lang: Lang, k: EventKind) -> &'static str {
+    match k {
+        EventKind::Applied => lang.pick("Perubahan akun diterapkan", "Account change applied"),
+        EventKind::Verified => lang.pick("Akun diuji dan berfungsi", "Account tested and working"),
+        EventKind::Notified => lang.pick("Pemohon diberi tahu", "Applicant notified"),
+        EventKind::Failed => lang.pick(
+            "Pemrosesan gagal; akan dicoba lagi",
+            "Processing failed; it will be retried",
+        ),
+    }
+}
+
+/// The event a step of this kind already stands for on the timeline.
+fn same_as_step(k: EventKind) -> Option<Completion> {
+    match k {
+        EventKind::Applied => Some(Completion::Apply),
+        EventKind::Verified => Some(Completion::Verify),
+        EventKind::Notified => Some(Completion::Notify),
+        EventKind::Failed => None,
+    }
+}
+
+fn role_title(config: &Config, role: &str) -> String {
+    config
+        .roles
+        .get(role)
+        .map_or_else(|| role.to_string(), |r| r.title.clone())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    config: &Config,
+    lang: Lang,
+    ticket: &str,
+    kind: Option<RequestKind>,
+    (sop_id, sop): (&str, &Sop),
+    opd: Option<String>,
+    submitted: Option<When>,
+    progress: Option<&Progress>,
+    no_record: Outcome,
+) -> PublicTicket {
+    let tz = *config.office.time_zone.get_ref();
+    let sop_title = match lang {
+        Lang::Id => sop.title.clone(),
+        Lang::En => sop.title_en.clone().unwrap_or_else(|| sop.title.clone()),
+    };
+    let step_of = |id: &str| sop.steps.iter().find(|s| s.id.get_ref() == id);
+    let mut entries: Vec<(Option<Timestamp>, usize, Entry)> = Vec::new();
+    let mut step_minutes = Vec::new();
+    let mut total = None;
+    let outcome = progress.map_or(no_record, |p| p.outcome);
+    let mut waiting_for = String::new();
+    if let Some(p) = progress {
+        let mut steps: Vec<_> = p
+            .steps
+            .iter()
+            .filter_map(|s| Some((s.at.parse::<Timestamp>().ok()?, s)))
+            .collect();
+        steps.sort_by_key(|(ts, _)| *ts);
+        let first = steps.first().map(|(ts, _)| *ts);
+        let mut prev: Option<Timestamp> = None;
+        let mut standard_sum = 0u32;
+        for (i, (ts, s)) in steps.iter().enumerate() {
+            let def = step_of(&s.step);
+            let minutes = prev.map(|p| ts.duration_since(p).as_secs() / 60);
+            let standard = def.and_then(|d| d.minutes).filter(|_| minutes.is_some());
+            if let (Some(m), Some(std)) = (minutes, standard) {
+                standard_sum += std;
+                step_minutes.push((s.step.clone(), m, Some(std)));
+            } else if let Some(m) = minutes {
+                step_minutes.push((s.step.clone(), m, None));
+            }
+            let detail = def.map(|d| match lang {
+                Lang::Id => d.text.clone(),
+                Lang::En => d.text_en.clone().unwrap_or_else(|| d.text.clone()),
+            });
+            entries.push((
+                Some(*ts),
+                i,
+                Entry {
+                    kind: "step",
+                    step: Some(s.step.clone()),
+                    no: def.and_then(|d| d.no),
+                    title: completion_title(lang, s.done_by).to_string(),
+                    detail,
+                    actor: role_title(config, &s.role),
+                    when: Some(when(lang, tz, *ts)),
+                    minutes,
+                    minutes_text: minutes.map(|m| text::duration(lang, m)),
+                    standard_minutes: standard,
+                    standard_text: standard.map(|m| text::duration(lang, i64::from(m))),
+                    within_standard: minutes.zip(standard).map(|(m, s)| m <= i64::from(s)),
+                },
+            ));
+            prev = Some(*ts);
+        }
+        for (j, e) in p.events.iter().enumerate() {
+            let covered = same_as_step(e.kind)
+                .is_some_and(|c| p.steps.iter().any(|s| s.done_by == c && s.at == e.at));
+            let Ok(ts) = e.at.parse::<Timestamp>() else {
+                continue;
+            };
+            if covered {
+                continue;
+            }
+            entries.push((
+                Some(ts),
+                steps.len() + j,
+                Entry {
+                    kind: "event",
+                    step: None,
+                    no: None,
+                    title: event_title(lang, e.kind).to_string(),
+                    detail: None,
+                    actor: lang
+                        .pick("Sistem loket (otomatis)", "loket (automatic)")
+                        .into(),
+                    when: Some(when(lang, tz, ts)),
+                    minutes: None,
+                    minutes_text: None,
+                    standard_minutes: None,
+                    standard_text: None,
+                    within_standard: None,
+                },
+            ));
+        }
+        if outcome == Outcome::Processed
+            && let (Some(start), Some((end, _))) = (first, steps.last())
+            && standard_sum > 0
+        {
+            let m = end.duration_since(start).as_secs() / 60;
+            total = Some(Total {
+                minutes: m,
+                text: text::duration(lang, m),
+                standard_minutes: standard_sum,
+                standard_text: text::duration(lang, i64::from(standard_sum)),
+                within_standard: m <= i64::from(standard_sum),
+            });
+        }
+        if let Some(def) = p.pending_step.as_deref().and_then(step_of) {
+            waiting_for = role_title(config, def.role.get_ref());
+            if matches!(outcome, Outcome::Pending | Outcome::Approved) {
+                entries.push((
+                    None,
+                    usize::MAX,
+                    Entry {
+                        kind: "pending",
+                        step: Some(def.id.get_ref().clone()),
+                        no: def.no,
+                        title: lang.pick("Menunggu", "Waiting").to_string(),
+                        detail: Some(match lang {
+                            Lang::Id => def.text.clone(),
+                            Lang::En => def.text_en.clone().unwrap_or_else(|| def.text.clone()),
+                        }),
+                        actor: waiting_for.clone(),
+                        when: None,
+                        minutes: None,
+                        minutes_text: None,
+                        standard_minutes: def.minutes,
+                        standard_text: def.minutes.map(|m| text::duration(lang, i64::from(m))),
+                        within_standard: None,
+                    },
+                ));
+            }
+        }
+    } else if let Some(s) = &submitted {
+        let def = sop.steps.first();
+        entries.push((
+            s.ts,
+            0,
+            Entry {
+                kind: "step",
+                step: def.map(|d| d.id.get_ref().clone()),
+                no: def.and_then(|d| d.no),
+                title: completion_title(lang, Completion::Submit).into(),
+                detail: None,
+                actor: def.map_or_else(String::new, |d| role_title(config, d.role.get_ref())),
+                when: Some(s.clone()),
+                minutes: None,
+                minutes_text: None,
+                standard_minutes: None,
+                standard_text: None,
+                within_standard: None,
+            },
+        ));
+    }
+    let status = match outcome {
+        Outcome::Pending if !waiting_for.is_empty() => Status::Waiting,
+        Outcome::Pending => Status::Submitted,
+        Outcome::Returned => Status::Returned,
+        Outcome::Refused => Status::Refused,
+        Outcome::Approved => Status::Approved,
+        Outcome::Processed => Status::Processed,
+        Outcome::Failed => Status::Failed,
+    };
+    // Most recent first; the pending step on top; ties keep record order reversed.
+    entries.sort_by(|a, b| match (a.0, b.0) {
+        (None, None) => b.1.cmp(&a.1),
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => y.cmp(&x).then(b.1.cmp(&a.1)),
+    });
+    let updated = entries
+        .iter()
+        .find_map(|(_, _, e)| e.when.clone())
+        .or_else(|| submitted.clone());
+    let month = submitted
+        .as_ref()
+        .and_then(|w| w.ts)
+        .map(|ts| text::offset(tz).to_datetime(ts))
+        .map(|dt| (dt.year(), dt.month()));
+    PublicTicket {
+        ticket: ticket.to_string(),
+        kind,
+        kind_label: kind.map_or_else(
+            || sop_title.clone(),
+            |k| lang.pick(k.label_id(), k.label_en()).to_string(),
+        ),
+        sop: sop_id.to_string(),
+        sop_title,
+        opd,
+        status,
+        status_label: status_label(lang, status, &waiting_for),
+        submitted,
+        updated,
+        timeline: entries.into_iter().map(|(_, _, e)| e).collect(),
+        total,
+        step_minutes,
+        month,
+    }
+}

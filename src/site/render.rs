@@ -1,0 +1,425 @@
+//! Rendering: the public model through minijinja templates (HTML autoescaped) into
+//! pages and JSON documents, handed one by one to a [`Sink`] so that 100 000
+//! tickets never sit in memory at once. Ticket pages render in parallel; every
+//! output depends only on the input, so builds are byte-identical.
+//!
+//! Templates are embedded; an instance's `templates/NAME.html` replaces the
+//! embedded `NAME.html`.
+
+use std::path::Path;
+
+use minijinja::{Environment, Value, context};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::public::{self, PublicTicket};
+use super::stats::{self, Group};
+use super::text::{self, Lang};
+use super::write::Sink;
+use super::{SiteData, SiteError};
+use crate::model::config::Config;
+use crate::ticket::Ticket;
+
+/// The embedded default templates, by name.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    (
+        "lookup_form.html",
+        include_str!("../../templates/lookup_form.html"),
+    ),
+    ("home.html", include_str!("../../templates/home.html")),
+    ("ticket.html", include_str!("../../templates/ticket.html")),
+    ("stats.html", include_str!("../../templates/stats.html")),
+    (
+        "stats_kind.html",
+        include_str!("../../templates/stats_kind.html"),
+    ),
+    ("sop.html", include_str!("../../templates/sop.html")),
+    ("cari.html", include_str!("../../templates/cari.html")),
+    ("404.html", include_str!("../../templates/404.html")),
+    ("letter.html", include_str!("../../templates/letter.html")),
+];
+pub const STYLE: &str = include_str!("../../site/style.css");
+pub const SCRIPT: &str = include_str!("../../site/loket.js");
+pub const LETTER_STYLE: &str = include_str!("../../site/letter.css");
+
+/// The template set: embedded defaults, possibly overridden by an instance.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// The embedded templates only.
+    pub fn embedded() -> Templates {
+        let mut env = Environment::new();
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        for (name, src) in EMBEDDED {
+            // Embedded templates are tested to compile; see `embedded_templates_compile`.
+            env.add_template(name, src)
+                .unwrap_or_else(|e| panic!("embedded template {name}: {e}"));
+        }
+        Templates { env }
+    }
+
+    /// The embedded templates with `root/templates/*.html` taking precedence.
+    pub fn for_instance(root: &Path) -> Result<Templates, SiteError> {
+        let mut t = Templates::embedded();
+        let dir = root.join("templates");
+        for (name, _) in EMBEDDED {
+            let path = dir.join(name);
+            if !path.is_file() {
+                continue;
+            }
+            let src = std::fs::read_to_string(&path).map_err(|source| SiteError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            t.env
+                .add_template_owned(name.to_string(), src)
+                .map_err(|source| SiteError::Template {
+                    name: path.display().to_string(),
+                    source,
+                })?;
+        }
+        Ok(t)
+    }
+
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, SiteError> {
+        let err = |source| SiteError::Template {
+            name: name.to_string(),
+            source,
+        };
+        self.env
+            .get_template(name)
+            .map_err(err)?
+            .render(ctx)
+            .map_err(err)
+    }
+}
+
+/// Office details that are public anyway (letterhead, footer).
+#[derive(Serialize)]
+struct OfficeView<'a> {
+    government: &'a str,
+    name: &'a str,
+    short_name: &'a str,
+    address: &'a str,
+    city: &'a str,
+    phone: Option<&'a str>,
+    email: Option<&'a str>,
+    website: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SopStepView {
+    no: Option<u32>,
+    role: String,
+    text: String,
+    standard_text: Option<String>,
+    output: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SopView {
+    id: String,
+    title: String,
+    short: String,
+    number: String,
+    kinds: Vec<String>,
+    standard_text: Option<String>,
+    steps: Vec<SopStepView>,
+}
+
+#[derive(Serialize)]
+struct KindStats<'a> {
+    kind: &'static str,
+    label: &'a str,
+    standard_text: Option<&'a str>,
+    groups: Vec<&'a Group>,
+}
+
+#[derive(Serialize)]
+struct IndexEntry<'a> {
+    ticket: &'a str,
+    kind: Option<crate::model::RequestKind>,
+    status: public::Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated: Option<&'a str>,
+}
+
+/// What a build produced, for the command's summary.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub tickets: usize,
+    pub pages: usize,
+}
+
+pub fn language(config: &Config) -> Result<Lang, SiteError> {
+    Lang::parse(&config.site.language)
+        .ok_or_else(|| SiteError::Language(config.site.language.clone()))
+}
+
+pub fn office_value(config: &Config) -> Value {
+    let o = &config.office;
+    sv(OfficeView {
+        government: &o.government,
+        name: &o.name,
+        short_name: &o.short_name,
+        address: &o.address,
+        city: &o.city,
+        phone: o.phone.as_deref(),
+        email: o.email.as_deref(),
+        website: o.website.as_deref(),
+    })
+}
+
+fn sop_views(config: &Config, lang: Lang) -> Vec<SopView> {
+    config
+        .sops
+        .iter()
+        .map(|(id, sop)| {
+            let total: u32 = sop.steps.iter().filter_map(|s| s.minutes).sum();
+            SopView {
+                id: id.clone(),
+                title: match lang {
+                    Lang::Id => sop.title.clone(),
+                    Lang::En => sop.title_en.clone().unwrap_or_else(|| sop.title.clone()),
+                },
+                short: format!("SOP {id}"),
+                number: sop.number.clone(),
+                kinds: sop
+                    .kinds
+                    .iter()
+                    .map(|k| {
+                        lang.pick(k.get_ref().label_id(), k.get_ref().label_en())
+                            .to_string()
+                    })
+                    .collect(),
+                standard_text: (total > 0).then(|| text::duration(lang, i64::from(total))),
+                steps: sop
+                    .steps
+                    .iter()
+                    .map(|s| SopStepView {
+                        no: s.no,
+                        role: config
+                            .roles
+                            .get(s.role.get_ref())
+                            .map_or_else(|| s.role.get_ref().clone(), |r| r.title.clone()),
+                        text: match lang {
+                            Lang::Id => s.text.clone(),
+                            Lang::En => s.text_en.clone().unwrap_or_else(|| s.text.clone()),
+                        },
+                        standard_text: s.minutes.map(|m| text::duration(lang, i64::from(m))),
+                        output: s.output.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The time the data is as of: the snapshot's, else the latest recorded moment.
+fn as_of(data: &SiteData, lang: Lang, tz: crate::model::config::TimeZone) -> Option<String> {
+    let latest = data
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.taken_at.parse::<jiff::Timestamp>().ok())
+        .or_else(|| {
+            data.records
+                .iter()
+                .flat_map(|r| {
+                    r.steps
+                        .iter()
+                        .map(|s| &s.at)
+                        .chain(r.events.iter().map(|e| &e.at))
+                })
+                .filter_map(|at| at.parse::<jiff::Timestamp>().ok())
+                .max()
+        })?;
+    Some(text::date_time(lang, latest, tz))
+}
+
+/// Relative path from a page at `depth` folders below the root back to the root.
+fn root(depth: usize) -> Value {
+    // Ours, not input: spare it the escaping of `/`.
+    Value::from_safe_string("../".repeat(depth))
+}
+
+/// A serializable value as a template value.
+pub fn sv<T: Serialize>(v: T) -> Value {
+    Value::from(minijinja::value::Serde(v))
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// Renders the whole site into `sink`.
+pub fn render_site(
+    data: &SiteData,
+    templates: &Templates,
+    sink: &dyn Sink,
+) -> Result<Summary, SiteError> {
+    let config = data.instance.config.as_ref().ok_or(SiteError::NoConfig)?;
+    let lang = language(config)?;
+    let tz = *config.office.time_zone.get_ref();
+    let prefix = config.office.ticket_prefix.get_ref().clone();
+    let tickets = public::tickets(&data.instance, &data.records, data.snapshot.as_ref(), lang);
+    for t in &tickets {
+        // Ticket numbers become paths: only well-formed ones may.
+        let ok = Ticket::parse(&t.ticket, Some(&prefix)).is_ok_and(|p| p.to_string() == t.ticket);
+        if !ok {
+            return Err(SiteError::BadTicket(t.ticket.clone()));
+        }
+    }
+    let sops = sop_views(config, lang);
+    let site_url = config.site.base_url.clone().unwrap_or_default();
+    let common = sv(context! {
+        lang => lang.code(),
+        t => text::ui(lang),
+        office => office_value(config),
+        sops => sv(&sops),
+        as_of => as_of(data, lang, tz),
+        prefix => prefix,
+        site_url => site_url.clone(),
+        count => tickets.len(),
+    });
+    let page = |name: &str, depth: usize, extra: Value| -> Result<Vec<u8>, SiteError> {
+        let ctx =
+            minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
+        Ok(templates.render(name, ctx)?.into_bytes())
+    };
+    let mut pages = 0usize;
+    let mut put = |path: &str, bytes: Vec<u8>| -> Result<(), SiteError> {
+        pages += 1;
+        sink.put(path, &bytes)
+    };
+
+    put("index.html", page("home.html", 0, Value::UNDEFINED)?)?;
+    put("cari/index.html", page("cari.html", 1, Value::UNDEFINED)?)?;
+    // Served for any missing path, so its links must be absolute.
+    let abs_root = site_url_path(&site_url);
+    let ctx404 = context! { root => Value::from_safe_string(abs_root.clone()), ..common.clone() };
+    put(
+        "404.html",
+        templates.render("404.html", ctx404)?.into_bytes(),
+    )?;
+    put("assets/style.css", STYLE.as_bytes().to_vec())?;
+    put("assets/loket.js", SCRIPT.as_bytes().to_vec())?;
+    // Hosts that honour Netlify-style rules send the no-JavaScript form to the ticket.
+    put(
+        "_redirects",
+        format!("{abs_root}cari/ t=:t {abs_root}t/:t/ 302\n").into_bytes(),
+    )?;
+
+    for sop in &sops {
+        let path = format!("sop/{}/index.html", sop.id);
+        put(&path, page("sop.html", 2, context! { sop => sv(sop) })?)?;
+    }
+
+    let groups = stats::compute(&tickets, config, lang);
+    let mut kinds: Vec<KindStats> = Vec::new();
+    for g in &groups {
+        match kinds.last_mut() {
+            Some(k) if k.kind == g.kind.as_str() => k.groups.push(g),
+            _ => kinds.push(KindStats {
+                kind: g.kind.as_str(),
+                label: &g.kind_label,
+                standard_text: None,
+                groups: vec![g],
+            }),
+        }
+    }
+    for k in &mut kinds {
+        k.standard_text = k
+            .groups
+            .iter()
+            .find_map(|g| g.total.as_ref().and_then(|t| t.standard_text.as_deref()));
+    }
+    put(
+        "statistik/index.html",
+        page("stats.html", 1, context! { kinds => sv(&kinds) })?,
+    )?;
+    for k in &kinds {
+        let path = format!("statistik/{}/index.html", k.kind);
+        put(&path, page("stats_kind.html", 2, context! { k => sv(k) })?)?;
+    }
+    put("api/v1/stats.json", json(&groups))?;
+
+    let index: Vec<IndexEntry> = tickets
+        .iter()
+        .map(|t| IndexEntry {
+            ticket: &t.ticket,
+            kind: t.kind,
+            status: t.status,
+            updated: t.updated.as_ref().map(|w| w.at.as_str()),
+        })
+        .collect();
+    put(
+        "api/v1/index.json",
+        json(&context! { as_of => as_of(data, lang, tz), tickets => sv(&index) }),
+    )?;
+
+    tickets
+        .par_iter()
+        .try_for_each(|t| ticket_files(t, &page, sink))?;
+    Ok(Summary {
+        tickets: tickets.len(),
+        pages: pages + 2 * tickets.len(),
+    })
+}
+
+/// Renders a named template at a folder depth with extra context.
+type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Sync + 'a;
+
+fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
+    let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
+    sink.put(&format!("t/{}/index.html", t.ticket), &html)?;
+    sink.put(&format!("api/v1/tickets/{}.json", t.ticket), &json(t))
+}
+
+/// The path part of the configured base URL (`/` when none), for absolute links.
+fn site_url_path(base: &str) -> String {
+    let path = base
+        .split_once("://")
+        .map_or(base, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+    let mut p = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path.to_string()
+    };
+    if !p.ends_with('/') {
+        p.push('/');
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_templates_compile() {
+        let t = Templates::embedded();
+        for (name, _) in EMBEDDED {
+            assert!(t.env.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn base_url_paths() {
+        assert_eq!(site_url_path(""), "/");
+        assert_eq!(site_url_path("https://loket.kuduskab.go.id"), "/");
+        assert_eq!(site_url_path("https://x.github.io/loket"), "/loket/");
+        assert_eq!(site_url_path("https://x.github.io/loket/"), "/loket/");
+    }
+}

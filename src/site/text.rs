@@ -1,0 +1,301 @@
+//! Words and formats people read: the site's language (Bahasa Indonesia by default,
+//! English by config), dates in the office's time zone, durations.
+
+use jiff::Timestamp;
+use jiff::tz::Offset;
+
+use crate::model::config::TimeZone;
+
+/// The site's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Id,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "id" => Some(Lang::Id),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Id => "id",
+            Lang::En => "en",
+        }
+    }
+
+    /// `(id, en)` picked by language.
+    pub fn pick<'a>(self, id: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Id => id,
+            Lang::En => en,
+        }
+    }
+}
+
+const MONTHS_ID: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The office's fixed offset (Indonesia keeps no daylight saving time).
+pub fn offset(tz: TimeZone) -> Offset {
+    Offset::constant(tz.utc_offset_hours())
+}
+
+pub fn month_name(lang: Lang, month: i8) -> &'static str {
+    let i = usize::try_from(month - 1).unwrap_or(0).min(11);
+    match lang {
+        Lang::Id => MONTHS_ID[i],
+        Lang::En => MONTHS_EN[i],
+    }
+}
+
+/// "18 September 2026".
+pub fn date(lang: Lang, d: jiff::civil::Date) -> String {
+    format!("{} {} {}", d.day(), month_name(lang, d.month()), d.year())
+}
+
+/// "September 2026".
+pub fn month(lang: Lang, year: i16, month: i8) -> String {
+    format!("{} {year}", month_name(lang, month))
+}
+
+/// "18 September 2026 pukul 08.00 WIB" / "18 September 2026, 08:00 WIB".
+pub fn date_time(lang: Lang, ts: Timestamp, tz: TimeZone) -> String {
+    let dt = offset(tz).to_datetime(ts);
+    let (h, m) = (dt.hour(), dt.minute());
+    match lang {
+        Lang::Id => format!("{} pukul {h:02}.{m:02} {tz:?}", date(lang, dt.date())),
+        Lang::En => format!("{}, {h:02}:{m:02} {tz:?}", date(lang, dt.date())),
+    }
+}
+
+/// "2 jam 5 menit" / "2 h 5 min"; whole minutes.
+pub fn duration(lang: Lang, minutes: i64) -> String {
+    let m = minutes.max(0);
+    let (d, h, min) = (m / 1440, m % 1440 / 60, m % 60);
+    let (ud, uh, um) = match lang {
+        Lang::Id => ("hari", "jam", "menit"),
+        Lang::En => ("d", "h", "min"),
+    };
+    let mut parts = Vec::new();
+    if d > 0 {
+        parts.push(format!("{d} {ud}"));
+    }
+    if h > 0 {
+        parts.push(format!("{h} {uh}"));
+    }
+    // Minutes stop mattering once a wait is counted in days.
+    if (min > 0 && d == 0) || parts.is_empty() {
+        parts.push(format!("{min} {um}"));
+    }
+    parts.join(" ")
+}
+
+/// The interface's words, by key, for the templates' `t`.
+pub fn ui(lang: Lang) -> std::collections::BTreeMap<&'static str, &'static str> {
+    UI.iter()
+        .map(|(k, id, en)| (*k, lang.pick(id, en)))
+        .collect()
+}
+
+const UI: &[(&str, &str, &str)] = &[
+    ("service", "Layanan Akun TIK", "IT Account Service"),
+    ("skip", "Langsung ke isi", "Skip to content"),
+    ("nav", "Navigasi utama", "Main navigation"),
+    ("home", "Beranda", "Home"),
+    ("stats", "Statistik layanan", "Service statistics"),
+    ("phone", "Telepon", "Phone"),
+    ("as_of", "Data per", "Data as of"),
+    (
+        "privacy_note",
+        "Situs ini hanya memuat status tiket. Nama, NIP, kontak, alamat email dan data server pemohon tidak pernah ditampilkan.",
+        "This site shows ticket status only. Applicants' names, NIP, contacts, mail addresses and server data are never shown.",
+    ),
+    (
+        "msg_short",
+        "Nomor tiket belum lengkap.",
+        "The ticket number is not complete yet.",
+    ),
+    (
+        "msg_ok",
+        "Nomor tiket valid.",
+        "The ticket number is valid.",
+    ),
+    (
+        "msg_format",
+        "Nomor tiket berbentuk PREFIKS-XXXXX-XXXXX.",
+        "A ticket number looks like PREFIX-XXXXX-XXXXX.",
+    ),
+    (
+        "msg_prefix",
+        "Prefiks tiket kantor ini berbeda.",
+        "This office uses a different ticket prefix.",
+    ),
+    (
+        "msg_symbol",
+        "Nomor tiket hanya memakai angka 2–9 dan huruf A–Z tanpa I, L dan O.",
+        "Ticket numbers use only 2–9 and A–Z without I, L and O.",
+    ),
+    (
+        "msg_check",
+        "Karakter pemeriksa tidak cocok: ada karakter yang salah ketik atau tertukar.",
+        "The check character does not match: a character is mistyped or two are swapped.",
+    ),
+    ("ticket_label", "Nomor tiket", "Ticket number"),
+    (
+        "ticket_hint",
+        "Tertera pada bukti permohonan Anda, contoh:",
+        "Printed on your request receipt, for example:",
+    ),
+    ("lookup", "Lihat status", "Show status"),
+    (
+        "intro",
+        "Permohonan akun email dinas dan akses server diproses menurut SOP yang berlaku. Setiap permohonan mendapat nomor tiket; dengan nomor itu Anda dapat melihat posisi permohonan Anda pada setiap tahap SOP beserta waktunya.",
+        "Requests for official mail accounts and server access are handled by the SOPs in force. Each request gets a ticket number; with it you can follow your request through every SOP step and see how long each took.",
+    ),
+    (
+        "check_status",
+        "Cek status permohonan",
+        "Check a request's status",
+    ),
+    ("sops_in_force", "SOP yang berlaku", "SOPs in force"),
+    ("sop_number", "Nomor SOP", "SOP number"),
+    ("standard_total", "waktu baku total", "total standard time"),
+    ("summary", "Ringkasan", "Summary"),
+    (
+        "summary_text",
+        "Sejauh ini {n} permohonan tercatat.",
+        "{n} requests recorded so far.",
+    ),
+    (
+        "see_stats",
+        "Lihat statistik layanan.",
+        "See the service statistics.",
+    ),
+    ("ticket", "Tiket", "Ticket"),
+    ("status", "Status", "Status"),
+    ("kind", "Jenis permohonan", "Kind of request"),
+    ("opd", "Perangkat daerah (OPD)", "Agency (OPD)"),
+    ("submitted", "Diajukan", "Submitted"),
+    ("updated", "Pembaruan terakhir", "Last update"),
+    ("total_time", "Waktu penyelesaian", "Time to complete"),
+    ("standard", "waktu baku", "standard"),
+    ("within", "sesuai waktu baku", "within the standard"),
+    ("over", "melebihi waktu baku", "over the standard"),
+    ("sop", "SOP", "SOP"),
+    ("timeline", "Riwayat permohonan", "Request history"),
+    ("step", "langkah", "step"),
+    ("by", "oleh", "by"),
+    ("took", "Waktu:", "Took"),
+    ("as_json", "Data ini dalam JSON", "This data as JSON"),
+    ("other_ticket", "Cek tiket lain", "Check another ticket"),
+    (
+        "stats_intro",
+        "Waktu dihitung dari selesainya langkah sebelumnya hingga selesainya langkah ini (waktu kalender), dibandingkan dengan waktu baku SOP. Median dan persentil ke-90 memakai metode peringkat terdekat.",
+        "Times run from the end of the previous step to the end of this one (calendar time) and are compared with the SOP's standard. Median and 90th percentile use the nearest-rank method.",
+    ),
+    ("per_month", "Per bulan pengajuan", "By month of submission"),
+    ("month", "Bulan", "Month"),
+    ("requests", "Permohonan", "Requests"),
+    ("returned", "Dikembalikan", "Returned"),
+    ("refused", "Ditolak", "Refused"),
+    ("median", "Median total", "Median total"),
+    ("p90", "Persentil ke-90", "90th percentile"),
+    ("within_share", "Sesuai waktu baku", "Within standard"),
+    (
+        "per_step_link",
+        "Rincian per langkah SOP",
+        "Detail per SOP step",
+    ),
+    ("no_data", "Belum ada data.", "No data yet."),
+    ("processed", "Telah diproses", "Processed"),
+    ("per_step", "Waktu per langkah SOP", "Time per SOP step"),
+    ("role", "Pelaksana", "Role"),
+    ("measured", "Terukur", "Measured"),
+    ("standard_col", "Waktu baku", "Standard"),
+    ("total", "Total", "Total"),
+    (
+        "back_stats",
+        "Kembali ke statistik",
+        "Back to the statistics",
+    ),
+    ("sop_kinds", "Berlaku untuk", "Applies to"),
+    ("sop_steps", "Langkah SOP", "SOP steps"),
+    ("no", "No.", "No."),
+    ("activity", "Kegiatan", "Activity"),
+    ("output", "Keluaran", "Output"),
+    (
+        "nojs_explain",
+        "Browser Anda tidak menjalankan JavaScript dan server situs ini tidak meneruskan pencarian. Buka halaman tiket Anda langsung dengan mengetik alamat berikut pada bilah alamat, diganti dengan nomor tiket Anda (huruf besar):",
+        "Your browser does not run JavaScript and this site's host does not forward lookups. Open your ticket's page directly by typing this address in the address bar, with your ticket number (capital letters):",
+    ),
+    ("not_found", "Halaman tidak ditemukan", "Page not found"),
+    (
+        "not_found_text",
+        "Periksa kembali nomor tiket Anda. Tiket yang baru diajukan tampil setelah pembaruan situs berikutnya.",
+        "Check your ticket number again. A newly submitted ticket shows after the site's next update.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_indonesians_write_them() {
+        let ts: Timestamp = "2026-09-18T01:05:00Z".parse().unwrap();
+        assert_eq!(
+            date_time(Lang::Id, ts, TimeZone::WIB),
+            "18 September 2026 pukul 08.05 WIB"
+        );
+        assert_eq!(
+            date_time(Lang::En, ts, TimeZone::WIT),
+            "18 September 2026, 10:05 WIT"
+        );
+        let late: Timestamp = "2026-12-31T17:30:00Z".parse().unwrap();
+        assert_eq!(
+            date_time(Lang::Id, late, TimeZone::WITA),
+            "1 Januari 2027 pukul 01.30 WITA"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(Lang::Id, 0), "0 menit");
+        assert_eq!(duration(Lang::Id, 41), "41 menit");
+        assert_eq!(duration(Lang::Id, 125), "2 jam 5 menit");
+        assert_eq!(duration(Lang::Id, 3 * 1440 + 61), "3 hari 1 jam");
+        assert_eq!(duration(Lang::En, 60), "1 h");
+    }
+}
