@@ -175,3 +175,36 @@ fn a_forgejo_stale_flag_alone_makes_an_approval_stale() {
     assert_eq!(pending_role(&ev), Some("kepala-dinas"));
     assert_eq!(ev.findings[0].code, "A003");
 }
+
+#[test]
+fn forge_gate_judges_each_ticket_on_its_own() {
+    use crate::apply::gate::ApprovalGate;
+    // The server SOP here also needs the admin's review; the mail SOP does not.
+    let mut c = config();
+    c.sops.get_mut("server").unwrap().steps[4].done_by =
+        toml::Spanned::new(0..0, Completion::Review);
+    let mut t = mail();
+    t.requests.push(TicketRef {
+        ticket: "KDS-3ZTYU-SR663".into(),
+        kind: RequestKind::ServerGrant,
+        path: "requests/KDS-3ZTYU-SR663.toml".into(),
+    });
+    let d = data(vec![
+        review(1, "kadis-kominfo-kudus", Approved, 1),
+        review(2, "kabid-informatika-kudus", Approved, 2),
+        review(3, "kasi-tip-kudus", Approved, 3),
+    ]);
+    let gate = gate::ForgeGate::assess(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap();
+    assert_eq!(gate.approved("KDS-24WBW-PV52C", None), Ok(()));
+    let why = gate.approved("KDS-3ZTYU-SR663", None).unwrap_err();
+    assert!(why.contains("aktivasi") && why.contains("admin"), "{why}");
+    assert!(gate.approved("KDS-OTHER-TICKT", None).is_err());
+    assert_eq!(gate.trails().count(), 1);
+    // The all-or-nothing form refuses the whole PR, naming the missing step.
+    let err = gate::judge(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("step aktivasi lacks an approval by role admin"),
+        "{err}"
+    );
+}
