@@ -90,6 +90,14 @@ pub struct Args {
 pub enum ForgeCommand {
     /// Evaluate every open pull request and write a snapshot for the status site.
     Snapshot(SnapshotArgs),
+    /// List every approval rule (A001…) with its code.
+    Rules(RulesArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -215,7 +223,29 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
 pub fn forge(dir: &Path, cmd: ForgeCommand) -> Result<ExitCode> {
     match cmd {
         ForgeCommand::Snapshot(a) => snapshot(dir, a),
+        ForgeCommand::Rules(a) => rules(a),
     }
+}
+
+fn rules(args: RulesArgs) -> Result<ExitCode> {
+    let all = review::rules::RULES;
+    match args.format {
+        Format::Json => {
+            let v: Vec<_> = all
+                .iter()
+                .map(|r| {
+                    serde_json::json!({"code": r.code, "name": r.name, "summary": r.summary, "summary_id": r.summary_id})
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Format::Human => {
+            for r in all {
+                println!("{}  {:<24} {}", r.code, r.name, r.summary);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Each open PR is judged against loket.toml as checked out here (the base branch),

@@ -208,3 +208,36 @@ fn forge_gate_judges_each_ticket_on_its_own() {
         "{err}"
     );
 }
+
+#[test]
+fn touched_reads_an_instance_in_a_subdirectory() {
+    let text = include_str!("../../requests/KDS-24WBW-PV52C.toml").to_string();
+    let head = Instance::from_files(
+        std::path::Path::new("kudus"),
+        vec![("requests/KDS-24WBW-PV52C.toml".into(), text)],
+    );
+    let file = |path: &str, removed| ChangedFile {
+        path: path.into(),
+        previous_path: None,
+        removed,
+    };
+    let files = [
+        file("kudus/requests/KDS-24WBW-PV52C.toml", false),
+        file("kudus/loket.toml", false),
+        file("kudus/requests/KDS-GONE0-00000.toml", true),
+        file("other/requests/KDS-24WBW-PV52C.toml", false),
+        file("README.md", false),
+    ];
+    let t = touched(&files, "kudus", &head);
+    assert!(t.config_changed);
+    assert_eq!(t.requests.len(), 1);
+    assert_eq!(t.requests[0].kind, RequestKind::MailCreate);
+    assert!(t.problems.is_empty(), "{:?}", t.problems);
+    // A request file the head tree lacks is a problem, not silently skipped.
+    let t = touched(&files[..1], "kudus", &Instance::default());
+    assert_eq!(t.problems.len(), 1);
+    assert_eq!(
+        evaluate(&config(), &data(vec![]), &t, true, Timestamp::UNIX_EPOCH).exit_code(),
+        3
+    );
+}
