@@ -1,7 +1,8 @@
 //! Pure evaluation tests over hand-built forge data and the bundled Kudus preset.
 
 use super::*;
-use crate::forge::{Commit, PullRequest};
+use crate::forge::{ChangedFile, Commit, PullRequest};
+use crate::model::Instance;
 
 const HEAD: &str = "1111111111111111111111111111111111111111";
 
