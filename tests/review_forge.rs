@@ -235,6 +235,38 @@ fn record_refuses_unapproved_merge(flavor: Flavor) {
     assert!(p.steps[2].review_id.is_some());
 }
 
+/// On a push to main, CI knows the merge commit, not the PR number.
+fn record_by_merge_commit(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    approve_all(&forge);
+    let out = forge.review(&repo, 1, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Fast-forward merge: the merge commit is the head checked out here.
+    let head = repo.head_sha();
+    forge.with(|s| {
+        let p = s.pull(1);
+        p.merged = true;
+        p.merge_commit_sha = Some(head);
+    });
+    let run = |rev: &str| {
+        forge
+            .loket(&repo, TOKEN)
+            .args(["review", "--merge-commit", rev, "--record"])
+            .output()
+            .unwrap()
+    };
+    let out = run("HEAD");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(repo.dir.join(Progress::path_for(MAIL)).exists());
+    let out = run("main"); // the base commit merged no pull request
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no merged pull request has merge commit"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 fn record_needs_a_merged_pr(flavor: Flavor) {
     let (forge, repo) = setup(flavor);
     approve_all(&forge);
@@ -346,6 +378,7 @@ both_forges!(
     job_summary_has_a_table,
     record_refuses_unapproved_merge,
     record_needs_a_merged_pr,
+    record_by_merge_commit,
     gate_library_call,
     snapshot_of_open_pulls,
 );

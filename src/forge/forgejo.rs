@@ -156,6 +156,15 @@ impl Forge for Forgejo {
         Ok(self.http.get::<Pull>(&url)?.items.into())
     }
 
+    fn merged_pull_for_commit(&self, sha: &str) -> Result<Option<u64>, ForgeError> {
+        let url = format!("{}/commits/{sha}/pull", self.repo_url);
+        match self.http.get::<Pull>(&url) {
+            Ok(p) if p.items.merged => Ok(Some(p.items.number)),
+            Ok(_) | Err(ForgeError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn open_pulls(&self) -> Result<Vec<PullRequest>, ForgeError> {
         Ok(self
             .list::<Pull>("pulls?state=open")?

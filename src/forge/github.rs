@@ -137,6 +137,21 @@ impl Forge for GitHub {
         Ok(self.http.get::<Pull>(&url)?.items.into())
     }
 
+    fn merged_pull_for_commit(&self, sha: &str) -> Result<Option<u64>, ForgeError> {
+        let pulls: Vec<PullRequest> = self
+            .list::<Pull>(&format!("commits/{sha}/pulls"))?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let merged = |p: &&PullRequest| p.merged;
+        Ok(pulls
+            .iter()
+            .filter(merged)
+            .find(|p| p.merge_commit_sha.as_deref() == Some(sha))
+            .or_else(|| pulls.iter().find(merged))
+            .map(|p| p.number))
+    }
+
     fn open_pulls(&self) -> Result<Vec<PullRequest>, ForgeError> {
         Ok(self
             .list::<Pull>("pulls?state=open")?

@@ -147,6 +147,8 @@ pub enum CommentAction {
 pub trait Forge {
     fn kind(&self) -> ForgeKind;
     fn pull(&self, number: u64) -> Result<PullRequest, ForgeError>;
+    /// The merged pull request whose merge (or squash / rebase) commit is `sha`.
+    fn merged_pull_for_commit(&self, sha: &str) -> Result<Option<u64>, ForgeError>;
     /// Every open pull request.
     fn open_pulls(&self) -> Result<Vec<PullRequest>, ForgeError>;
     fn commits(&self, number: u64) -> Result<Vec<Commit>, ForgeError>;

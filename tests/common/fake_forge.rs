@@ -356,6 +356,25 @@ fn handle(
                 .collect();
             page(flavor, root, path, &q, items)
         }
+        ("GET", ["commits", sha, "pulls"]) if flavor == Flavor::GitHub => {
+            let items: Vec<Value> = s
+                .pulls
+                .values()
+                .filter(|p| p.merge_commit_sha.as_deref() == Some(*sha) || p.head_sha == *sha)
+                .map(|p| pull_json(flavor, p, true))
+                .collect();
+            page(flavor, root, path, &q, items)
+        }
+        ("GET", ["commits", sha, "pull"]) if flavor == Flavor::Forgejo => {
+            match s
+                .pulls
+                .values()
+                .find(|p| p.merge_commit_sha.as_deref() == Some(*sha))
+            {
+                Some(p) => json_resp(200, pull_json(flavor, p, false)),
+                None => not_found(),
+            }
+        }
         ("GET", ["pulls", n]) => match pull_of(s, n) {
             Some(p) => json_resp(200, pull_json(flavor, p, false)),
             None => not_found(),
