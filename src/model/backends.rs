@@ -92,10 +92,12 @@ pub struct DovecotSettings {
     /// Postfix `virtual_mailbox_maps` file (`address  domain/local/`).
     #[serde(default)]
     pub virtual_mailboxes: Option<String>,
-    /// Run `postmap` on the maps after writing them (hash tables).
+    /// Command run on the map after writing it, the path appended (e.g.
+    /// `postmap` or `postmap -c /etc/postfix`), for `hash:` tables.
     #[serde(default)]
     pub postmap: Option<String>,
-    /// Run `doveadm reload` (this command) after writing the passwd-file.
+    /// `doveadm` command line; `<it> reload` runs after the passwd-file is written
+    /// (Dovecot notices a replaced file only by mtime in whole seconds and size).
     #[serde(default)]
     pub doveadm: Option<String>,
     /// `doveadm -c CONFIG` for a non-default Dovecot configuration.
