@@ -95,15 +95,15 @@ impl DirWriter {
             fs::remove_dir_all(&tmp).map_err(|e| write_err(&tmp, e))?;
         }
         fs::create_dir_all(&tmp).map_err(|e| write_err(&tmp, e))?;
-        fs::write(tmp.join(MARKER), "loket status site\n")
-            .map_err(|e| write_err(&tmp.join(MARKER), e))?;
-        Ok(DirWriter {
+        let w = DirWriter {
             out: out.to_path_buf(),
             tmp,
             written: AtomicUsize::new(0),
             kept: AtomicUsize::new(0),
             progress,
-        })
+        };
+        w.put(MARKER, b"loket status site\n")?;
+        Ok(w)
     }
 
     /// Swaps the new site in and removes the old one.
