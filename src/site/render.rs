@@ -60,6 +60,7 @@ impl Templates {
         {
             env.set_syntax(syntax);
         }
+        env.set_formatter(html_formatter);
         for (name, src) in EMBEDDED {
             // Embedded templates are tested to compile; see `embedded_templates_compile`.
             env.add_template(name, src)
@@ -101,6 +102,37 @@ impl Templates {
             .map_err(err)?
             .render(ctx)
             .map_err(err)
+    }
+}
+
+/// Escapes like minijinja's HTML mode but leaves `/` alone: it needs no escaping in
+/// text or quoted attributes, and `&#x2f;` in every URL bloats and obscures pages.
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    let html = matches!(state.auto_escape(), minijinja::AutoEscape::Html);
+    match value.as_str() {
+        Some(s) if html && !value.is_safe() => {
+            let io = |_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write");
+            let mut last = 0;
+            for (i, c) in s.char_indices() {
+                let rep = match c {
+                    '&' => "&amp;",
+                    '<' => "&lt;",
+                    '>' => "&gt;",
+                    '"' => "&quot;",
+                    '\'' => "&#x27;",
+                    _ => continue,
+                };
+                out.write_str(&s[last..i]).map_err(io)?;
+                out.write_str(rep).map_err(io)?;
+                last = i + 1;
+            }
+            out.write_str(&s[last..]).map_err(io)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
     }
 }
 
@@ -282,7 +314,10 @@ pub fn render_site(
         }
     }
     let sops = sop_views(config, lang);
-    let site_url = config.site.base_url.clone().unwrap_or_default();
+    let mut site_url = config.site.base_url.clone().unwrap_or_default();
+    if !site_url.is_empty() && !site_url.ends_with('/') {
+        site_url.push('/');
+    }
     let common = sv(context! {
         lang => lang.code(),
         t => text::ui(lang),
@@ -413,6 +448,24 @@ mod tests {
         for (name, _) in EMBEDDED {
             assert!(t.env.get_template(name).is_ok(), "{name}");
         }
+    }
+
+    #[test]
+    fn values_are_html_escaped_but_slashes_kept() {
+        let t = Templates::embedded();
+        let html = t
+            .env
+            .render_named_str(
+                "x.html",
+                "<p title=\"{{ v }}\">{{ v }}</p>",
+                context! { v => "<script>alert('x')</script> & \"/a/b\"" },
+            )
+            .unwrap();
+        assert_eq!(
+            html,
+            "<p title=\"&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;/a/b&quot;\">\
+             &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;/a/b&quot;</p>"
+        );
     }
 
     #[test]
