@@ -413,3 +413,38 @@ fn a_snapshot_with_a_bad_ticket_number_is_refused() {
     assert!(err.contains("is not a valid ticket number"), "{err}");
     assert!(!tmp.path().join("out").exists());
 }
+
+#[test]
+fn english_by_config_and_bad_language_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = tmp.path().join("inst");
+    std::fs::create_dir(&inst).unwrap();
+    site::copy_instance(&inst);
+    let config = std::fs::read_to_string(inst.join("loket.toml")).unwrap();
+    std::fs::write(
+        inst.join("loket.toml"),
+        config.replace("language = \"id\"", "language = \"en\""),
+    )
+    .unwrap();
+    let out = tmp.path().join("public");
+    site::build(&inst, &out, None);
+    let html = std::fs::read_to_string(out.join("t/KDS-24WBW-PV52C/index.html")).unwrap();
+    assert!(html.contains(r#"<html lang="en">"#));
+    assert!(html.contains(r#"id="status">processed</strong>"#));
+    assert!(html.contains("18 September 2026, 08:00 WIB"));
+
+    std::fs::write(
+        inst.join("loket.toml"),
+        config.replace("language = \"id\"", "language = \"jv\""),
+    )
+    .unwrap();
+    let o = common::loket()
+        .arg("-C")
+        .arg(&inst)
+        .args(["site", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown site language \"jv\""));
+}

@@ -61,6 +61,8 @@ impl Templates {
             env.set_syntax(syntax);
         }
         env.set_formatter(html_formatter);
+        // A misspelt key fails the build instead of printing nothing.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
         for (name, src) in EMBEDDED {
             // Embedded templates are tested to compile; see `embedded_templates_compile`.
             env.add_template(name, src)

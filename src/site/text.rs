@@ -260,6 +260,7 @@ const UI: &[(&str, &str, &str)] = &[
         "Browser Anda tidak menjalankan JavaScript dan server situs ini tidak meneruskan pencarian. Buka halaman tiket Anda langsung dengan mengetik alamat berikut pada bilah alamat, diganti dengan nomor tiket Anda (huruf besar):",
         "Your browser does not run JavaScript and this site's host does not forward lookups. Open your ticket's page directly by typing this address in the address bar, with your ticket number (capital letters):",
     ),
+    ("this_site", "(alamat situs ini)", "(this site's address)"),
     ("not_found", "Halaman tidak ditemukan", "Page not found"),
     (
         "not_found_text",
