@@ -342,6 +342,25 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
     assert_eq!(after.len(), before.len() + 2);
     assert!(!tmp.path().join(".public.loket-tmp").exists());
     assert!(!tmp.path().join(".public.loket-old").exists());
+
+    // An instance template override changes every ticket page, skipped or not.
+    std::fs::create_dir(inst.join("templates")).unwrap();
+    let ticket_tpl = std::fs::read_to_string(common::repo_root().join("templates/ticket.html"))
+        .unwrap()
+        .replace("{% block main %}", "{% block main %}<p>Versi kantor</p>");
+    std::fs::write(inst.join("templates/ticket.html"), ticket_tpl).unwrap();
+    site::build(&inst, &out, None);
+    let pages: Vec<_> = site::read_site(&out)
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("t/"))
+        .collect();
+    assert_eq!(pages.len(), 36);
+    for (path, html) in pages {
+        assert!(
+            String::from_utf8_lossy(&html).contains("<p>Versi kantor</p>"),
+            "{path}"
+        );
+    }
 }
 
 #[test]

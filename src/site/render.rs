@@ -47,6 +47,8 @@ pub const LETTER_STYLE: &str = include_str!("../../site/letter.css");
 /// The template set: embedded defaults, possibly overridden by an instance.
 pub struct Templates {
     env: Environment<'static>,
+    /// Name and text of every template in use, for the build fingerprint.
+    sources: Vec<(String, String)>,
 }
 
 impl Templates {
@@ -68,7 +70,13 @@ impl Templates {
             env.add_template(name, src)
                 .unwrap_or_else(|e| panic!("embedded template {name}: {e}"));
         }
-        Templates { env }
+        Templates {
+            env,
+            sources: EMBEDDED
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_string()))
+                .collect(),
+        }
     }
 
     /// The embedded templates with `root/templates/*.html` taking precedence.
@@ -84,6 +92,9 @@ impl Templates {
                 path: path.clone(),
                 source,
             })?;
+            if let Some(slot) = t.sources.iter_mut().find(|(n, _)| n == name) {
+                slot.1.clone_from(&src);
+            }
             t.env
                 .add_template_owned(name.to_string(), src)
                 .map_err(|source| SiteError::Template {
@@ -325,11 +336,12 @@ pub fn render_site(
         t => text::ui(lang),
         office => office_value(config),
         sops => sv(&sops),
-        as_of => as_of(data, lang, tz),
         prefix => prefix,
         site_url => site_url.clone(),
-        count => tickets.len(),
     });
+    // Only the pages that show them get these, so a new ticket or record leaves
+    // every other page (and its fingerprint) alone.
+    let as_of = as_of(data, lang, tz);
     let page = |name: &str, depth: usize, extra: Value| -> Result<Vec<u8>, SiteError> {
         let ctx =
             minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
@@ -338,10 +350,11 @@ pub fn render_site(
     let mut pages = 0usize;
     let mut put = |path: &str, bytes: Vec<u8>| -> Result<(), SiteError> {
         pages += 1;
-        sink.put(path, &bytes)
+        sink.put(path, &bytes).map(|_| ())
     };
 
-    put("index.html", page("home.html", 0, Value::UNDEFINED)?)?;
+    let home = context! { as_of => as_of.clone(), count => tickets.len() };
+    put("index.html", page("home.html", 0, home)?)?;
     put("cari/index.html", page("cari.html", 1, Value::UNDEFINED)?)?;
     // Served for any missing path, so its links must be absolute.
     let abs_root = site_url_path(&site_url);
@@ -384,7 +397,11 @@ pub fn render_site(
     }
     put(
         "statistik/index.html",
-        page("stats.html", 1, context! { kinds => sv(&kinds) })?,
+        page(
+            "stats.html",
+            1,
+            context! { kinds => sv(&kinds), as_of => as_of.clone() },
+        )?,
     )?;
     for k in &kinds {
         let path = format!("statistik/{}/index.html", k.kind);
@@ -403,7 +420,7 @@ pub fn render_site(
         .collect();
     put(
         "api/v1/index.json",
-        json(&context! { as_of => as_of(data, lang, tz), tickets => sv(&index) }),
+        json(&context! { as_of => as_of, tickets => sv(&index) }),
     )?;
 
     tickets
@@ -419,9 +436,42 @@ pub fn render_site(
 type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Sync + 'a;
 
 fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
+    let html_path = format!("t/{}/index.html", t.ticket);
+    // The JSON holds every field the page shows; if it is unchanged and the build
+    // fingerprint (config, templates, binary) matches, so is the page: skip rendering.
+    let same = sink.put(&format!("api/v1/tickets/{}.json", t.ticket), &json(t))?;
+    if same && sink.reuse(&html_path)? {
+        return Ok(());
+    }
     let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
-    sink.put(&format!("t/{}/index.html", t.ticket), &html)?;
-    sink.put(&format!("api/v1/tickets/{}.json", t.ticket), &json(t))
+    sink.put(&html_path, &html).map(|_| ())
+}
+
+/// What every page depends on besides its own data: the config's text, the
+/// templates and assets, and the running binary. Two builds with the same
+/// fingerprint render the same public model to the same bytes.
+pub fn fingerprint(data: &SiteData, templates: &Templates) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: stable for a given binary, which is all a build
+    // cache needs (another toolchain's hasher only costs one full render).
+    let mut h = std::hash::DefaultHasher::new();
+    if let Some(id) = data.instance.config_file {
+        data.instance.sources.get(id).text.hash(&mut h);
+    }
+    for (name, src) in &templates.sources {
+        name.hash(&mut h);
+        src.hash(&mut h);
+    }
+    STYLE.hash(&mut h);
+    SCRIPT.hash(&mut h);
+    env!("CARGO_PKG_VERSION").hash(&mut h);
+    if let Some(exe) = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+    {
+        exe.hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
 }
 
 /// The path part of the configured base URL (`/` when none), for absolute links.
