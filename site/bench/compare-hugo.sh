@@ -4,12 +4,13 @@
 # Needs: cargo, hugo (apt-get install hugo), python3. Prints wall-clock seconds.
 set -euo pipefail
 COUNT=${1:-100000}
-WORK=${2:-/tmp/loket-bench}
+WORK=${2:-/dev/shm/loket-bench}   # tmpfs: measures the programs, not the disk
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 cargo build --release --bin loket --example gen_instance
 rm -rf "$WORK" && mkdir -p "$WORK"
 ./target/release/examples/gen_instance --out "$WORK/inst" --count "$COUNT"
+cp loket.toml "$WORK/inst/"
 # The generator writes requests and accounts only; give every ticket the approval
 # trail and apply events of a processed ticket, as CI would after merge.
 python3 - "$WORK/inst" <<'PY'
@@ -58,9 +59,11 @@ kind = "verified"
 at = "{day}T09:42:00+07:00"
 ''')
 PY
-t() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $s" | bc; }
-echo "loket full build:        $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public") s"
-echo "loket rebuild, no change: $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public") s"
+# Wall clock, and CPU (user+sys) as the machine may be shared.
+t() { /usr/bin/time -f "%e s wall, %U+%S s cpu" "$@" 2>&1 >/dev/null | tail -1; }
+echo "loket check:              $(t ./target/release/loket -C "$WORK/inst" check)"
+echo "loket full build:         $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
+echo "loket rebuild, no change: $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
 # One new ticket: a copy of the first request and its account under a fresh number.
 first=$(ls "$WORK/inst/requests" | head -1); old=${first%.toml}
 new=KDS-$(python3 -c "
@@ -71,7 +74,7 @@ addr=$(grep -o '[a-z0-9._-]*@kuduskab.go.id' "$WORK/inst/requests/$first" | head
 sed -e "s/$old/$new/" -e "s/$addr/bench.new@kuduskab.go.id/" "$WORK/inst/requests/$first" > "$WORK/inst/requests/$new.toml"
 sed -e "s/$old/$new/" -e "s/$addr/bench.new@kuduskab.go.id/" "$WORK/inst/accounts/mail/$addr.toml" > "$WORK/inst/accounts/mail/bench.new@kuduskab.go.id.toml"
 sed -e "s/$old/$new/" "$WORK/inst/records/$old.toml" > "$WORK/inst/records/$new.toml"
-echo "loket one new ticket:    $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public") s"
+echo "loket one new ticket:     $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
 ./target/release/loket -C "$WORK/inst" site --out "$WORK/public" 2>&1 | tail -1
 # Hugo: one content page per ticket with the same public fields, a ticket layout.
 H="$WORK/hugo"; mkdir -p "$H/content/t" "$H/layouts/_default"
@@ -90,4 +93,4 @@ for name in os.listdir(src):
           "opd": t.get("opd", ""), "timeline": t["timeline"], "total": t.get("total")}
     open(f"{dst}/{t['ticket']}.md", "w").write(json.dumps(fm, ensure_ascii=False) + "\n")
 PY
-echo "hugo full build:         $(t hugo -s "$H" -d "$WORK/hugo-public") s ($(ls "$H/content/t" | wc -l) pages, $(hugo version | cut -d' ' -f2))"
+echo "hugo full build:          $(t hugo -s "$H" -d "$WORK/hugo-public") ($(ls "$H/content/t" | wc -l) pages, $(hugo version | cut -d' ' -f2))"
