@@ -21,6 +21,9 @@ use super::{SiteData, SiteError};
 use crate::model::config::Config;
 use crate::ticket::Ticket;
 
+/// How many months (most recent first) the statistics pages show per kind.
+pub const STATS_MONTHS: usize = 12;
+
 /// The embedded default templates, by name.
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
@@ -380,6 +383,8 @@ pub fn render_site(
     let mut kinds: Vec<KindStats> = Vec::new();
     for g in &groups {
         match kinds.last_mut() {
+            // Pages stay light: the latest months only; the JSON keeps them all.
+            Some(k) if k.kind == g.kind.as_str() && k.groups.len() >= STATS_MONTHS => {}
             Some(k) if k.kind == g.kind.as_str() => k.groups.push(g),
             _ => kinds.push(KindStats {
                 kind: g.kind.as_str(),

@@ -225,7 +225,11 @@ const UI: &[(&str, &str, &str)] = &[
         "Waktu dihitung dari selesainya langkah sebelumnya hingga selesainya langkah ini (waktu kalender), dibandingkan dengan waktu baku SOP. Median dan persentil ke-90 memakai metode peringkat terdekat.",
         "Times run from the end of the previous step to the end of this one (calendar time) and are compared with the SOP's standard. Median and 90th percentile use the nearest-rank method.",
     ),
-    ("per_month", "Per bulan pengajuan", "By month of submission"),
+    (
+        "per_month",
+        "Per bulan pengajuan (12 bulan terakhir; semua bulan dalam JSON)",
+        "By month of submission (last 12 months; every month in the JSON)",
+    ),
     ("month", "Bulan", "Month"),
     ("requests", "Permohonan", "Requests"),
     ("returned", "Dikembalikan", "Returned"),
