@@ -5,10 +5,15 @@
 //! The modules follow the pipeline: [`model`] reads the instance, [`check`] validates
 //! it, and the later stages build on both.
 
+pub mod apply;
 pub mod check;
 pub mod diag;
+pub mod forge;
+pub mod init;
 pub mod letter;
 pub mod model;
+pub mod new;
 pub mod nip;
+pub mod review;
 pub mod site;
 pub mod ticket;

@@ -7,16 +7,21 @@
 
 mod base_tree;
 mod index;
+pub mod mail;
+pub mod names;
+mod nip_rules;
+mod references;
+pub mod server;
 mod syntax;
 mod tickets;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use jiff::civil::Date;
 use rayon::prelude::*;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::model::{Config, Instance};
+use crate::model::{Config, Instance, Request};
 pub use index::Index;
 
 /// A validation rule.
@@ -37,6 +42,23 @@ pub static RULES: &[Rule] = &[
     tickets::FILE_NAME,
     tickets::FORMAT,
     tickets::DUPLICATE,
+    mail::LOCAL_PART,
+    mail::LENGTH,
+    mail::DOMAIN,
+    mail::RESERVED,
+    names::UNIQUE,
+    nip_rules::FORMAT,
+    nip_rules::REQUIRED,
+    nip_rules::ONE_ACCOUNT,
+    references::TARGET,
+    references::TICKET_EXISTS,
+    references::CONSISTENT,
+    server::INVENTORY,
+    server::EXPIRY,
+    server::TERMS,
+    server::KEY_PARSE,
+    server::KEY_STRENGTH,
+    server::KEY_SHARED,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).
@@ -54,6 +76,20 @@ pub struct Context<'a> {
     pub index: Index<'a>,
     pub today: Date,
     pub base: Option<&'a Base>,
+    /// Tickets of the base's requests, when there is a base.
+    pub base_tickets: Option<HashSet<&'a str>>,
+}
+
+/// Whether a request is still under review: new against the base when there is one;
+/// without a base, not yet reflected in any account file.
+pub(crate) fn is_pending(cx: &Context, r: &Request) -> bool {
+    let t = r.ticket();
+    match &cx.base_tickets {
+        Some(base) => !base.contains(t),
+        None => {
+            !cx.index.mail_by_ticket.contains_key(t) && !cx.index.server_by_ticket.contains_key(t)
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +134,13 @@ pub fn run(inst: &Instance, base: Option<&Base>, opts: &Options) -> Report {
         index: Index::build(inst),
         today: opts.today,
         base,
+        base_tickets: base.map(|b| {
+            b.instance
+                .requests
+                .iter()
+                .map(|r| r.value.ticket())
+                .collect()
+        }),
     };
     let mut diagnostics: Vec<Diagnostic> = RULES
         .par_iter()

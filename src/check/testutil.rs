@@ -176,6 +176,81 @@ holder = {{ name = "Pegawai {n}", nip = "{nip}", opd = "Dinas Kesehatan" }}
         t
     }
 
+    /// The head of a request of `kind` (ticket, applicant, letter).
+    fn request_head(&mut self, kind: &str) -> (String, String) {
+        let n = self.next();
+        let t = Ticket::generate("KDS").to_string();
+        let nip = nip(n);
+        let head = format!(
+            r#"ticket = "{t}"
+kind = "{kind}"
+submitted = 2026-11-10T09:00:00+07:00
+
+[applicant]
+name = "Pegawai {n}"
+nip = "{nip}"
+opd = "Dinas Kesehatan"
+position = "Pranata Komputer"
+contact = "0812000{n:04}"
+
+[letter]
+number = "800/{n}/11.2026"
+date = 2026-11-09
+signatory = "Kepala Dinas Kesehatan"
+"#
+        );
+        (t, head)
+    }
+
+    /// Adds a `mail-deactivate` or `mail-reset` request for `local@kuduskab.go.id` and
+    /// lists it in the account file, as `loket new` does (deactivate disables it).
+    pub fn mail_change(&mut self, kind: &str, local: &str) -> String {
+        let (t, head) = self.request_head(kind);
+        let addr = format!("{local}@kuduskab.go.id");
+        let reason = if kind == "mail-deactivate" {
+            "reason = \"pensiun\"\n"
+        } else {
+            ""
+        };
+        self.write(
+            &format!("requests/{t}.toml"),
+            &format!("{head}\n[mail]\naddress = \"{addr}\"\n{reason}"),
+        );
+        let path = format!("accounts/mail/{addr}.toml");
+        if let Some(old) = self.files.get(&path).cloned() {
+            let mut new = old.replacen("\"]\n", &format!("\", \"{t}\"]\n"), 1);
+            if kind == "mail-deactivate" {
+                new = new.replace("status = \"active\"", "status = \"disabled\"");
+            }
+            self.write(&path, &new);
+        }
+        t
+    }
+
+    /// Adds a `server-revoke` of `grant` on `server`/`login` and marks the key revoked.
+    pub fn server_revoke(&mut self, server: &str, login: &str, grant: &str) -> String {
+        let (t, head) = self.request_head("server-revoke");
+        self.write(
+            &format!("requests/{t}.toml"),
+            &format!(
+                "{head}\n[server]\nname = \"{server}\"\naccount = \"{login}\"\ngrant = \"{grant}\"\n"
+            ),
+        );
+        let path = format!("accounts/server/{server}/{login}.toml");
+        if let Some(old) = self.files.get(&path).cloned() {
+            let mut new = old.replacen("tickets = [", &format!("tickets = [\"{t}\", "), 1);
+            let at = new.find(&format!("ticket = \"{grant}\"")).unwrap_or(0);
+            let rest = new[at..].replacen(
+                "status = \"active\"",
+                &format!("status = \"revoked\"\nrevoked-by = \"{t}\""),
+                1,
+            );
+            new.replace_range(at.., &rest);
+            self.write(&path, &new);
+        }
+        t
+    }
+
     fn instance(files: &BTreeMap<String, String>) -> Instance {
         Instance::from_files(
             Path::new("."),
@@ -248,6 +323,9 @@ fn the_fixture_itself_is_clean() {
     fx.mail_create("budi.santoso");
     fx.mail_create("siti.aminah");
     fx.server_grant("app-1", "opd-dinkes", KEY_ED1);
-    fx.server_grant("app-1", "opd-dinkes", KEY_ED2);
+    let g = fx.server_grant("app-1", "opd-dinkes", KEY_ED2);
+    fx.mail_change("mail-reset", "budi.santoso");
+    fx.mail_change("mail-deactivate", "siti.aminah");
+    fx.server_revoke("app-1", "opd-dinkes", &g);
     fx.assert_clean();
 }

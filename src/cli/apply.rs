@@ -1,25 +1,260 @@
-//! `loket plan`, `apply`, `verify`, `audit` (filled by the apply work).
-use std::path::Path;
+//! `loket plan`, `apply`, `verify`, `audit`: argument parsing and exit codes over
+//! `loket::apply`. Exit codes as terraform's `-detailed-exitcode`: 0 nothing to do
+//! (or all well), 2 changes (or drift), 1 error.
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct PlanArgs {}
-#[derive(clap::Args)]
-pub struct ApplyArgs {}
-#[derive(clap::Args)]
-pub struct VerifyArgs {}
-#[derive(clap::Args)]
-pub struct AuditArgs {}
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+use jiff::civil::Date;
 
-pub fn plan(_dir: &Path, _a: PlanArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("loket plan is being built")
+use super::Format;
+use loket::apply::gate::RecordsGate;
+use loket::apply::run::{self, Options, Status};
+use loket::apply::{self as ap, Slot};
+use loket::model::{Config, Instance};
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Treat this date (YYYY-MM-DD) as today (expiry).
+    #[arg(long)]
+    today: Option<Date>,
 }
-pub fn apply(_dir: &Path, _a: ApplyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("loket apply is being built")
+
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    /// Show what would be done (after the approvals gate and guard); change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The CI run recorded with each event (default: $GITHUB_RUN_ID, else local-<time>).
+    #[arg(long, env = "GITHUB_RUN_ID")]
+    run: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Treat this date (YYYY-MM-DD) as today (expiry).
+    #[arg(long)]
+    today: Option<Date>,
+    /// Allow this run to remove access from a larger share than loket.toml allows.
+    #[arg(long)]
+    max_disable_share: Option<f64>,
 }
-pub fn verify(_dir: &Path, _a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("loket verify is being built")
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// Only this ticket.
+    ticket: Option<String>,
+    /// age identity file (age or OpenSSH key) opening the sealed credentials, to
+    /// test mail logins over IMAP.
+    #[arg(long)]
+    identity: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    #[arg(long)]
+    today: Option<Date>,
 }
-pub fn audit(_dir: &Path, _a: AuditArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("loket audit is being built")
+
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    #[arg(long)]
+    today: Option<Date>,
+}
+
+fn load(dir: &Path) -> Result<(Instance, Vec<Slot>)> {
+    let inst = Instance::load(dir)?;
+    if let Some(f) = inst.failures.first() {
+        bail!(
+            "{} cannot be read ({}); run `loket check` and fix it first",
+            inst.path(f.file).display(),
+            f.message
+        );
+    }
+    let config = inst
+        .config
+        .as_ref()
+        .context("loket.toml cannot be read; run `loket check`")?;
+    let slots = ap::open_backends(&inst, config)?;
+    if slots.is_empty() {
+        bail!("loket.toml has no [backends.mail] or [backends.server]; see docs/apply.md");
+    }
+    Ok((inst, slots))
+}
+
+fn config(inst: &Instance) -> &Config {
+    inst.config.as_ref().expect("checked by load")
+}
+
+fn today(inst: &Instance, given: Option<Date>) -> Date {
+    given.unwrap_or_else(|| run::today(config(inst), Timestamp::now()))
+}
+
+/// Errors exit 1 here (not main's 2, which means "changes").
+fn exit_1(r: Result<ExitCode>) -> Result<ExitCode> {
+    r.or_else(|e| {
+        eprintln!("error: {e:#}");
+        Ok(ExitCode::from(1))
+    })
+}
+
+pub fn plan(dir: &Path, a: PlanArgs) -> Result<ExitCode> {
+    exit_1((|| {
+        let (inst, mut slots) = load(dir)?;
+        let today = today(&inst, a.today);
+        let planned = run::plan(&inst, &mut slots, today);
+        match a.format {
+            Format::Human => print!("{}", planned.plan),
+            Format::Json => println!("{}", serde_json::to_string_pretty(&planned.plan)?),
+        }
+        if let Some((name, err)) = planned.unreadable.first() {
+            bail!("backend {name}: {err}");
+        }
+        Ok(ExitCode::from(if planned.plan.is_empty() { 0 } else { 2 }))
+    })())
+}
+
+pub fn apply(dir: &Path, a: ApplyArgs) -> Result<ExitCode> {
+    exit_1((|| {
+        let (inst, mut slots) = load(dir)?;
+        let cfg = config(&inst);
+        let check = loket::check::run(
+            &inst,
+            None,
+            &loket::check::Options {
+                today: today(&inst, a.today),
+                skip: Default::default(),
+            },
+        );
+        if check.errors() > 0 {
+            bail!(
+                "`loket check` finds {} error(s); nothing applied. Run `loket check` and fix them",
+                check.errors()
+            );
+        }
+        let now = Timestamp::now();
+        let opts = Options {
+            dry_run: a.dry_run,
+            run_id: a
+                .run
+                .clone()
+                .unwrap_or_else(|| format!("local-{}", now.strftime("%Y%m%dT%H%M%SZ"))),
+            now,
+            today: a.today,
+            max_disable_share: a.max_disable_share,
+        };
+        let gate = RecordsGate::new(&inst.root, cfg);
+        let report = run::apply(&inst, cfg, &mut slots, &gate, &opts)?;
+        match a.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            Format::Human => {
+                for r in &report.resumed {
+                    println!("  resumed  {r} (done by an interrupted run)");
+                }
+                for c in &report.changes {
+                    let (word, detail) = match &c.status {
+                        Status::Planned => ("would", String::new()),
+                        Status::Refused(why) => ("REFUSED", why.clone()),
+                        Status::Failed(why) => ("FAILED", why.clone()),
+                        Status::Verified(how) => ("ok", how.clone()),
+                    };
+                    println!(
+                        "{word:>8} {} {} [{}]{}{}",
+                        c.change.action.as_str(),
+                        c.change.target,
+                        c.change.tickets.join(", "),
+                        if detail.is_empty() { "" } else { ": " },
+                        detail
+                    );
+                    if let Some(p) = &c.sealed {
+                        println!("         credentials sealed to {}", p.display());
+                    }
+                }
+                for (name, err) in &report.unreadable {
+                    println!("  FAILED backend {name}: {err}");
+                }
+                let n = report.changes.len();
+                println!(
+                    "{} change{}{}.",
+                    n,
+                    if n == 1 { "" } else { "s" },
+                    if a.dry_run { " planned (dry run)" } else { "" }
+                );
+            }
+        }
+        Ok(ExitCode::from(if report.ok() { 0 } else { 1 }))
+    })())
+}
+
+pub fn verify(dir: &Path, a: VerifyArgs) -> Result<ExitCode> {
+    exit_1((|| {
+        let (inst, mut slots) = load(dir)?;
+        let identities = match &a.identity {
+            Some(p) => age::IdentityFile::from_file(p.display().to_string())
+                .with_context(|| format!("cannot read identity {}", p.display()))?
+                .into_identities()
+                .map_err(|e| anyhow::anyhow!("identity {}: {e}", p.display()))?,
+            None => Vec::new(),
+        };
+        let today = today(&inst, a.today);
+        let checks = ap::verify::verify(
+            &inst,
+            config(&inst),
+            &mut slots,
+            today,
+            a.ticket.as_deref(),
+            &identities,
+        );
+        match a.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&checks)?),
+            Format::Human => {
+                for c in &checks {
+                    let word = if c.ok { "ok" } else { "FAILED" };
+                    println!("{word:>6} {}: {}", c.ticket, c.detail);
+                }
+            }
+        }
+        Ok(ExitCode::from(if checks.iter().all(|c| c.ok) {
+            0
+        } else {
+            1
+        }))
+    })())
+}
+
+pub fn audit(dir: &Path, a: AuditArgs) -> Result<ExitCode> {
+    exit_1((|| {
+        let (inst, mut slots) = load(dir)?;
+        let today = today(&inst, a.today);
+        let drift = run::audit(&inst, &mut slots, today);
+        match a.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&drift)?),
+            Format::Human => {
+                let list = |title: &str, items: &[String]| {
+                    if !items.is_empty() {
+                        println!("{title}:");
+                        for i in items {
+                            println!("  {i}");
+                        }
+                    }
+                };
+                list("Mail accounts unknown to accounts/", &drift.unknown_mail);
+                list(
+                    "Server accounts unknown to accounts/",
+                    &drift.unknown_server_accounts,
+                );
+                list("Keys not in the registry", &drift.unregistered_keys);
+                list("Revoked or expired access still open", &drift.open_access);
+                for (name, err) in &drift.unreadable {
+                    println!("Backend {name} unreadable: {err}");
+                }
+                if drift.is_empty() {
+                    println!("No drift: the live systems hold only what accounts/ says.");
+                }
+            }
+        }
+        Ok(ExitCode::from(if drift.is_empty() { 0 } else { 2 }))
+    })())
 }

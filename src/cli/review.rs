@@ -1,17 +1,289 @@
-//! `loket review` and `loket forge` (filled by the approvals work).
+//! `loket review` and `loket forge snapshot`: read a pull request's reviews from the
+//! forge and report which SOP step each request has reached.
+//!
+//! Exit codes of `loket review`: 0 every required step complete, 3 pending, 1
+//! returned or refused (or, with `--record`, merged without approvals), 2 usage or
+//! forge error.
+
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::{Context as _, Result, bail};
+use jiff::Timestamp;
 
-#[derive(clap::Subcommand)]
-pub enum ForgeCommand {}
+use super::Format;
+use loket::check::{self, Base, Options};
+use loket::forge::{self, Forge, ForgeKind, PullData};
+use loket::model::Instance;
+use loket::model::record::{Progress, Snapshot};
+use loket::review::{self, gate, render};
 
-pub fn run(_dir: &Path, _args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("loket review is being built")
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ForgeName {
+    Github,
+    /// Forgejo or Gitea.
+    Forgejo,
 }
 
-pub fn forge(_dir: &Path, cmd: ForgeCommand) -> anyhow::Result<ExitCode> {
-    match cmd {}
+#[derive(clap::Args)]
+struct ForgeArgs {
+    /// Which forge hosts the repository.
+    #[arg(long, value_enum, env = "LOKET_FORGE", default_value = "github")]
+    forge: ForgeName,
+    /// API base URL: GitHub Enterprise `https://HOST/api/v3`, or the Forgejo server.
+    /// Defaults to $GITHUB_API_URL, then https://api.github.com (GitHub only).
+    #[arg(long, env = "LOKET_FORGE_API_URL")]
+    api_url: Option<String>,
+    /// The repository, `owner/name` (default: $GITHUB_REPOSITORY).
+    #[arg(long, env = "GITHUB_REPOSITORY")]
+    repo: Option<String>,
+}
+
+impl ForgeArgs {
+    /// The client; the token comes from LOKET_FORGE_TOKEN, else GITHUB_TOKEN or
+    /// FORGEJO_TOKEN.
+    fn client(&self) -> Result<Box<dyn Forge>> {
+        let kind = match self.forge {
+            ForgeName::Github => ForgeKind::GitHub,
+            ForgeName::Forgejo => ForgeKind::Forgejo,
+        };
+        let api = match (&self.api_url, std::env::var("GITHUB_API_URL").ok(), kind) {
+            (Some(u), _, _) => u.clone(),
+            (None, Some(u), _) if !u.is_empty() => u,
+            (None, _, ForgeKind::GitHub) => forge::DEFAULT_API_URL.to_string(),
+            (None, _, ForgeKind::Forgejo) => {
+                bail!("--api-url is required for Forgejo (e.g. https://git.example.go.id)")
+            }
+        };
+        let Some(repo) = &self.repo else {
+            bail!("--repo owner/name is required (or set GITHUB_REPOSITORY)")
+        };
+        Ok(kind.client(&api, repo, kind.token_from_env())?)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The pull request number.
+    #[arg(long)]
+    pr: u64,
+    #[command(flatten)]
+    forge: ForgeArgs,
+    /// The revision holding loket.toml as on the base branch. Default: for an open
+    /// PR `origin/<base>` (else `<base>`, else the PR's base commit); with --record
+    /// the PR's base commit.
+    #[arg(long)]
+    base: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Post the result as one PR comment (in Bahasa Indonesia), edited in place.
+    #[arg(long)]
+    comment: bool,
+    /// The PR is merged: refuse unless every request is approved, then write the
+    /// approval trail to records/<ticket>.toml.
+    #[arg(long)]
+    record: bool,
+}
+
+#[derive(clap::Subcommand)]
+pub enum ForgeCommand {
+    /// Evaluate every open pull request and write a snapshot for the status site.
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(clap::Args)]
+pub struct SnapshotArgs {
+    /// Where to write the snapshot TOML.
+    #[arg(long)]
+    out: std::path::PathBuf,
+    #[command(flatten)]
+    forge: ForgeArgs,
+}
+
+/// The instance directory relative to its repository's work tree (`""` at the root).
+fn repo_prefix(dir: &Path) -> Result<String> {
+    let repo = git2::Repository::discover(dir)
+        .with_context(|| format!("{} is not inside a git repository", dir.display()))?;
+    let workdir = repo.workdir().context("bare repository")?;
+    let workdir = std::fs::canonicalize(workdir)?;
+    let abs = std::fs::canonicalize(dir)?;
+    Ok(abs
+        .strip_prefix(&workdir)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default())
+}
+
+fn read_base(dir: &Path, candidates: &[String]) -> Result<Base> {
+    let mut last = None;
+    for rev in candidates {
+        match check::read_base(dir, rev) {
+            Ok(b) => return Ok(b),
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e) => Err(e).context("cannot read loket.toml as on the base branch (fetch it, e.g. `git fetch origin`, or pass --base)"),
+        None => bail!("no base revision to read"),
+    }
+}
+
+fn check_passes(head: &Instance, base: &Base) -> bool {
+    let opts = Options {
+        today: jiff::ZonedDateTime::now().date(),
+        skip: Default::default(),
+    };
+    check::run(head, Some(base), &opts).is_clean()
+}
+
+pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
+    let forge = args.forge.client()?;
+    let data = PullData::fetch(forge.as_ref(), args.pr)?;
+    let p = &data.pull;
+    let candidates = match (&args.base, args.record) {
+        (Some(b), _) => vec![b.clone()],
+        (None, true) => vec![p.base_sha.clone()],
+        (None, false) => vec![
+            format!("origin/{}", p.base_ref),
+            p.base_ref.clone(),
+            p.base_sha.clone(),
+        ],
+    };
+    let base = read_base(dir, &candidates)?;
+    let Some(config) = base.instance.config.as_ref() else {
+        bail!(
+            "loket.toml on the base revision {} does not parse; fix it on the base branch first",
+            base.rev
+        );
+    };
+    let head = Instance::load(dir)?;
+    let prefix = repo_prefix(dir)?;
+    let touched = review::touched(&data.files, &prefix, &head);
+    let check_ok = check_passes(&head, &base);
+    let now = Timestamp::now();
+
+    if args.record {
+        if !p.merged {
+            bail!(gate::GateError::NotMerged(p.number));
+        }
+        return match gate::judge(config, &data, &touched, check_ok, now) {
+            Ok(trails) => {
+                for t in &trails {
+                    let path = gate::write_record(dir, t)?;
+                    eprintln!(
+                        "recorded {} ({} steps) in {}",
+                        t.ticket,
+                        t.steps.len(),
+                        path.display()
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(
+                e @ (gate::GateError::Unapproved { .. }
+                | gate::GateError::ConfigUnapproved { .. }
+                | gate::GateError::Problem { .. }),
+            ) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::from(1))
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+
+    let ev = review::evaluate(config, &data, &touched, check_ok, now);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&ev)?),
+        Format::Human => print!("{}", render::human(&ev)),
+    }
+    let md = render::markdown(&ev);
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .with_context(|| format!("cannot open GITHUB_STEP_SUMMARY {summary:?}"))?;
+        writeln!(f, "{md}")?;
+    }
+    if args.comment {
+        let action = forge.upsert_comment(args.pr, render::COMMENT_MARKER, &md)?;
+        eprintln!("PR comment: {action:?}");
+    }
+    Ok(ExitCode::from(ev.exit_code()))
+}
+
+pub fn forge(dir: &Path, cmd: ForgeCommand) -> Result<ExitCode> {
+    match cmd {
+        ForgeCommand::Snapshot(a) => snapshot(dir, a),
+    }
+}
+
+/// Each open PR is judged against loket.toml as checked out here (the base branch),
+/// reading its request files from the forge at the PR's head.
+fn snapshot(dir: &Path, args: SnapshotArgs) -> Result<ExitCode> {
+    let forge = args.forge.client()?;
+    let here = Instance::load(dir)?;
+    let Some(config) = here.config.as_ref() else {
+        bail!("loket.toml does not parse; run `loket check`");
+    };
+    let prefix = repo_prefix(dir)?;
+    let now = Timestamp::now();
+    let mut tickets = Vec::new();
+    for pull in forge.open_pulls()? {
+        let data = PullData::fetch(forge.as_ref(), pull.number)?;
+        let mut files = Vec::new();
+        for f in data.files.iter().filter(|f| !f.removed) {
+            let rel = if prefix.is_empty() {
+                Some(f.path.as_str())
+            } else {
+                f.path
+                    .strip_prefix(prefix.as_str())
+                    .and_then(|p| p.strip_prefix('/'))
+            };
+            if let Some(rel) = rel.filter(|r| r.starts_with("requests/") && r.ends_with(".toml")) {
+                let text = forge.file_at(&f.path, &data.pull.head_sha)?;
+                files.push((rel.to_string(), text));
+            }
+        }
+        let head = Instance::from_files(dir, files);
+        let touched = review::touched(&data.files, &prefix, &head);
+        // The data check ran in the PR's own CI; here only the reviews are judged.
+        let ev = review::evaluate(config, &data, &touched, true, now);
+        for t in ev.tickets {
+            tickets.push(Progress {
+                ticket: t.ticket,
+                outcome: t.outcome,
+                pr: Some(pull.number),
+                pending_step: t.pending.map(|p| p.0),
+                reason: t.reason,
+                // Public: roles and times only, no logins.
+                steps: t
+                    .steps
+                    .into_iter()
+                    .filter_map(|s| match s.state {
+                        review::StepState::Done { mut record } => {
+                            record.login = None;
+                            Some(record)
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+                events: Vec::new(),
+            });
+        }
+    }
+    tickets.sort_by(|a, b| a.ticket.cmp(&b.ticket));
+    let snap = Snapshot {
+        taken_at: now.to_string(),
+        tickets,
+    };
+    let text = toml::to_string(&snap)?;
+    std::fs::write(&args.out, text)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!(
+        "snapshot of {} tickets written to {}",
+        snap.tickets.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -268,16 +268,7 @@ fn lang_id() -> String {
     "id".into()
 }
 
-/// Where accounts are applied. Filled in by the apply stage; kept open here as a
-/// table of backend id to settings so instances can name their backends today.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Backends {
-    #[serde(default)]
-    pub mail: Option<toml::Table>,
-    #[serde(default)]
-    pub server: Option<toml::Table>,
-}
+pub use super::backends::Backends;
 
 impl Config {
     /// The SOP a request kind follows, with its id.

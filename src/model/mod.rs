@@ -2,6 +2,7 @@
 //! `accounts/`, parsed with spans so every later stage can point at the exact line.
 
 pub mod account;
+pub mod backends;
 pub mod config;
 pub mod record;
 pub mod request;

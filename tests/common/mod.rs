@@ -5,6 +5,9 @@
 //! their own files beside this one.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod slapd;
+pub mod sshd;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The main job on the bundled Kabupaten Kudus instance, end to end, on a fresh machine
+# with no servers: validate, plan, apply into the local state folder (file-based
+# Dovecot/Postfix maps and an OpenSSH authorized-keys directory under ./state), verify,
+# then render the public status site into ./public.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --bin loket
+loket=./target/release/loket
+
+echo "== loket check"
+$loket check
+
+echo "== loket plan"
+# exit 2 means "there are changes", as terraform's -detailed-exitcode
+set +e
+$loket plan
+code=$?
+set -e
+[ "$code" -eq 0 ] || [ "$code" -eq 2 ] || exit "$code"
+
+echo "== loket apply"
+$loket apply --run local
+
+echo "== loket audit"
+$loket audit
+
+echo "== loket site"
+$loket site --out public
+echo "site written to $(pwd)/public (open public/index.html)"

@@ -1,0 +1,136 @@
+//! The one small trait every backend implements (Dovecot files, key directory, SSH,
+//! LDAP, command templates), and the live state it reports.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+use jiff::civil::Date;
+use thiserror::Error;
+
+use super::plan::PlannedChange;
+
+/// A plaintext password. Never printed: `Debug` and `Display` are redacted; reach
+/// the text with [`Secret::expose`] only to hash or seal it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: String) -> Self {
+        Self(text)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// One change handed to a backend: the planned data plus, for mail create/reset,
+/// the new password (the backend stores only its hash, in its own scheme).
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub planned: &'a PlannedChange,
+    pub password: Option<&'a Secret>,
+}
+
+/// What a live system holds, limited to what loket manages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveState {
+    /// Mail accounts by lower-case address.
+    pub mail: BTreeMap<String, LiveMail>,
+    /// Server accounts by (server, login).
+    pub server: BTreeMap<(String, String), LiveServerAccount>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveMail {
+    pub active: bool,
+    /// Tickets already applied to the account (so a reset is done once).
+    pub tickets: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveServerAccount {
+    /// The account itself is expired/locked (no login at all).
+    pub locked: bool,
+    pub keys: Vec<LiveKey>,
+}
+
+/// One installed key. `ticket` is `None` for a key loket did not install (drift).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveKey {
+    pub ticket: Option<String>,
+    /// `type base64` (no comment).
+    pub key: String,
+    /// Last day of access as set on the system, if it carries one.
+    pub expires: Option<Date>,
+}
+
+/// Why a backend could not read, apply or verify. Messages never hold secrets.
+#[derive(Debug, Error)]
+pub enum BackendError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed: {message}")]
+    Command { command: String, message: String },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("verification failed: {0}")]
+    Verify(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl BackendError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// How a change was verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// As a user would: a login (IMAP, SSH) with the new credentials worked, or was refused as it must be.
+    AsUser(String),
+    /// The live system holds what was asked (no login possible from here).
+    State(String),
+}
+
+/// A system loket writes accounts to. Small on purpose: read, apply, verify.
+pub trait Backend {
+    /// Short id for plans and records, e.g. `dovecot`, `keydir`, `ssh`.
+    fn name(&self) -> &str;
+
+    /// The live state (only the parts loket manages).
+    fn read(&mut self) -> Result<LiveState, BackendError>;
+
+    /// Carries out `changes` in order, one result per change. A backend may batch
+    /// (one file write, one SSH session) but must leave the system consistent if
+    /// the process dies at any point: each write atomic, each change idempotent.
+    fn apply(&mut self, changes: &[Change<'_>]) -> Vec<Result<(), BackendError>>;
+
+    /// Tests one applied change as its user would where possible.
+    fn verify(&mut self, change: &Change<'_>) -> Result<Verified, BackendError>;
+}

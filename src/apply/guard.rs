@@ -1,0 +1,66 @@
+//! The mass-removal guard: a run that would disable, revoke or expire more than
+//! `max-disable-share` of a backend's live accounts and keys is refused, so a broken
+//! or truncated `accounts/` cannot wipe the mail server. One removal is always
+//! allowed (small instances must still be able to disable an account).
+
+use super::plan::PlannedChange;
+use super::{ApplyError, LiveState};
+
+pub fn check(
+    backend: &str,
+    changes: &[PlannedChange],
+    live: &LiveState,
+    max_share: f64,
+) -> Result<(), ApplyError> {
+    let removals = changes.iter().filter(|c| c.action.removes_access()).count();
+    let total = live.mail.len() + live.server.values().map(|a| a.keys.len()).sum::<usize>();
+    if removals <= 1 || total == 0 {
+        return Ok(());
+    }
+    let share = removals as f64 / total as f64;
+    if share > max_share {
+        return Err(ApplyError::Guard {
+            backend: backend.to_string(),
+            removals,
+            total,
+            max_share,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{Action, LiveMail, Target};
+
+    fn live(n: usize) -> LiveState {
+        let mut l = LiveState::default();
+        for i in 0..n {
+            l.mail.insert(format!("u{i}@x"), LiveMail::default());
+        }
+        l
+    }
+
+    fn disables(n: usize) -> Vec<PlannedChange> {
+        (0..n)
+            .map(|i| PlannedChange {
+                backend: "dovecot".into(),
+                tickets: vec![format!("T{i}")],
+                action: Action::Disable,
+                target: Target::Mail {
+                    address: format!("u{i}@x"),
+                    active: false,
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn refuses_mass_disable_allows_small() {
+        assert!(check("dovecot", &disables(2), &live(10), 0.2).is_ok());
+        let err = check("dovecot", &disables(3), &live(10), 0.2).unwrap_err();
+        assert!(err.to_string().contains("3 of 10"), "{err}");
+        assert!(check("dovecot", &disables(1), &live(2), 0.2).is_ok());
+    }
+}

@@ -1,0 +1,86 @@
+//! Writing apply outcomes into `records/<ticket>.toml` without a human: events
+//! (applied, verified, failed; when; which run) and, once verified, the SOP's
+//! apply/verify steps and the outcome `processed` ("telah diproses" on the site).
+
+use std::path::Path;
+
+use crate::model::Config;
+use crate::model::config::Completion;
+use crate::model::record::{Event, EventKind, Outcome, Progress, StepRecord};
+use crate::model::request::RequestKind;
+
+use super::ApplyError;
+use super::fsutil::atomic_write;
+
+/// What happened to one ticket in this run.
+#[derive(Debug, Clone)]
+pub struct TicketEvents {
+    pub ticket: String,
+    pub kind: Option<RequestKind>,
+    pub events: Vec<Event>,
+}
+
+/// Appends the events to the ticket's record and updates its outcome.
+pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), ApplyError> {
+    let path = root.join(Progress::path_for(&t.ticket));
+    let mut p = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str::<Progress>(&text).map_err(|e| ApplyError::Record {
+            path: path.clone(),
+            message: e.message().trim().to_string(),
+        })?,
+        Err(_) => Progress {
+            ticket: t.ticket.clone(),
+            outcome: Outcome::Approved,
+            pr: None,
+            pending_step: None,
+            reason: None,
+            steps: Vec::new(),
+            events: Vec::new(),
+        },
+    };
+    p.events.extend(t.events.iter().cloned());
+    let failed = t.events.iter().any(|e| e.kind == EventKind::Failed);
+    let verified = t.events.iter().any(|e| e.kind == EventKind::Verified);
+    if failed {
+        p.outcome = Outcome::Failed;
+    } else if verified {
+        p.outcome = Outcome::Processed;
+        p.pending_step = None;
+        let sop = t.kind.and_then(|k| config.sop_for(k)).map(|(_, s)| s);
+        for step in sop.into_iter().flat_map(|s| s.steps.iter()) {
+            let done_by = *step.done_by.get_ref();
+            if !matches!(done_by, Completion::Apply | Completion::Verify)
+                || p.steps.iter().any(|s| &s.step == step.id.get_ref())
+            {
+                continue;
+            }
+            let at = t
+                .events
+                .iter()
+                .find(|e| {
+                    e.kind
+                        == if done_by == Completion::Apply {
+                            EventKind::Applied
+                        } else {
+                            EventKind::Verified
+                        }
+                })
+                .map(|e| e.at.clone())
+                .unwrap_or_default();
+            p.steps.push(StepRecord {
+                step: step.id.get_ref().clone(),
+                done_by,
+                role: step.role.get_ref().clone(),
+                login: None,
+                at,
+                review_id: None,
+            });
+        }
+    }
+    let text = toml::to_string(&p).map_err(|e| ApplyError::Record {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    atomic_write(&path, text.as_bytes(), 0o644, None)?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+use crate::check::testutil::*;
+
+const ACC: &str = "accounts/server/app-1/opd-dinkes.toml";
+
+fn grant(key: &str) -> (Fixture, String) {
+    let mut fx = Fixture::kudus();
+    let t = fx.server_grant("app-1", "opd-dinkes", key);
+    (fx, format!("requests/{t}.toml"))
+}
+
+#[test]
+fn l050_fires_on_unknown_server_and_kind_not_taken() {
+    let mut fx = Fixture::kudus();
+    let t = fx.server_grant("web-9", "opd-dinkes", KEY_ED1);
+    fx.assert_fires("L050", &format!("requests/{t}.toml"), 18);
+    fx.assert_fires("L050", "accounts/server/web-9/opd-dinkes.toml", 1);
+    let (mut fx, req) = grant(KEY_ED1);
+    fx.edit("loket.toml", |s| {
+        s.replacen(
+            "account-kinds = [\"opd\"]",
+            "account-kinds = [\"personal\"]",
+            1,
+        )
+    });
+    fx.assert_fires("L050", &req, 18);
+    fx.assert_fires("L050", ACC, 3);
+    let (fx, _) = grant(KEY_ED1);
+    fx.assert_quiet("L050");
+}
+
+#[test]
+fn l051_fires_on_missing_past_and_too_long_expiry() {
+    let (mut fx, req) = grant(KEY_ED1);
+    fx.edit(&req, |s| s.replace("expires = 2027-01-31\n", ""));
+    fx.assert_fires("L051", &req, 17);
+    // pending (no account yet): held to today
+    let (mut fx, req) = grant(KEY_ED1);
+    fx.remove(ACC);
+    fx.edit(&req, |s| {
+        s.replace("expires = 2027-01-31", "expires = 2026-11-20")
+    });
+    fx.assert_fires("L051", &req, 21);
+    let (mut fx, req) = grant(KEY_ED1);
+    fx.edit(&req, |s| {
+        s.replace("expires = 2027-01-31", "expires = 2028-01-31")
+    });
+    let d = fx.assert_fires("L051", &req, 21);
+    assert!(d.message.contains("365"), "{}", d.message);
+    let mut fx = Fixture::kudus();
+    let t = fx.server_grant("db-1", "opd-dinkes", KEY_ED1);
+    fx.edit(&format!("requests/{t}.toml"), |s| {
+        s.replace("expires = 2027-01-31", "expires = 2027-03-31")
+    });
+    fx.assert_fires("L051", &format!("requests/{t}.toml"), 21);
+}
+
+#[test]
+fn l051_merged_grant_keeps_its_history_but_new_one_is_held_to_today() {
+    // merged: expired since, but was valid when submitted
+    let (mut fx, req) = grant(KEY_ED1);
+    fx.edit(&req, |s| {
+        s.replace("expires = 2027-01-31", "expires = 2026-11-20")
+    });
+    fx.assert_quiet("L051");
+    // the same request new in a pull request
+    let mut fx = Fixture::kudus();
+    fx.freeze_base();
+    let t = fx.server_grant("app-1", "opd-dinkes", KEY_ED1);
+    let req = format!("requests/{t}.toml");
+    fx.edit(&req, |s| {
+        s.replace("expires = 2027-01-31", "expires = 2026-11-20")
+    });
+    fx.assert_fires("L051", &req, 21);
+}
+
+#[test]
+fn l052_fires_when_terms_not_accepted() {
+    let (mut fx, req) = grant(KEY_ED1);
+    fx.edit(&req, |s| {
+        s.replace("accept-terms = true", "accept-terms = false")
+    });
+    fx.assert_fires("L052", &req, 22);
+    let (mut fx, req) = grant(KEY_ED1);
+    fx.edit(&req, |s| s.replace("accept-terms = true\n", ""));
+    fx.assert_fires("L052", &req, 17);
+}
+
+#[test]
+fn l053_fires_on_missing_and_unparsable_keys() {
+    let (mut fx, req) = grant("ssh-ed25519 AAAAnotbase64!! x@y");
+    fx.assert_fires("L053", &req, 20);
+    fx.assert_fires("L053", ACC, 9);
+    fx.edit(&req, |s| {
+        let start = s.find("key = ").unwrap();
+        let end = start + s[start..].find('\n').unwrap() + 1;
+        format!("{}{}", &s[..start], &s[end..])
+    });
+    fx.assert_fires("L053", &req, 17);
+    let (fx, _) = grant(KEY_ED2);
+    fx.assert_quiet("L053");
+}
+
+#[test]
+fn l054_fires_on_dsa_ecdsa_and_short_rsa() {
+    for weak in [KEY_DSA, KEY_ECDSA, KEY_RSA2048] {
+        let (fx, req) = grant(weak);
+        fx.assert_fires("L054", &req, 20);
+        fx.assert_fires("L054", ACC, 9);
+    }
+    let (fx, _) = grant(KEY_RSA3072);
+    fx.assert_quiet("L054");
+    let (fx, _) = grant(KEY_ED3);
+    fx.assert_quiet("L054");
+}
+
+#[test]
+fn l055_fires_when_two_people_hold_one_key() {
+    let mut fx = Fixture::kudus();
+    let a = fx.server_grant("app-1", "opd-dinkes", KEY_ED1);
+    // the same key material under another comment, for another person
+    let other = format!(
+        "{} someone-else@pc",
+        KEY_ED1
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let b = fx.server_grant("db-1", "opd-bpkad", &other);
+    // accounts come first, so the second person's request and account are reported
+    let d = fx.assert_fires("L055", &format!("requests/{b}.toml"), 20);
+    fx.assert_fires("L055", "accounts/server/db-1/opd-bpkad.toml", 9);
+    let (inst, _) = fx.check();
+    assert_eq!(inst.path(d.secondary[0].file).to_str(), Some(ACC));
+    let _ = a;
+    // one person, the same key on two servers: fine
+    let mut fx = Fixture::kudus();
+    fx.server_grant("app-1", "opd-dinkes", KEY_ED1);
+    fx.assert_quiet("L055");
+}

@@ -1,0 +1,231 @@
+//! GitHub REST (github.com or Enterprise: `https://HOST/api/v3`). Lists are read
+//! 100 per page, following the `Link: rel="next"` header.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::http::{Http, MAX_PAGES, encode_path, next_link};
+use super::{
+    ChangedFile, CommentAction, Commit, Forge, ForgeError, ForgeKind, PullRequest, Review,
+    ReviewState,
+};
+
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+pub struct GitHub {
+    http: Http,
+    /// `{api}/repos/{owner}/{name}`.
+    repo_url: String,
+}
+
+impl GitHub {
+    pub(super) fn new(http: Http, api_url: &str, owner: &str, name: &str) -> GitHub {
+        let api = api_url.trim_end_matches('/');
+        GitHub {
+            http,
+            repo_url: format!("{api}/repos/{owner}/{name}"),
+        }
+    }
+
+    fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ForgeError> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut url = Some(format!("{}/{path}{sep}per_page=100", self.repo_url));
+        let mut out = Vec::new();
+        let mut pages = 0;
+        while let Some(u) = url.take() {
+            let page = self.http.get::<Vec<T>>(&u)?;
+            out.extend(page.items);
+            pages += 1;
+            if pages < MAX_PAGES {
+                url = next_link(&page.headers);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Deserialize)]
+struct User {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct Ref {
+    #[serde(rename = "ref")]
+    name: String,
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct Pull {
+    number: u64,
+    state: String,
+    user: Option<User>,
+    head: Ref,
+    base: Ref,
+    #[serde(default)]
+    merged: Option<bool>,
+    #[serde(default)]
+    merged_at: Option<String>,
+    merge_commit_sha: Option<String>,
+    created_at: String,
+}
+
+impl From<Pull> for PullRequest {
+    fn from(p: Pull) -> PullRequest {
+        PullRequest {
+            number: p.number,
+            author: p.user.map(|u| u.login).unwrap_or_default(),
+            head_sha: p.head.sha,
+            base_ref: p.base.name,
+            base_sha: p.base.sha,
+            state: p.state,
+            // The list endpoint has no `merged`; `merged_at` says the same.
+            merged: p.merged.unwrap_or(p.merged_at.is_some()),
+            merge_commit_sha: p.merge_commit_sha,
+            created_at: p.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PullCommit {
+    sha: String,
+    author: Option<User>,
+    committer: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct File {
+    filename: String,
+    status: String,
+    #[serde(default)]
+    previous_filename: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GhReview {
+    id: u64,
+    user: Option<User>,
+    #[serde(default)]
+    body: Option<String>,
+    state: String,
+    #[serde(default)]
+    commit_id: Option<String>,
+    #[serde(default)]
+    submitted_at: Option<String>,
+}
+
+fn state(s: &str) -> ReviewState {
+    match s {
+        "APPROVED" => ReviewState::Approved,
+        "CHANGES_REQUESTED" => ReviewState::ChangesRequested,
+        "COMMENTED" => ReviewState::Commented,
+        "DISMISSED" => ReviewState::Dismissed,
+        "PENDING" => ReviewState::Pending,
+        _ => ReviewState::Other,
+    }
+}
+
+#[derive(Deserialize)]
+struct IssueComment {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+impl Forge for GitHub {
+    fn kind(&self) -> ForgeKind {
+        ForgeKind::GitHub
+    }
+
+    fn pull(&self, number: u64) -> Result<PullRequest, ForgeError> {
+        let url = format!("{}/pulls/{number}", self.repo_url);
+        Ok(self.http.get::<Pull>(&url)?.items.into())
+    }
+
+    fn open_pulls(&self) -> Result<Vec<PullRequest>, ForgeError> {
+        Ok(self
+            .list::<Pull>("pulls?state=open")?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    fn commits(&self, number: u64) -> Result<Vec<Commit>, ForgeError> {
+        Ok(self
+            .list::<PullCommit>(&format!("pulls/{number}/commits"))?
+            .into_iter()
+            .map(|c| Commit {
+                sha: c.sha,
+                author_login: c.author.map(|u| u.login),
+                committer_login: c.committer.map(|u| u.login),
+            })
+            .collect())
+    }
+
+    fn files(&self, number: u64) -> Result<Vec<ChangedFile>, ForgeError> {
+        Ok(self
+            .list::<File>(&format!("pulls/{number}/files"))?
+            .into_iter()
+            .map(|f| ChangedFile {
+                removed: f.status == "removed",
+                path: f.filename,
+                previous_path: f.previous_filename,
+            })
+            .collect())
+    }
+
+    fn reviews(&self, number: u64) -> Result<Vec<Review>, ForgeError> {
+        Ok(self
+            .list::<GhReview>(&format!("pulls/{number}/reviews"))?
+            .into_iter()
+            .map(|r| {
+                let state = state(&r.state);
+                Review {
+                    id: r.id,
+                    login: r.user.map(|u| u.login).unwrap_or_default(),
+                    dismissed: state == ReviewState::Dismissed,
+                    state,
+                    commit_id: r.commit_id,
+                    submitted_at: r.submitted_at,
+                    stale: false,
+                    official: false,
+                    body: r.body.unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    fn file_at(&self, path: &str, sha: &str) -> Result<String, ForgeError> {
+        let url = format!("{}/contents/{}?ref={sha}", self.repo_url, encode_path(path));
+        self.http.get_text(&url, "application/vnd.github.raw+json")
+    }
+
+    fn upsert_comment(
+        &self,
+        number: u64,
+        marker: &str,
+        body: &str,
+    ) -> Result<CommentAction, ForgeError> {
+        let existing = self
+            .list::<IssueComment>(&format!("issues/{number}/comments"))?
+            .into_iter()
+            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
+        let json = serde_json::json!({ "body": body });
+        match existing {
+            Some(c) => {
+                let url = format!("{}/issues/comments/{}", self.repo_url, c.id);
+                self.http.send("PATCH", &url, &json)?;
+                Ok(CommentAction::Updated(c.id))
+            }
+            None => {
+                let url = format!("{}/issues/{number}/comments", self.repo_url);
+                let v = self.http.send("POST", &url, &json)?;
+                Ok(CommentAction::Created(
+                    v.get("id").and_then(|i| i.as_u64()).unwrap_or(0),
+                ))
+            }
+        }
+    }
+}

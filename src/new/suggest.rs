@@ -1,0 +1,295 @@
+//! Free mail names for `loket new`: when the requested name is taken or reserved,
+//! alternatives built from the applicant's name (and agency), each verified free
+//! with the same uniqueness key the check compares.
+
+use std::collections::HashSet;
+
+use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
+
+/// Names no person may hold (RFC 2142 role mailboxes and system accounts), on top of
+/// the office's `[naming] reserved`.
+pub const BUILTIN_RESERVED: &[&str] = &[
+    "abuse",
+    "admin",
+    "administrator",
+    "hostmaster",
+    "info",
+    "mailer-daemon",
+    "no-reply",
+    "nobody",
+    "noc",
+    "noreply",
+    "postmaster",
+    "root",
+    "security",
+    "support",
+    "webmaster",
+    "www",
+];
+
+/// The key two local parts are compared by: NFKC, lower case, the UTS #39 confusable
+/// skeleton (so a Cyrillic `а` equals a Latin `a`), and, when the office's policy
+/// says so, without `.`, `-` and `_`.
+pub fn collision_key(local: &str, separators_collide: bool) -> String {
+    let folded: String = local.nfkc().collect::<String>().to_lowercase();
+    let skeleton: String = unicode_security::confusable_detection::skeleton(&folded)
+        .collect::<String>()
+        .to_lowercase();
+    if separators_collide {
+        skeleton
+            .chars()
+            .filter(|c| !matches!(c, '.' | '-' | '_'))
+            .collect()
+    } else {
+        skeleton
+    }
+}
+
+/// What makes a name unavailable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Held by an account or asked for by a pending request (the address named).
+    Taken(String),
+    /// On the built-in or the office's reserved list.
+    Reserved,
+    /// Does not match the office's local-part pattern or is too long.
+    Invalid,
+}
+
+/// Every name already in use or reserved, keyed the way the check compares them.
+pub struct Names {
+    separators_collide: bool,
+    pattern: Option<Regex>,
+    /// Collision key of the local part, then `@domain`, to the address holding it.
+    taken: std::collections::HashMap<String, String>,
+    reserved: HashSet<String>,
+}
+
+impl Names {
+    /// `used` are the addresses of accounts and pending requests; `reserved` the
+    /// office's extra reserved names.
+    pub fn new<'a>(
+        used: impl IntoIterator<Item = &'a str>,
+        reserved: impl IntoIterator<Item = &'a str>,
+        separators_collide: bool,
+        pattern: &str,
+    ) -> Names {
+        let mut names = Names {
+            separators_collide,
+            pattern: Regex::new(pattern).ok(),
+            taken: Default::default(),
+            reserved: Default::default(),
+        };
+        for addr in used {
+            names
+                .taken
+                .entry(names.address_key(addr))
+                .or_insert_with(|| addr.to_string());
+        }
+        for r in BUILTIN_RESERVED.iter().copied().chain(reserved) {
+            names.reserved.insert(collision_key(r, separators_collide));
+        }
+        names
+    }
+
+    fn address_key(&self, addr: &str) -> String {
+        let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
+        format!(
+            "{}@{}",
+            collision_key(local, self.separators_collide),
+            domain.to_ascii_lowercase()
+        )
+    }
+
+    /// Whether `local@domain` may be given out, and if not, why.
+    pub fn check(&self, local: &str, domain: &str) -> Result<(), Unavailable> {
+        let key = collision_key(local, self.separators_collide);
+        if self.reserved.contains(&key) {
+            return Err(Unavailable::Reserved);
+        }
+        if let Some(holder) = self
+            .taken
+            .get(&self.address_key(&format!("{local}@{domain}")))
+        {
+            return Err(Unavailable::Taken(holder.clone()));
+        }
+        if local.len() > 64 || self.pattern.as_ref().is_some_and(|p| !p.is_match(local)) {
+            return Err(Unavailable::Invalid);
+        }
+        Ok(())
+    }
+
+    /// Up to `max` free local parts built from the applicant's `name` and `opd`, in
+    /// order of preference, no two sharing a collision key.
+    pub fn suggest(&self, name: &str, opd: &str, domain: &str, max: usize) -> Vec<String> {
+        let mut seen = HashSet::new();
+        candidates(name, opd)
+            .into_iter()
+            .filter(|c| self.check(c, domain).is_ok())
+            .filter(|c| seen.insert(collision_key(c, self.separators_collide)))
+            .take(max)
+            .collect()
+    }
+}
+
+/// The words of a person's name as ASCII lower case, without academic and religious
+/// titles ("Dr.", "Hj.", ", S.Kom."): what a mail name can be built from.
+pub fn name_words(name: &str) -> Vec<String> {
+    // Degrees follow a comma: "Budi Santoso, S.Kom., M.T."
+    let name = name.split(',').next().unwrap_or("");
+    name.split_whitespace()
+        .filter(|w| !w.contains('.'))
+        .map(|w| {
+            w.nfkd()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Initials of the significant words of an agency name: "Dinas Kesehatan" → "dk".
+fn opd_initials(opd: &str) -> String {
+    const SKIP: &[&str] = &["dan", "serta", "dr", "kabupaten", "kota"];
+    opd.split(|c: char| c.is_whitespace() || c == ',')
+        .flat_map(|w| name_words(&w.replace('.', " ")))
+        .filter(|w| !SKIP.contains(&w.as_str()))
+        .filter_map(|w| w.chars().next())
+        .collect()
+}
+
+/// Candidate local parts, most natural first; not yet checked for availability.
+pub fn candidates(name: &str, opd: &str) -> Vec<String> {
+    let w = name_words(name);
+    let Some(first) = w.first() else {
+        return Vec::new();
+    };
+    let last = w.last().unwrap_or(first);
+    let mut out = Vec::new();
+    if w.len() == 1 {
+        out.push(first.clone());
+    } else {
+        out.push(format!("{first}.{last}"));
+        if w.len() > 2 {
+            out.push(w.join("."));
+            let middles: String = w[1..w.len() - 1]
+                .iter()
+                .filter_map(|m| m.chars().next())
+                .collect();
+            out.push(format!("{first}.{middles}.{last}"));
+        }
+        out.push(format!("{}{last}", &first[..1]));
+        out.push(format!("{first}{}", &last[..1]));
+        out.push(format!("{last}.{first}"));
+    }
+    let base = out[0].clone();
+    let initials = opd_initials(opd);
+    if initials.len() >= 2 {
+        out.push(format!("{base}.{initials}"));
+    }
+    out.extend((2..=9).map(|n| format!("{base}{n}")));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATTERN: &str = crate::model::config::DEFAULT_LOCAL_PART_PATTERN;
+
+    fn names(used: &[&str]) -> Names {
+        Names::new(used.iter().copied(), ["humas"], true, PATTERN)
+    }
+
+    #[test]
+    fn keys_fold_case_confusables_and_separators() {
+        assert_eq!(collision_key("Budi", true), collision_key("budi", true));
+        // Cyrillic а (U+0430) looks like Latin a
+        assert_eq!(
+            collision_key("b\u{0430}mbang", true),
+            collision_key("bambang", true)
+        );
+        assert_eq!(
+            collision_key("budi_santoso", true),
+            collision_key("budi.santoso", true)
+        );
+        assert_ne!(
+            collision_key("budi_santoso", false),
+            collision_key("budi.santoso", false)
+        );
+        // full-width letters fold under NFKC
+        assert_eq!(collision_key("ｂｕｄｉ", true), "budi");
+    }
+
+    #[test]
+    fn names_drop_titles_degrees_and_diacritics() {
+        assert_eq!(
+            name_words("Dr. Ir. Budi Santoso, S.Kom., M.T."),
+            ["budi", "santoso"]
+        );
+        assert_eq!(name_words("Hj. Siti Ma'rufah"), ["siti", "marufah"]);
+        assert_eq!(name_words("Renée  Éka"), ["renee", "eka"]);
+        assert!(name_words("Drs.").is_empty());
+    }
+
+    #[test]
+    fn candidates_come_from_the_name_and_agency() {
+        let c = candidates("Budi Santoso", "Dinas Kesehatan");
+        assert_eq!(
+            &c[..4],
+            ["budi.santoso", "bsantoso", "budis", "santoso.budi"]
+        );
+        assert!(c.contains(&"budi.santoso.dk".to_string()));
+        assert!(c.contains(&"budi.santoso2".to_string()));
+        let c = candidates(
+            "Sri Wahyu Utami",
+            "Dinas Pendidikan, Kepemudaan dan Olahraga",
+        );
+        assert_eq!(&c[..3], ["sri.utami", "sri.wahyu.utami", "sri.w.utami"]);
+        assert!(c.contains(&"sri.utami.dpko".to_string()));
+        assert_eq!(candidates("Slamet", "Satpol PP")[0], "slamet");
+        assert!(candidates("", "x").is_empty());
+    }
+
+    #[test]
+    fn suggestions_are_free_and_distinct() {
+        let n = names(&["budi.santoso@kuduskab.go.id", "BSantoso@kuduskab.go.id"]);
+        let s = n.suggest("Budi Santoso", "Dinas Kesehatan", "kuduskab.go.id", 4);
+        assert_eq!(
+            s,
+            ["budis", "santoso.budi", "budi.santoso.dk", "budi.santoso2"]
+        );
+        for c in &s {
+            assert_eq!(n.check(c, "kuduskab.go.id"), Ok(()));
+        }
+        // another domain is another address
+        assert_eq!(n.check("budi.santoso", "example.go.id"), Ok(()));
+    }
+
+    #[test]
+    fn taken_reserved_and_invalid_are_told_apart() {
+        let n = names(&["budi.santoso@kuduskab.go.id"]);
+        assert_eq!(
+            n.check("Budi_Santoso", "kuduskab.go.id"),
+            Err(Unavailable::Taken("budi.santoso@kuduskab.go.id".into()))
+        );
+        assert_eq!(
+            n.check("postmaster", "kuduskab.go.id"),
+            Err(Unavailable::Reserved)
+        );
+        assert_eq!(
+            n.check("hu.mas", "kuduskab.go.id"),
+            Err(Unavailable::Reserved)
+        );
+        assert_eq!(
+            n.check("9lives", "kuduskab.go.id"),
+            Err(Unavailable::Invalid)
+        );
+        assert_eq!(
+            n.check(&"a".repeat(65), "kuduskab.go.id"),
+            Err(Unavailable::Invalid)
+        );
+    }
+}

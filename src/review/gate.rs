@@ -1,0 +1,224 @@
+//! The gate `loket apply` passes on merge: re-read the merged pull request's reviews
+//! from the forge, refuse every request that lacks an approval (even when the forge
+//! let the merge through, e.g. an admin bypass), and record the approval trail in
+//! `records/<ticket>.toml` so audits and the site never need the forge again.
+//!
+//! ```text
+//! let base = check::read_base(dir, "HEAD^1")?;          // loket.toml before the merge
+//! let head = Instance::load(dir)?;                      // the merged tree
+//! let trails = gate::approved_trail(forge, base_config, &head, prefix, pr, check_ok, now)?;
+//! for t in &trails { gate::write_record(dir, t)?; }
+//! ```
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use thiserror::Error;
+
+use super::{StepState, Touched, evaluate, touched};
+use crate::forge::{Forge, ForgeError, PullData};
+use crate::model::record::{Outcome, Progress, RECORDS_DIR, StepRecord};
+use crate::model::{Config, Instance};
+
+/// The approvals of one request, ready to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trail {
+    pub ticket: String,
+    pub pr: u64,
+    /// Every completed step up to the merge (submit, checks, reviews), in SOP order.
+    pub steps: Vec<StepRecord>,
+}
+
+/// A request the gate refuses, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub ticket: String,
+    /// The step lacking its approval, and the role it needs.
+    pub step: Option<(String, String)>,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: ", self.ticket)?;
+        match (&self.step, self.outcome) {
+            (_, Outcome::Returned | Outcome::Refused) => write!(
+                f,
+                "{} by a reviewer ({})",
+                if self.outcome == Outcome::Refused {
+                    "refused"
+                } else {
+                    "returned (changes requested)"
+                },
+                self.reason.as_deref().unwrap_or("no reason given")
+            ),
+            (Some((step, role)), _) => {
+                write!(f, "step {step} lacks an approval by role {role}")
+            }
+            (None, _) => write!(
+                f,
+                "not approved ({})",
+                self.reason.as_deref().unwrap_or("unknown reason")
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    #[error("pull request #{0} is not merged; apply runs on merged pull requests only")]
+    NotMerged(u64),
+    #[error(
+        "pull request #{pr} was merged without the approvals its requests need; nothing is applied:\n{}",
+        list(.missing)
+    )]
+    Unapproved { pr: u64, missing: Vec<Missing> },
+    #[error(
+        "pull request #{pr} changed loket.toml without the approval of role {role}; nothing is applied"
+    )]
+    ConfigUnapproved { pr: u64, role: String },
+    #[error("pull request #{pr}: {problem}")]
+    Problem { pr: u64, problem: String },
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+}
+
+fn list(m: &[Missing]) -> String {
+    m.iter()
+        .map(|m| format!("  - {m}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Re-reads merged PR `pr` from the forge and returns the approval trail of every
+/// request it added, or refuses them all if any lacks an approval.
+///
+/// `config` is `loket.toml` as on the base branch before the merge; `merged` the
+/// instance after it; `prefix` the instance directory within the repository (`""`
+/// at the root); `check_passed` whether `loket check` passes on the merged tree.
+pub fn approved_trail(
+    forge: &dyn Forge,
+    config: &Config,
+    merged: &Instance,
+    prefix: &str,
+    pr: u64,
+    check_passed: bool,
+    now: Timestamp,
+) -> Result<Vec<Trail>, GateError> {
+    let data = PullData::fetch(forge, pr)?;
+    if !data.pull.merged {
+        return Err(GateError::NotMerged(pr));
+    }
+    let t = touched(&data.files, prefix, merged);
+    judge(config, &data, &t, check_passed, now)
+}
+
+/// The gate's decision on data already read (pure; what [`approved_trail`] runs).
+pub fn judge(
+    config: &Config,
+    data: &PullData,
+    touched: &Touched,
+    check_passed: bool,
+    now: Timestamp,
+) -> Result<Vec<Trail>, GateError> {
+    let pr = data.pull.number;
+    let ev = evaluate(config, data, touched, check_passed, now);
+    if let Some(problem) = ev.problems.first() {
+        return Err(GateError::Problem {
+            pr,
+            problem: problem.clone(),
+        });
+    }
+    if let Some(cc) = &ev.config_change
+        && cc.approved.is_none()
+    {
+        return Err(GateError::ConfigUnapproved {
+            pr,
+            role: cc.role.clone().unwrap_or_else(|| "(unset)".into()),
+        });
+    }
+    let missing: Vec<Missing> = ev
+        .tickets
+        .iter()
+        .filter(|t| t.outcome != Outcome::Approved)
+        .map(|t| Missing {
+            ticket: t.ticket.clone(),
+            step: t.pending.clone(),
+            outcome: t.outcome,
+            reason: t.reason.clone(),
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(GateError::Unapproved { pr, missing });
+    }
+    Ok(ev
+        .tickets
+        .into_iter()
+        .map(|t| Trail {
+            ticket: t.ticket,
+            pr,
+            steps: t
+                .steps
+                .into_iter()
+                .filter_map(|s| match s.state {
+                    StepState::Done { record } => Some(record),
+                    _ => None,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Writes (or updates) `records/<ticket>.toml` under `dir` with the trail, keeping
+/// any events and later steps already recorded. Written to a temporary file and
+/// renamed, so a crash never leaves half a record.
+pub fn write_record(dir: &Path, trail: &Trail) -> Result<PathBuf, GateError> {
+    let path = dir.join(Progress::path_for(&trail.ticket));
+    let werr = |message: String| GateError::Write {
+        path: path.clone(),
+        message,
+    };
+    let mut progress = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str::<Progress>(&text).map_err(|e| werr(e.to_string()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Progress {
+            ticket: trail.ticket.clone(),
+            outcome: Outcome::Approved,
+            pr: None,
+            pending_step: None,
+            reason: None,
+            steps: Vec::new(),
+            events: Vec::new(),
+        },
+        Err(e) => return Err(werr(e.to_string())),
+    };
+    progress.pr = Some(trail.pr);
+    if matches!(
+        progress.outcome,
+        Outcome::Pending | Outcome::Returned | Outcome::Refused
+    ) {
+        progress.outcome = Outcome::Approved;
+    }
+    progress.pending_step = None;
+    progress.reason = None;
+    // The trail replaces the pre-merge steps; steps recorded after the merge stay.
+    let later: Vec<StepRecord> = progress
+        .steps
+        .drain(..)
+        .filter(|s| !trail.steps.iter().any(|t| t.step == s.step))
+        .collect();
+    progress.steps = trail.steps.clone();
+    progress.steps.extend(later);
+    let text = toml::to_string(&progress).map_err(|e| werr(e.to_string()))?;
+    let records = dir.join(RECORDS_DIR);
+    std::fs::create_dir_all(&records).map_err(|e| werr(e.to_string()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&records).map_err(|e| werr(e.to_string()))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| werr(e.to_string()))?;
+    tmp.persist(&path).map_err(|e| werr(e.to_string()))?;
+    Ok(path)
+}

@@ -1,0 +1,261 @@
+//! Outputs of `loket review`: a human report (English, with the SOP's Indonesian
+//! terms), and Markdown in Bahasa Indonesia for the PR comment and the GitHub
+//! Actions job summary. JSON is the [`Evaluation`] itself, serialised.
+
+use std::fmt::Write as _;
+
+use super::{Evaluation, StepState, TicketStatus};
+use crate::model::record::Outcome;
+
+/// Hidden marker identifying loket's one comment on a pull request.
+pub const COMMENT_MARKER: &str = "<!-- loket-review -->";
+
+fn outcome_en(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pending => "pending",
+        Outcome::Returned => "returned to the applicant (dikembalikan)",
+        Outcome::Refused => "refused (ditolak)",
+        Outcome::Approved => "approved: ready to merge",
+        Outcome::Processed => "processed",
+        Outcome::Failed => "failed",
+    }
+}
+
+fn outcome_id(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pending => "⏳ Menunggu",
+        Outcome::Returned => "↩️ Dikembalikan kepada pemohon",
+        Outcome::Refused => "⛔ Ditolak",
+        Outcome::Approved => "✅ Disetujui, siap digabung (merge)",
+        Outcome::Processed => "✅ Telah diproses",
+        Outcome::Failed => "❌ Gagal",
+    }
+}
+
+pub fn human(ev: &Evaluation) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "pull request #{} (head {}): {}",
+        ev.pr,
+        super::rules::short(&ev.head_sha),
+        outcome_en(ev.outcome)
+    );
+    if ev.tickets.is_empty() && ev.config_change.is_none() {
+        let _ = writeln!(s, "  no request files changed: nothing to approve");
+    }
+    for t in &ev.tickets {
+        let _ = writeln!(
+            s,
+            "\n{} ({}, SOP {}): {}",
+            t.ticket,
+            t.kind,
+            t.sop.as_deref().unwrap_or("-"),
+            outcome_en(t.outcome)
+        );
+        for st in &t.steps {
+            let no = st.no.map(|n| format!("{n}.")).unwrap_or_default();
+            let what = match &st.state {
+                StepState::Done { record } => format!(
+                    "done{}{}",
+                    record
+                        .login
+                        .as_ref()
+                        .map(|l| format!(" by {l}"))
+                        .unwrap_or_default(),
+                    if record.at.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at {}", record.at)
+                    }
+                ),
+                StepState::Pending => format!("PENDING: waits for {}", st.role),
+                StepState::Waiting => "waiting".into(),
+                StepState::AfterMerge => "after merge".into(),
+            };
+            let _ = writeln!(
+                s,
+                "  {no:<3} {:<18} {:<14} {what}",
+                st.id,
+                format!("[{}]", st.role)
+            );
+        }
+        if let Some((step, role)) = &t.pending
+            && t.outcome == Outcome::Pending
+        {
+            let _ = writeln!(s, "  → waits for role {role} (step {step})");
+        }
+        if let Some(r) = &t.reason {
+            let _ = writeln!(s, "  reason: {r}");
+        }
+        for f in &t.findings {
+            let _ = writeln!(
+                s,
+                "  not counted [{}] review {} by {}{}: {}",
+                f.code,
+                f.review_id,
+                f.login,
+                f.step
+                    .as_ref()
+                    .map(|st| format!(" for step {st}"))
+                    .unwrap_or_default(),
+                f.message
+            );
+        }
+    }
+    if let Some(cc) = &ev.config_change {
+        let _ = writeln!(
+            s,
+            "\nloket.toml changed: needs approval by role {}: {}",
+            cc.role
+                .as_deref()
+                .unwrap_or("(approvals.config-change-role unset)"),
+            cc.approved
+                .as_ref()
+                .and_then(|r| r.login.as_ref())
+                .map_or("missing".to_string(), |l| format!("approved by {l}"))
+        );
+    }
+    if !ev.findings.is_empty() {
+        let _ = writeln!(s, "\nreviews that do not count:");
+        for f in &ev.findings {
+            let _ = writeln!(
+                s,
+                "  [{}] review {} by {}: {}",
+                f.code, f.review_id, f.login, f.message
+            );
+        }
+    }
+    for p in &ev.problems {
+        let _ = writeln!(s, "\nproblem: {p}");
+    }
+    s
+}
+
+fn step_cell(t: &TicketStatus) -> String {
+    match (&t.pending, t.outcome) {
+        (Some((_, role)), Outcome::Pending) => format!("menunggu **{role}**"),
+        _ => "–".into(),
+    }
+}
+
+/// Markdown in Bahasa Indonesia: a summary table, then each request's steps.
+pub fn markdown(ev: &Evaluation) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{COMMENT_MARKER}");
+    let _ = writeln!(
+        s,
+        "### loket: status persetujuan PR #{}\n\n**{}** (commit `{}`)\n",
+        ev.pr,
+        outcome_id(ev.outcome),
+        super::rules::short(&ev.head_sha)
+    );
+    if ev.tickets.is_empty() && ev.config_change.is_none() {
+        let _ = writeln!(s, "Tidak ada berkas permohonan yang berubah.");
+    }
+    if !ev.tickets.is_empty() {
+        let _ = writeln!(s, "| Tiket | Jenis | Status | Langkah berikutnya |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        for t in &ev.tickets {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} |",
+                t.ticket,
+                t.kind.label_id(),
+                outcome_id(t.outcome),
+                step_cell(t)
+            );
+        }
+    }
+    for t in &ev.tickets {
+        let _ = writeln!(s, "\n#### `{}`\n", t.ticket);
+        let _ = writeln!(s, "| No | Langkah SOP | Peran | Status |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        for st in &t.steps {
+            let status = match &st.state {
+                StepState::Done { record } => format!(
+                    "✅ selesai{}{}",
+                    record
+                        .login
+                        .as_ref()
+                        .map(|l| format!(" oleh @{l}"))
+                        .unwrap_or_default(),
+                    if record.at.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", record.at)
+                    }
+                ),
+                StepState::Pending => "⏳ **menunggu**".into(),
+                StepState::Waiting => "belum".into(),
+                StepState::AfterMerge => "setelah merge".into(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {} |",
+                st.no.map(|n| n.to_string()).unwrap_or_default(),
+                st.id,
+                md_escape(&st.role_title),
+                status
+            );
+        }
+        if let Some(r) = &t.reason {
+            let _ = writeln!(s, "\nAlasan: {}", md_escape(r));
+        }
+        if !t.findings.is_empty() {
+            let _ = writeln!(s, "\nPersetujuan yang tidak dihitung:");
+            for f in &t.findings {
+                let _ = writeln!(
+                    s,
+                    "- `{}` review {} oleh @{}: {}",
+                    f.code,
+                    f.review_id,
+                    f.login,
+                    md_escape(&f.message)
+                );
+            }
+        }
+    }
+    if let Some(cc) = &ev.config_change {
+        let _ = writeln!(
+            s,
+            "\n`loket.toml` berubah: perlu persetujuan peran **{}**: {}",
+            cc.role
+                .as_deref()
+                .unwrap_or("(approvals.config-change-role belum diatur)"),
+            cc.approved
+                .as_ref()
+                .and_then(|r| r.login.as_ref())
+                .map_or("⏳ belum ada".to_string(), |l| format!("✅ oleh @{l}"))
+        );
+    }
+    if !ev.findings.is_empty() {
+        let _ = writeln!(s, "\nReview yang tidak dihitung:");
+        for f in &ev.findings {
+            let _ = writeln!(
+                s,
+                "- `{}` review {} oleh @{}: {}",
+                f.code,
+                f.review_id,
+                f.login,
+                md_escape(&f.message)
+            );
+        }
+    }
+    for p in &ev.problems {
+        let _ = writeln!(s, "\n⚠️ {}", md_escape(p));
+    }
+    let _ = writeln!(
+        s,
+        "\n<sub>Persetujuan hanya dihitung dari review resmi \"Approve\" oleh pemegang peran di `loket.toml` cabang dasar. Komentar tidak dihitung.</sub>"
+    );
+    s
+}
+
+/// Keeps reviewer text from breaking the table or pinging people.
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('@', "@\u{200b}")
+        .replace('<', "&lt;")
+}

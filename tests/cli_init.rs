@@ -1,0 +1,89 @@
+//! `loket init --preset` through the real binary: each preset makes an instance that
+//! `loket check` accepts, and an existing instance is never overwritten.
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+fn ok(out: &Output) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+fn init(preset: &str, dir: &Path) -> Output {
+    common::loket()
+        .args(["init", "--preset", preset])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_preset_inits_and_checks_clean() {
+    for preset in ["kudus", "kebumen", "palangka-raya", "lumajang"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(preset);
+        ok(&init(preset, &dir));
+        for sub in ["requests", "accounts/mail", "accounts/server", "records"] {
+            assert!(dir.join(sub).join(".gitkeep").is_file(), "{preset}: {sub}");
+        }
+        assert!(dir.join(".gitignore").is_file());
+        let text = ok(&common::loket()
+            .arg("-C")
+            .arg(&dir)
+            .arg("check")
+            .output()
+            .unwrap());
+        assert!(text.contains("0 errors"), "{preset}: {text}");
+        let config = std::fs::read_to_string(dir.join("loket.toml")).unwrap();
+        let expected = std::fs::read_to_string(
+            common::repo_root()
+                .join("presets")
+                .join(format!("{preset}.toml")),
+        )
+        .unwrap();
+        assert_eq!(
+            config, expected,
+            "{preset}: the embedded preset is the file"
+        );
+    }
+}
+
+#[test]
+fn refuses_to_overwrite_an_existing_instance() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(&init("kebumen", tmp.path()));
+    std::fs::write(tmp.path().join("requests/keep.txt"), "mine").unwrap();
+    let out = init("lumajang", tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already holds a loket instance"), "{err}");
+    let config = std::fs::read_to_string(tmp.path().join("loket.toml")).unwrap();
+    assert!(config.contains("kebumenkab.go.id"));
+    assert!(tmp.path().join("requests/keep.txt").is_file());
+
+    // a lone requests/ folder is enough to refuse
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("requests")).unwrap();
+    let out = init("kudus", tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!tmp.path().join("loket.toml").exists());
+}
+
+#[test]
+fn unknown_preset_is_a_usage_error_listing_the_choices() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = init("jakarta", tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("palangka-raya"), "{err}");
+    let list = ok(&common::loket().args(["init", "--list"]).output().unwrap());
+    for id in ["kudus", "kebumen", "palangka-raya", "lumajang"] {
+        assert!(list.contains(id), "{list}");
+    }
+}

@@ -1,0 +1,160 @@
+//! A real OpenSSH server on 127.0.0.1 for the SSH backend tests.
+//!
+//! The "remote" host is this machine: the tests run as root (the sandbox and CI
+//! container), the admin session logs in as root with a test key (allowed by a
+//! `Match User root` block only; nothing touches root's own authorized_keys), and
+//! the accounts the backend creates are real local users named `lkt…` that are
+//! removed when the server is dropped. `UsePAM yes` as on a stock Debian server, so
+//! the account-expiry behaviour under PAM is what is tested.
+//!
+//! Tests that create users serialise on [`Sshd::start`]'s lock: concurrent `useradd`
+//! runs contend for `/etc/passwd`'s lock.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{free_port, in_ci, require_binary};
+
+static LOCK: Mutex<()> = Mutex::new(());
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub struct Sshd {
+    pub port: u16,
+    /// The server's host public key, `ssh-ed25519 AAAA…`.
+    pub host_key: String,
+    /// The admin's private key (root may log in with it).
+    pub admin_identity: PathBuf,
+    pub dir: tempfile::TempDir,
+    log: Arc<Mutex<Vec<String>>>,
+    child: Child,
+    users: Mutex<Vec<String>>,
+    _guard: MutexGuard<'static, ()>,
+}
+
+/// Runs `ssh-keygen` to make an ed25519 key pair at `path` (and `path.pub`).
+pub fn keygen(path: &Path, comment: &str) -> String {
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(path)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(st.success(), "ssh-keygen failed");
+    std::fs::read_to_string(path.with_extension("pub"))
+        .expect("read the public key")
+        .trim()
+        .to_string()
+}
+
+impl Sshd {
+    /// Starts sshd, or returns `None` (skip) when it or root is missing outside CI.
+    pub fn start() -> Option<Sshd> {
+        let sshd = require_binary("OpenSSH server (openssh-server)", &["/usr/sbin/sshd"])?;
+        require_binary("OpenSSH client (openssh-client)", &["ssh"])?;
+        require_binary("shadow tools (useradd)", &["/usr/sbin/useradd"])?;
+        // SAFETY-free check of euid via `id -u`: creating users needs root.
+        let uid = Command::new("id").arg("-u").output().expect("run id");
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            let msg = "the SSH backend tests create local users and need root";
+            if in_ci() {
+                panic!("{msg}");
+            }
+            eprintln!("SKIPPED: {msg}");
+            return None;
+        }
+        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+        // Under target/ rather than /tmp: sshd's StrictModes refuses key files below a
+        // world-writable directory, and the test config keeps StrictModes on.
+        let dir = tempfile::Builder::new()
+            .prefix("sshd.")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("temp dir");
+        let d = dir.path();
+        let host_key = keygen(&d.join("host_ed25519"), "host");
+        let admin_pub = keygen(&d.join("admin"), "loket-admin");
+        std::fs::write(d.join("admin_keys"), format!("{admin_pub}\n")).unwrap();
+        let port = free_port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPidFile {pid}\n\
+             UsePAM yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             PubkeyAuthentication yes\nStrictModes yes\nPermitRootLogin no\n\
+             AuthorizedKeysFile .ssh/authorized_keys\nMaxStartups 50\nMaxSessions 50\n\
+             Match User root\n  PermitRootLogin prohibit-password\n  AuthorizedKeysFile {ak}\n",
+            hk = d.join("host_ed25519").display(),
+            pid = d.join("sshd.pid").display(),
+            ak = d.join("admin_keys").display(),
+        );
+        std::fs::write(d.join("sshd_config"), config).unwrap();
+        let mut child = Command::new(&sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sshd");
+        // Wait for "Server listening" (or sshd's exit) on its log: no sleeps.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().expect("piped");
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("Server listening on") {
+                    let _ = tx.send(());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        if rx.recv().is_err() {
+            let _ = child.wait();
+            panic!("sshd did not start:\n{}", log.lock().unwrap().join("\n"));
+        }
+        Some(Sshd {
+            port,
+            host_key: key_id(&host_key),
+            admin_identity: d.join("admin"),
+            dir,
+            log,
+            child,
+            users: Mutex::new(Vec::new()),
+            _guard: guard,
+        })
+    }
+
+    /// A fresh login name that cannot clash with a real user; deleted on drop.
+    pub fn new_login(&self, tag: &str) -> String {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let login = format!("lkt{}x{n}{tag}", std::process::id() % 100_000);
+        // A leftover from a crashed run would make the test meaningless.
+        let _ = Command::new("userdel").args(["-r", "-f", &login]).output();
+        self.users.lock().unwrap().push(login.clone());
+        login
+    }
+
+    /// sshd's log so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn key_id(line: &str) -> String {
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for u in self.users.lock().unwrap().iter() {
+            let _ = Command::new("userdel").args(["-r", "-f", u]).output();
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! `loket review` and `loket forge snapshot` against a fake forge over real HTTP:
+//! forge errors (bad token, rate limit, missing PR, forge down), the one PR comment
+//! edited in place, the job summary, the apply gate (`--record` and the library
+//! function) and the snapshot, for both GitHub and Forgejo.
+
+mod common;
+#[path = "common/fake_forge.rs"]
+mod fake_forge;
+
+use fake_forge::{FakeForge, Flavor, Repo, TOKEN, Verdict};
+use loket::forge::ForgeKind;
+use loket::model::Instance;
+use loket::model::record::{Outcome, Progress, Snapshot};
+use loket::review::gate::{self, GateError};
+
+const MAIL: &str = "KDS-24WBW-PV52C";
+const SERVER: &str = "KDS-3ZTYU-SR663";
+const AUTHOR: &str = "operator-kudus";
+const KADIS: &str = "kadis-kominfo-kudus";
+const KABID: &str = "kabid-informatika-kudus";
+const KASI: &str = "kasi-tip-kudus";
+
+fn setup(flavor: Flavor) -> (FakeForge, Repo) {
+    let forge = FakeForge::start(flavor);
+    let repo = Repo::kudus();
+    repo.add_request(MAIL);
+    forge.open_pull(1, &repo, AUTHOR);
+    (forge, repo)
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn approve_all(forge: &FakeForge) {
+    forge.with(|s| {
+        s.review(1, KADIS, Verdict::Approve, 1, "");
+        s.review(1, KABID, Verdict::Approve, 2, "");
+        s.review(1, KASI, Verdict::Approve, 3, "");
+    });
+}
+
+fn merge(forge: &FakeForge) {
+    forge.with(|s| {
+        let p = s.pull(1);
+        p.merged = true;
+        p.merge_commit_sha = Some("abcdef0".repeat(5) + "abcde");
+    });
+}
+
+fn bad_token(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    let out = forge
+        .loket(&repo, "wrong-token")
+        .args(["review", "--pr", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let own = match flavor {
+        Flavor::GitHub => "GITHUB_TOKEN",
+        Flavor::Forgejo => "FORGEJO_TOKEN",
+    };
+    assert!(
+        err.contains("refused the token") && err.contains(own) && err.contains("LOKET_FORGE_TOKEN"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-token"), "the token leaked: {err}");
+
+    let out = forge
+        .loket(&repo, "")
+        .env_remove("LOKET_FORGE_TOKEN")
+        .args(["review", "--pr", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no token is set"), "{}", stderr(&out));
+}
+
+fn rate_limited(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    forge.with(|s| s.rate_limited = true);
+    let out = forge.review(&repo, 1, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rate limit") && err.contains("resets at"),
+        "{err}"
+    );
+}
+
+fn missing_pr(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    let out = forge.review(&repo, 99, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not found") && err.contains("/pulls/99"),
+        "{err}"
+    );
+}
+
+fn forge_down(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let out = forge
+        .loket(&repo, TOKEN)
+        .env("LOKET_FORGE_API_URL", &dead)
+        .args(["review", "--pr", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot reach the forge"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn bad_repo_argument(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    let out = forge.review(&repo, 1, &["--repo", "no-slash"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("expected owner/name"));
+}
+
+fn comment_is_edited_in_place(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    forge.with(|s| {
+        s.comments.push(fake_forge::FakeComment {
+            id: 1,
+            issue: 1,
+            body: "terima kasih".into(),
+        })
+    });
+    let out = forge.review(&repo, 1, &["--comment"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    forge.with(|s| s.review(1, KADIS, Verdict::Approve, 1, ""));
+    let out = forge.review(&repo, 1, &["--comment"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let comments = forge.with(|s| s.comments.clone());
+    assert_eq!(comments.len(), 2, "one comment of ours, one of the user's");
+    assert_eq!(comments[0].body, "terima kasih");
+    let ours = &comments[1].body;
+    assert!(ours.contains("<!-- loket-review -->"), "{ours}");
+    assert!(
+        ours.contains("Menunggu") && ours.contains("menunggu **kepala-bidang**"),
+        "{ours}"
+    );
+    assert!(
+        ours.contains("✅ selesai oleh @kadis-kominfo-kudus"),
+        "{ours}"
+    );
+    // No personal data of the applicant in the comment.
+    assert!(
+        !ours.contains("Dimas") && !ours.contains("197608051999061019"),
+        "{ours}"
+    );
+    let patches = forge.with(|s| s.log.iter().filter(|l| l.starts_with("PATCH")).count());
+    assert_eq!(patches, 1);
+}
+
+fn job_summary_has_a_table(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let out = forge
+        .loket(&repo, TOKEN)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["review", "--pr", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("| Tiket | Jenis | Status | Langkah berikutnya |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(MAIL) && md.contains("menunggu **kepala-dinas**"),
+        "{md}"
+    );
+}
+
+fn record_refuses_unapproved_merge(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    forge.with(|s| s.review(1, KADIS, Verdict::Approve, 1, ""));
+    // Merged anyway (an admin bypassed branch protection).
+    merge(&forge);
+    let out = forge.review(&repo, 1, &["--record"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(MAIL) && err.contains("disposisi-kabid") && err.contains("kepala-bidang"),
+        "{err}"
+    );
+    let record = repo.dir.join(Progress::path_for(MAIL));
+    assert!(!record.exists());
+
+    forge.with(|s| {
+        s.review(1, KABID, Verdict::Approve, 2, "");
+        s.review(1, KASI, Verdict::Approve, 3, "");
+    });
+    let out = forge.review(&repo, 1, &["--record"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p: Progress = toml::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(p.outcome, Outcome::Approved);
+    assert_eq!(p.pr, Some(1));
+    let steps: Vec<_> = p.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "permohonan",
+            "disposisi-kadis",
+            "disposisi-kabid",
+            "cek-nama"
+        ]
+    );
+    assert_eq!(p.steps[2].login.as_deref(), Some(KABID));
+    assert!(p.steps[2].review_id.is_some());
+}
+
+fn record_needs_a_merged_pr(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    approve_all(&forge);
+    let out = forge.review(&repo, 1, &["--record"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not merged"), "{}", stderr(&out));
+}
+
+/// The library gate `loket apply` calls, over the same HTTP forge.
+fn gate_library_call(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    forge.with(|s| s.review(1, KADIS, Verdict::Approve, 1, ""));
+    merge(&forge);
+    let kind = match flavor {
+        Flavor::GitHub => ForgeKind::GitHub,
+        Flavor::Forgejo => ForgeKind::Forgejo,
+    };
+    let client = kind
+        .client(
+            &forge.api_url,
+            &format!("{}/{}", fake_forge::OWNER, fake_forge::NAME),
+            Some(TOKEN.into()),
+        )
+        .unwrap();
+    let base = loket::check::read_base(&repo.dir, "main").unwrap();
+    let config = base.instance.config.as_ref().unwrap();
+    let merged = Instance::load(&repo.dir).unwrap();
+    let now = jiff::Timestamp::now();
+    let err = gate::approved_trail(client.as_ref(), config, &merged, "", 1, true, now).unwrap_err();
+    match &err {
+        GateError::Unapproved { missing, .. } => {
+            assert_eq!(missing[0].ticket, MAIL);
+            assert_eq!(
+                missing[0].step,
+                Some(("disposisi-kabid".into(), "kepala-bidang".into()))
+            );
+        }
+        other => panic!("{other}"),
+    }
+    forge.with(|s| {
+        s.review(1, KABID, Verdict::Approve, 2, "");
+        s.review(1, KASI, Verdict::Approve, 3, "");
+    });
+    let trails = gate::approved_trail(client.as_ref(), config, &merged, "", 1, true, now).unwrap();
+    assert_eq!(trails.len(), 1);
+    assert_eq!(trails[0].steps.len(), 4);
+    let path = gate::write_record(&repo.dir, &trails[0]).unwrap();
+    assert!(path.ends_with(format!("records/{MAIL}.toml")));
+}
+
+fn snapshot_of_open_pulls(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    forge.with(|s| s.review(1, KADIS, Verdict::Approve, 1, ""));
+    repo.add_request(SERVER);
+    forge.open_pull(2, &repo, AUTHOR);
+    forge.with(|s| {
+        s.pull(2).files.retain(|(p, _)| p.contains(SERVER));
+        s.review(2, KADIS, Verdict::Approve, 1, "");
+        s.review(
+            2,
+            KABID,
+            Verdict::RequestChanges,
+            2,
+            "Ditolak: tidak ada formulir akses",
+        );
+    });
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_file = out_dir.path().join("snapshot.toml");
+    let out = forge
+        .loket(&repo, TOKEN)
+        .args(["forge", "snapshot", "--out"])
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let snap: Snapshot = toml::from_str(&text).unwrap();
+    assert_eq!(snap.tickets.len(), 2, "{text}");
+    let mail = snap.tickets.iter().find(|t| t.ticket == MAIL).unwrap();
+    assert_eq!(mail.outcome, Outcome::Pending);
+    assert_eq!(mail.pending_step.as_deref(), Some("disposisi-kabid"));
+    assert_eq!(mail.pr, Some(1));
+    let server = snap.tickets.iter().find(|t| t.ticket == SERVER).unwrap();
+    assert_eq!(server.outcome, Outcome::Refused);
+    // Public: no logins, no applicant data.
+    assert!(!text.contains("login") && !text.contains(KADIS), "{text}");
+    assert!(!text.contains("Dimas"), "{text}");
+}
+
+macro_rules! both_forges {
+    ($($name:ident),* $(,)?) => {
+        mod github {
+            $( #[test] fn $name() { super::$name(super::Flavor::GitHub) } )*
+        }
+        mod forgejo {
+            $( #[test] fn $name() { super::$name(super::Flavor::Forgejo) } )*
+        }
+    };
+}
+
+both_forges!(
+    bad_token,
+    rate_limited,
+    missing_pr,
+    forge_down,
+    bad_repo_argument,
+    comment_is_edited_in_place,
+    job_summary_has_a_table,
+    record_refuses_unapproved_merge,
+    record_needs_a_merged_pr,
+    gate_library_call,
+    snapshot_of_open_pulls,
+);
