@@ -84,3 +84,60 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
     atomic_write(&path, text.as_bytes(), 0o644, None)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::record::Event;
+
+    fn config() -> Config {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("loket.toml"),
+        )
+        .unwrap();
+        toml::from_str(&text).unwrap()
+    }
+
+    fn ev(kind: EventKind) -> Event {
+        Event {
+            kind,
+            at: "2026-11-25T10:00:00+07:00".into(),
+            run: Some("r1".into()),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn verified_ticket_becomes_processed_with_apply_step_failed_stays_failed() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("records")).unwrap();
+        let cfg = config();
+        let t = |ticket: &str, events| TicketEvents {
+            ticket: ticket.into(),
+            kind: Some(RequestKind::MailCreate),
+            events,
+        };
+        write(
+            d.path(),
+            &cfg,
+            &t(
+                "KDS-A",
+                vec![ev(EventKind::Applied), ev(EventKind::Verified)],
+            ),
+        )
+        .unwrap();
+        let p: Progress =
+            toml::from_str(&std::fs::read_to_string(d.path().join("records/KDS-A.toml")).unwrap())
+                .unwrap();
+        assert_eq!(p.outcome, Outcome::Processed);
+        assert_eq!(p.events.len(), 2);
+        let step = p.steps.iter().find(|s| s.step == "pembuatan-akun").unwrap();
+        assert_eq!(step.done_by, Completion::Apply);
+        assert_eq!(step.at, "2026-11-25T10:00:00+07:00");
+
+        write(d.path(), &cfg, &t("KDS-B", vec![ev(EventKind::Failed)])).unwrap();
+        let text = std::fs::read_to_string(d.path().join("records/KDS-B.toml")).unwrap();
+        assert!(text.contains("outcome = \"failed\""), "{text}");
+        assert!(!text.contains("pembuatan-akun"), "{text}");
+    }
+}
