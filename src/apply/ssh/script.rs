@@ -50,6 +50,7 @@ pub type OpResult = Result<(), String>;
 
 /// Helpers every apply script starts with.
 const PRELUDE: &str = r#"umask 077
+lk_has() { getent passwd "$1" >/dev/null || { echo "no account $1 on this server" >&2; return 1; }; }
 lk_prep() {
   h=$(getent passwd "$1" | cut -d: -f6)
   [ -n "$h" ] || { echo "no account $1 on this server" >&2; return 1; }
@@ -141,12 +142,20 @@ pub fn apply_script(ops: &[Op], live: &LiveHost) -> String {
                     held.insert(key.clone(), *last_day);
                     let line = key_line(key, ticket, *last_day);
                     let expiry = chage(login, account_expiry(held.values().copied()));
-                    format!("lk_put {q} {} {}\n{expiry}", sh_quote(key), sh_quote(&line))
+                    // Expiry first: a run killed in between leaves the key not
+                    // installed, so the next plan grants it again and converges.
+                    format!(
+                        "lk_has {q}\n{expiry}\nlk_put {q} {} {}",
+                        sh_quote(key),
+                        sh_quote(&line)
+                    )
                 }
                 Op::RemoveKey { key, .. } => {
                     held.remove(key);
                     let expiry = chage(login, account_expiry(held.values().copied()));
-                    format!("lk_del {q} {}\n{expiry}", sh_quote(key))
+                    // Expiry first: killed in between, the key is still there and
+                    // the next plan revokes it again.
+                    format!("lk_has {q}\n{expiry}\nlk_del {q} {}", sh_quote(key))
                 }
                 Op::SetExpiry { on, .. } => chage(login, *on),
             }
@@ -329,7 +338,11 @@ mod tests {
             ticket: "KDS-PH7H3-MSBP2".into(),
         }];
         let s = apply_script(&ops, &live);
-        assert!(s.contains("chage -E 0 'lktx'"), "{s}");
+        let (expire, remove) = (s.find("chage -E 0 'lktx'"), s.find("lk_del 'lktx'"));
+        assert!(
+            expire.is_some() && expire < remove,
+            "expiry before the key change: {s}"
+        );
         let bad = [Op::SetExpiry {
             login: "x; reboot".into(),
             on: EPOCH,
