@@ -281,7 +281,7 @@ impl SshSession {
             .spawn()
             .map_err(io("running ssh"))?;
         let mut stdin = child.stdin.take().expect("stdin is piped");
-        let script = script.to_string();
+        let script = wrap_script(script);
         // Write from a thread so a large script cannot deadlock against full pipes.
         let writer = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
         let out = child.wait_with_output().map_err(io("waiting for ssh"))?;
@@ -386,6 +386,12 @@ fn classify(target: &SshTarget, user: &str, stderr: &str) -> SshError {
     }
 }
 
+/// One function, called on the last line: a script cut short (loket killed while
+/// sending it) is never defined completely, so no part of it runs.
+pub fn wrap_script(script: &str) -> String {
+    format!("loket_main() {{\n{script}\n}}\nloket_main\n")
+}
+
 /// Quotes `s` for a POSIX shell as one word.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -399,6 +405,45 @@ mod tests {
     fn quoting_survives_quotes_and_metacharacters() {
         assert_eq!(sh_quote("abc"), "'abc'");
         assert_eq!(sh_quote("a'b; rm -rf /"), r"'a'\''b; rm -rf /'");
+    }
+
+    #[test]
+    fn a_truncated_script_runs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("ran");
+        let m = sh_quote(&mark.display().to_string());
+        let full = wrap_script(&format!("echo a >> {m}\necho b >> {m}"));
+        // Every cut before the call's last letter leaves nothing done.
+        for cut in 0..full.len() - 1 {
+            let mut child = Command::new("sh")
+                .arg("-s")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(&full.as_bytes()[..cut])
+                .unwrap();
+            child.wait().unwrap();
+            assert!(!mark.exists(), "cut at {cut} ran part of the script");
+        }
+        let mut child = Command::new("sh")
+            .arg("-s")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(full.as_bytes())
+            .unwrap();
+        child.wait().unwrap();
+        assert_eq!(std::fs::read_to_string(&mark).unwrap(), "a\nb\n");
     }
 
     #[test]
