@@ -3,13 +3,12 @@
 
 use std::collections::HashSet;
 
-use jiff::ToSpan;
 use jiff::civil::Date;
 use ldap3::{Mod, Scope};
 
 use super::{LdapBackend, MARK, first, set, values};
 use crate::apply::backend::{BackendError, LiveKey, LiveServerAccount, LiveState};
-use crate::apply::ssh::{EPOCH, LiveKey as SshKeyLine, account_expiry, key_line};
+use crate::apply::ssh::{EPOCH, LiveKey as SshKeyLine, account_expiry, epoch_day, key_line};
 
 impl LdapBackend {
     pub(super) fn read_server(&mut self, state: &mut LiveState) -> Result<(), BackendError> {
@@ -33,9 +32,9 @@ impl LdapBackend {
                 continue;
             };
             let expires_on = first(&e, "shadowExpire")
-                .and_then(|d| d.parse::<i32>().ok())
+                .and_then(|d| d.parse::<i64>().ok())
                 .filter(|d| *d >= 0)
-                .and_then(|d| EPOCH.checked_add(d.days()).ok());
+                .and_then(epoch_day);
             let keys = values(&e, "sshPublicKey")
                 .map(|l| {
                     let k = SshKeyLine::parse(l);

@@ -185,6 +185,12 @@ pub fn account_expiry(last_days: impl Iterator<Item = Date>) -> Date {
 
 pub const EPOCH: Date = Date::constant(1970, 1, 1);
 
+/// The date `days` after 1970-01-01 (a shadow/`shadowExpire` day number), if in range.
+pub fn epoch_day(days: i64) -> Option<Date> {
+    let span = jiff::Span::new().try_days(days).ok()?;
+    EPOCH.checked_add(span).ok()
+}
+
 /// One host's backend for a run: the session is opened on first use.
 pub struct SshHost {
     target: SshTarget,
@@ -278,6 +284,13 @@ mod tests {
         assert_eq!(foreign.last_day, None);
         let junk = LiveKey::parse("not a key");
         assert_eq!(junk.key, "not a key");
+    }
+
+    #[test]
+    fn day_numbers_out_of_range_are_refused_not_panicked_on() {
+        assert_eq!(epoch_day(20000), Some(Date::constant(2024, 10, 4)));
+        assert_eq!(epoch_day(99_999_999), None);
+        assert_eq!(epoch_day(i64::MIN), None);
     }
 
     #[test]

@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use jiff::ToSpan;
 use jiff::civil::Date;
 
 use super::session::{SshError, sh_quote};
-use super::{EPOCH, LiveAccount, LiveHost, LiveKey, account_expiry, key_line};
+use super::{EPOCH, LiveAccount, LiveHost, LiveKey, account_expiry, epoch_day, key_line};
 
 /// One change to one account on a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,12 +243,8 @@ pub fn parse_read(server: &str, out: &str) -> Result<LiveHost, SshError> {
                 let expires_on = if expire.is_empty() || expire == "-1" {
                     None
                 } else {
-                    let days: i32 = expire.parse().map_err(|_| bad(server, line))?;
-                    Some(
-                        EPOCH
-                            .checked_add(days.days())
-                            .map_err(|_| bad(server, line))?,
-                    )
+                    let days: i64 = expire.parse().map_err(|_| bad(server, line))?;
+                    Some(epoch_day(days).ok_or_else(|| bad(server, line))?)
                 };
                 host.accounts.insert(
                     login.to_string(),
@@ -306,6 +301,10 @@ mod tests {
             "truncated output is refused"
         );
         assert!(parse_read("s", "garbage\nEND\n").is_err());
+        assert!(
+            parse_read("s", "U\tx\t99999999\t\nEND\n").is_err(),
+            "no panic"
+        );
     }
 
     #[test]
