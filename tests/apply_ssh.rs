@@ -588,3 +588,78 @@ fn a_lost_connection_is_reopened() {
         .count();
     assert_eq!(admin_logins, 2, "{:?}", sshd.log());
 }
+
+/// The connection dies at a random point of a batched apply (the control master is
+/// killed under it); the next runs converge: every account exactly once, each with
+/// exactly its one key line and the right expiry, no temp files left.
+#[test]
+fn a_connection_killed_mid_apply_converges() {
+    use rand::RngExt;
+    let Some(sshd) = Sshd::start() else { return };
+    let key = keygen(&sshd.dir.path().join("k"), "k");
+    let last = today() + 20.days();
+    let wants: Vec<ServerAccount> = (0..30)
+        .map(|i| {
+            account(
+                &sshd.new_login(&format!("c{i}")),
+                &[(TICKET_A, &key, last, "active")],
+            )
+        })
+        .collect();
+    let logins: Vec<&str> = wants.iter().map(|w| w.login.get_ref().as_str()).collect();
+    let plan = |host: &mut SshHost| {
+        let live = host.read(&logins).unwrap();
+        let ops: Vec<Op> = wants
+            .iter()
+            .flat_map(|w| diff(w, live.accounts.get(w.login.get_ref()), today()))
+            .collect();
+        (live, ops)
+    };
+    let mut kills = 0;
+    for _ in 0..6 {
+        let mut host = SshHost::new(target(&sshd));
+        let (live, ops) = plan(&mut host);
+        if ops.is_empty() {
+            break;
+        }
+        let pid = host.master_pid().unwrap();
+        let delay = rand::rng().random_range(100..2500);
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+            std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        let _ = host.apply(&ops, &live); // may fail part-way: that is the point
+        kills += usize::from(killer.join().unwrap());
+    }
+    // A last, undisturbed run finishes whatever is left.
+    let mut host = SshHost::new(target(&sshd));
+    let (live, ops) = plan(&mut host);
+    let r = host.apply(&ops, &live).unwrap();
+    assert!(r.iter().all(Result::is_ok), "{r:?}");
+    let (live, ops) = plan(&mut host);
+    assert!(ops.is_empty(), "converged: {ops:?}");
+    assert!(kills > 0, "at least one connection was killed");
+    for login in &logins {
+        let a = &live.accounts[*login];
+        assert_eq!(a.keys.len(), 1, "{login}: {a:?}");
+        assert_eq!(a.expires_on, Some(last + 1.day()), "{login}");
+        let ssh_dir = format!("/home/{login}/.ssh");
+        let junk: Vec<_> = std::fs::read_dir(&ssh_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "authorized_keys")
+            .collect();
+        assert!(junk.is_empty(), "{login}: {junk:?}");
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    for login in &logins {
+        let n = passwd
+            .lines()
+            .filter(|l| l.starts_with(&format!("{login}:")))
+            .count();
+        assert_eq!(n, 1, "{login} exists exactly once");
+    }
+}

@@ -56,6 +56,7 @@ lk_prep() {
   g=$(id -g "$1")
   [ -d "$h/.ssh" ] || install -d -m 700 -o "$1" -g "$g" "$h/.ssh"
   ak="$h/.ssh/authorized_keys"
+  rm -f "$h/.ssh/.loket."*   # left by a run cut off before its rename
 }
 # lk_put LOGIN 'type base64' LINE: replace the key's line (or add it), atomically.
 lk_put() {
