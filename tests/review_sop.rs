@@ -339,6 +339,8 @@ fn more_than_100_reviews(flavor: Flavor) {
     approve(&forge, KASI, 3);
     let (exit, v) = review(&forge, &repo);
     assert_eq!(exit, 0, "{v:#}");
+    // Discussion by people without a role is not listed as "not counted".
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(0), "{v:#}");
     let pages = forge.with(|s| {
         s.log
             .iter()
