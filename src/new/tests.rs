@@ -142,3 +142,39 @@ fn check_errors_in_the_new_files_are_reported() {
     let (_, diags) = validate(&inst, &draft, TODAY);
     assert!(diags.iter().any(|d| d.code == "L011"), "{diags:?}");
 }
+
+#[test]
+fn a_server_taking_only_personal_accounts_gets_one() {
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        s.replacen(
+            "[sops.email]",
+            "[[servers]]\nname = \"dev-1\"\naddress = \"10.17.1.41\"\n\
+             account-kinds = [\"personal\"]\nmax-days = 30\n\n[sops.email]",
+            1,
+        )
+    });
+    let inst = instance(&fx);
+    assert!(inst.failures.is_empty(), "{:?}", inst.failures);
+    let d = draft(
+        &inst,
+        &request(Details::ServerGrant {
+            server: "dev-1".into(),
+            account: "budi".into(),
+            key: crate::check::testutil::KEY_ED3.trim().into(),
+            expires: jiff::civil::date(2026, 12, 20),
+            accept_terms: true,
+            purpose: "Pengembangan aplikasi".into(),
+        }),
+        &Ticket::generate("KDS"),
+    )
+    .unwrap();
+    assert!(d.files[0].text.contains("account-kind = \"personal\""));
+    assert!(d.files[1].text.contains("kind = \"personal\""));
+    let (after, diags) = validate(&inst, &d, TODAY);
+    assert!(
+        diags.is_empty(),
+        "{}",
+        crate::diag::render_human(&after.sources, &diags)
+    );
+}
