@@ -45,6 +45,7 @@ pub enum StepState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct StepStatus {
     pub id: String,
     pub no: Option<u32>,
@@ -57,6 +58,7 @@ pub struct StepStatus {
 
 /// A step waiting for its role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Pending {
     pub step: String,
     pub role: String,
@@ -64,6 +66,7 @@ pub struct Pending {
 
 /// Why a review did not count (or an automatic step is not done), under a rule code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Finding {
     pub code: &'static str,
     /// The reviewer and review, for findings about a review.
@@ -78,6 +81,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct TicketStatus {
     pub ticket: String,
     pub kind: RequestKind,
@@ -94,12 +98,14 @@ pub struct TicketStatus {
 
 /// The extra approval a change to `loket.toml` needs.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ConfigChange {
     pub role: Option<String>,
     pub approved: Option<StepRecord>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Evaluation {
     pub pr: u64,
     pub head_sha: String,
