@@ -191,8 +191,13 @@ pub(super) fn ticket_status(
         } else {
             Outcome::Returned
         };
+        // The reason is public (status site): name the role, never the login.
         status.reason = Some(if body.is_empty() {
-            format!("changes requested by {} (no reason given)", o.login)
+            let roles: Vec<&str> = config
+                .roles_of(&o.login)
+                .filter(|r| review_roles.contains(r))
+                .collect();
+            format!("changes requested by {} (no reason given)", roles.join("/"))
         } else {
             body.chars().take(500).collect()
         });

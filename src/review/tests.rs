@@ -274,3 +274,12 @@ fn assignment_finds_the_one_person_per_step_that_works() {
     assert_eq!(by(1).as_deref(), Some("sekdin"));
     assert_eq!(by(2).as_deref(), Some("dua-peran"));
 }
+
+#[test]
+fn a_return_without_reason_names_the_role_not_the_person() {
+    let ev = eval(vec![review(1, "kadis-kominfo-kudus", ChangesRequested, 1)]);
+    assert_eq!(
+        ev.tickets[0].reason.as_deref(),
+        Some("changes requested by kepala-dinas (no reason given)")
+    );
+}
