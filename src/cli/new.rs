@@ -34,7 +34,7 @@ pub enum Reason {
 pub struct Args {
     /// What is asked for.
     #[arg(value_enum)]
-    kind: Option<Kind>,
+    kind: Kind,
     /// Boxed: the flags are many, and `Command` should stay small.
     #[command(flatten)]
     fields: Box<Fields>,
@@ -187,12 +187,7 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         input: tty.then(|| Box::new(stdin.lock()) as Box<dyn BufRead>),
         missing: Vec::new(),
     };
-    let Some(kind) = args.kind else {
-        bail!(
-            "say what to make: loket new mail-create|mail-deactivate|mail-reset|server-grant|server-revoke"
-        );
-    };
-    let kind = match kind {
+    let kind = match args.kind {
         Kind::MailCreate => RequestKind::MailCreate,
         Kind::MailDeactivate => RequestKind::MailDeactivate,
         Kind::MailReset => RequestKind::MailReset,
