@@ -238,10 +238,14 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let (after, diags) =
-        new_req::validate(&inst, &draft, office_now(config, args.fields.today).date());
+    let today = office_now(config, args.fields.today).date();
+    let checked = new_req::validate(inst, &draft, today);
+    let (inst, after, diags) = (&checked.before, &checked.after, &checked.diagnostics);
+    let Some(config) = inst.config.as_ref() else {
+        bail!("loket.toml does not parse; run `loket check` and fix it first");
+    };
     if !diags.is_empty() {
-        eprint!("{}", diag::render_human(&after.sources, &diags));
+        eprint!("{}", diag::render_human(&after.sources, diags));
     }
     if diags.iter().any(|d| d.severity == diag::Severity::Error) {
         let address_rule = |c: &str| c.starts_with("L02");
@@ -249,7 +253,7 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
             && diags.iter().any(|d| address_rule(d.code))
         {
             let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
-            let free = new_req::names(&inst, config).suggest(
+            let free = new_req::names(inst, config).suggest(
                 &req.applicant.name,
                 &req.applicant.opd,
                 domain,
