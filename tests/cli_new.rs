@@ -411,15 +411,33 @@ fn missing_flags_are_named_without_a_terminal() {
 }
 
 #[test]
-fn kinds_without_an_sop_are_refused() {
+fn offices_without_servers_refuse_server_requests() {
     let (_tmp, dir) = instance("lumajang");
-    let out = new(&dir, "server-grant", &["--server", "app-1"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out).contains("no SOP for server-grant"),
-        "{}",
-        text(&out)
+    let k = key("ed1.pub");
+    let out = new(
+        &dir,
+        "server-grant",
+        &[
+            "--server",
+            "app-1",
+            "--account",
+            "opd-dinkes",
+            "--key-file",
+            &k,
+            "--expires",
+            "2026-12-31",
+            "--accept-terms",
+            "--purpose",
+            "Aplikasi",
+        ],
     );
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(
+        t.contains("no server 'app-1'") && t.contains("known: none"),
+        "{t}"
+    );
+    assert_eq!(fs::read_dir(dir.join("requests")).unwrap().count(), 1);
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub enum Reason {
 pub struct Args {
     /// What is asked for.
     #[arg(value_enum)]
-    kind: Option<Kind>,
+    kind: Kind,
     /// Boxed: the flags are many, and `Command` should stay small.
     #[command(flatten)]
     fields: Box<Fields>,
@@ -187,12 +187,7 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         input: tty.then(|| Box::new(stdin.lock()) as Box<dyn BufRead>),
         missing: Vec::new(),
     };
-    let Some(kind) = args.kind else {
-        bail!(
-            "say what to make: loket new mail-create|mail-deactivate|mail-reset|server-grant|server-revoke"
-        );
-    };
-    let kind = match kind {
+    let kind = match args.kind {
         Kind::MailCreate => RequestKind::MailCreate,
         Kind::MailDeactivate => RequestKind::MailDeactivate,
         Kind::MailReset => RequestKind::MailReset,
@@ -243,10 +238,14 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let (after, diags) =
-        new_req::validate(&inst, &draft, office_now(config, args.fields.today).date());
+    let today = office_now(config, args.fields.today).date();
+    let checked = new_req::validate(inst, &draft, today);
+    let (inst, after, diags) = (&checked.before, &checked.after, &checked.diagnostics);
+    let Some(config) = inst.config.as_ref() else {
+        bail!("loket.toml does not parse; run `loket check` and fix it first");
+    };
     if !diags.is_empty() {
-        eprint!("{}", diag::render_human(&after.sources, &diags));
+        eprint!("{}", diag::render_human(&after.sources, diags));
     }
     if diags.iter().any(|d| d.severity == diag::Severity::Error) {
         let address_rule = |c: &str| c.starts_with("L02");
@@ -254,7 +253,7 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
             && diags.iter().any(|d| address_rule(d.code))
         {
             let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
-            let free = new_req::names(&inst, config).suggest(
+            let free = new_req::names(inst, config).suggest(
                 &req.applicant.name,
                 &req.applicant.opd,
                 domain,

@@ -6,24 +6,41 @@ use std::path::{Path, PathBuf};
 use jiff::civil::Date;
 
 use super::{Draft, NewError};
-use crate::check::{Options, run};
+use crate::check::{Base, Options, run};
 use crate::diag::Diagnostic;
 use crate::model::Instance;
 
-/// The instance as it would be with the draft written, and the check's diagnostics
-/// that involve the draft's files (problems elsewhere are not this request's).
-pub fn validate(inst: &Instance, draft: &Draft, today: Date) -> (Instance, Vec<Diagnostic>) {
-    let mut files: Vec<(String, String)> = inst
+/// A draft checked against the instance it would change.
+pub struct Validated {
+    /// The instance as read, before the draft.
+    pub before: Instance,
+    /// The instance as it would be with the draft written.
+    pub after: Instance,
+    /// The check's diagnostics that involve the draft's files (problems elsewhere
+    /// are not this request's), located in `after`.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Runs every rule on the instance as it would be with the draft written, with the
+/// instance as read as the base, exactly as CI checks the pull request: the new
+/// request is pending (held to today and the server's maximum), and every accounts/
+/// change must be explained by it.
+pub fn validate(before: Instance, draft: &Draft, today: Date) -> Validated {
+    let mut files: Vec<(String, String)> = before
         .sources
         .iter()
         .filter(|(_, f)| !draft.files.iter().any(|c| Path::new(&c.path) == f.path))
         .map(|(_, f)| (f.path.to_string_lossy().into_owned(), f.text.clone()))
         .collect();
     files.extend(draft.files.iter().map(|c| (c.path.clone(), c.text.clone())));
-    let after = Instance::from_files(&inst.root, files);
+    let after = Instance::from_files(&before.root, files);
+    let base = Base {
+        rev: "the working tree before `loket new`".into(),
+        instance: before,
+    };
     let report = run(
         &after,
-        None,
+        Some(&base),
         &Options {
             today,
             skip: Default::default(),
@@ -35,12 +52,16 @@ pub fn validate(inst: &Instance, draft: &Draft, today: Date) -> (Instance, Vec<D
             .iter()
             .any(|c| after.path(id) == Path::new(&c.path))
     };
-    let diags = report
+    let diagnostics = report
         .diagnostics
         .into_iter()
         .filter(|d| ours(d.primary.file) || d.secondary.iter().any(|l| ours(l.file)))
         .collect();
-    (after, diags)
+    Validated {
+        before: base.instance,
+        after,
+        diagnostics,
+    }
 }
 
 /// Writes the draft: every file to a temporary file beside it first, then all

@@ -14,7 +14,7 @@ pub mod suggest;
 use accounts::{
     find_source, known_server, mail_account, new_mail_account, new_server_account, revoke,
 };
-pub use commit::{validate, write};
+pub use commit::{Validated, validate, write};
 
 use std::path::PathBuf;
 

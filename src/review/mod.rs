@@ -45,6 +45,7 @@ pub enum StepState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct StepStatus {
     pub id: String,
     pub no: Option<u32>,
@@ -57,6 +58,7 @@ pub struct StepStatus {
 
 /// A step waiting for its role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Pending {
     pub step: String,
     pub role: String,
@@ -64,6 +66,7 @@ pub struct Pending {
 
 /// Why a review did not count (or an automatic step is not done), under a rule code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Finding {
     pub code: &'static str,
     /// The reviewer and review, for findings about a review.
@@ -78,6 +81,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct TicketStatus {
     pub ticket: String,
     pub kind: RequestKind,
@@ -94,12 +98,14 @@ pub struct TicketStatus {
 
 /// The extra approval a change to `loket.toml` needs.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ConfigChange {
     pub role: Option<String>,
     pub approved: Option<StepRecord>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Evaluation {
     pub pr: u64,
     pub head_sha: String,
@@ -186,27 +192,30 @@ pub fn evaluate(
     for r in &data.reviews {
         let failed = rules::review_rules().find_map(|(rule, f)| f(&facts, r).map(|m| (rule, m)));
         let at = r.submitted_at.as_deref().and_then(parse_time);
-        match (failed, at) {
-            (None, Some(at)) => approvals.push(Approval { review: r, at }),
-            (Some((rule, message)), _) => {
-                // A request for changes is reported as the outcome, not as a finding.
-                if r.state != ReviewState::ChangesRequested || rule.code != "A001" {
-                    findings.push(Finding {
-                        code: rule.code,
-                        login: Some(r.login.clone()),
-                        review_id: Some(r.id),
-                        step: None,
-                        message,
-                    });
-                }
+        let (rule, message) = match (failed, at) {
+            (None, Some(at)) => {
+                approvals.push(Approval { review: r, at });
+                continue;
             }
-            (None, None) => findings.push(Finding {
-                code: rules::FORMAL_APPROVAL.code,
+            // Superseded is the news for a replaced review, whatever else it fails.
+            (Some(_), _) if !facts.latest.contains(&r.id) && r.state != ReviewState::Commented => (
+                &rules::LATEST_DECIDES,
+                "withdrawn by the reviewer's later review".into(),
+            ),
+            (Some(failure), _) => failure,
+            (None, None) => (
+                &rules::FORMAL_APPROVAL,
+                "no submission time: not a submitted review".into(),
+            ),
+        };
+        if reported(config, &latest, r, rule.code) {
+            findings.push(Finding {
+                code: rule.code,
                 login: Some(r.login.clone()),
                 review_id: Some(r.id),
                 step: None,
-                message: "no submission time: not a submitted review".into(),
-            }),
+                message,
+            });
         }
     }
     approvals.sort_by_key(|a| (a.at, a.review.id));
@@ -285,6 +294,27 @@ pub fn evaluate(
         problems,
         outcome,
         time_zone: *config.office.time_zone.get_ref(),
+    }
+}
+
+/// Whether a review that does not count is worth telling people about. Discussion
+/// is not: comments by people holding no role, and earlier reviews that a later one
+/// of the same reviewer replaced (unless that withdrew an approval). A request for
+/// changes is told as the outcome instead.
+fn reported(config: &Config, latest: &BTreeMap<String, &Review>, r: &Review, code: &str) -> bool {
+    let newest = latest.get(&r.login.to_ascii_lowercase());
+    if newest.is_some_and(|n| n.id != r.id) && r.state != ReviewState::Commented {
+        // Superseded: news only when an approval was withdrawn.
+        return r.state == ReviewState::Approved
+            && newest.is_some_and(|n| n.state != ReviewState::Approved);
+    }
+    match r.state {
+        ReviewState::ChangesRequested => code != rules::FORMAL_APPROVAL.code,
+        ReviewState::Commented | ReviewState::Pending | ReviewState::Other => {
+            config.roles_of(&r.login).next().is_some()
+        }
+        ReviewState::ReviewRequested => false,
+        ReviewState::Approved | ReviewState::Dismissed => true,
     }
 }
 

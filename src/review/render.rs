@@ -76,7 +76,7 @@ pub fn human(ev: &Evaluation) -> String {
             };
             let _ = writeln!(
                 s,
-                "  {no:<3} {:<18} {:<14} {what}",
+                "  {no:<3} {:<20} {:<16} {what}",
                 st.id,
                 format!("[{}]", st.role)
             );

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::forge::Review;
 use crate::model::record::{Outcome, StepRecord};
-use crate::model::{Completion, Config};
+use crate::model::{Completion, Config, Sop};
 use rules::StepFacts;
 
 pub(super) fn ticket_status(
@@ -49,10 +49,11 @@ pub(super) fn ticket_status(
             .map_or_else(|| role.to_string(), |r| r.title.clone())
     };
 
+    let choice = choose(config, sop, approvals, created, check_passed);
     let mut previous: Option<Timestamp> = None;
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut blocked = false;
-    for step in &sop.steps {
+    for (i, step) in sop.steps.iter().enumerate() {
         let role = step.role.get_ref().as_str();
         let done_by = *step.done_by.get_ref();
         let state = match done_by {
@@ -103,18 +104,17 @@ pub(super) fn ticket_status(
                     distinct_people: sop.distinct_people,
                     used: &used,
                 };
-                let mut chosen = None;
-                for a in approvals {
-                    let failed = rules::step_rules()
-                        .find_map(|(rule, f)| f(&facts, a.review, a.at).map(|m| (rule, m)));
-                    match failed {
-                        None => {
-                            chosen = Some(a);
-                            break;
-                        }
-                        // Not holding the role is only news when it holds none at all
-                        // (reported once below); order and distinctness are news.
-                        Some((rule, message)) if rule.code != rules::ROLE_ON_BASE.code => {
+                let chosen = choice[i].map(|k| &approvals[k]);
+                if chosen.is_none() {
+                    // Why each approval by a holder of the role does not complete it.
+                    // Not holding the role is only news when one holds none at all
+                    // (reported once below).
+                    for a in approvals {
+                        let failed = rules::step_rules()
+                            .find_map(|(rule, f)| f(&facts, a.review, a.at).map(|m| (rule, m)));
+                        if let Some((rule, message)) = failed
+                            && rule.code != rules::ROLE_ON_BASE.code
+                        {
                             status.findings.push(Finding {
                                 code: rule.code,
                                 login: Some(a.review.login.clone()),
@@ -123,7 +123,6 @@ pub(super) fn ticket_status(
                                 message,
                             })
                         }
-                        Some(_) => {}
                     }
                 }
                 match chosen {
@@ -192,8 +191,13 @@ pub(super) fn ticket_status(
         } else {
             Outcome::Returned
         };
+        // The reason is public (status site): name the role, never the login.
         status.reason = Some(if body.is_empty() {
-            format!("changes requested by {} (no reason given)", o.login)
+            let roles: Vec<&str> = config
+                .roles_of(&o.login)
+                .filter(|r| review_roles.contains(r))
+                .collect();
+            format!("changes requested by {} (no reason given)", roles.join("/"))
         } else {
             body.chars().take(500).collect()
         });
@@ -203,4 +207,118 @@ pub(super) fn ticket_status(
         status.outcome = Outcome::Approved;
     }
     status
+}
+
+/// Which approval completes each review step: the assignment completing the most
+/// steps, earlier steps first. A plain first-fit could miss one when a person holds
+/// two roles (distinct people, or an unordered SOP), so this searches; it stops at
+/// the first assignment that completes every step it can, and SOPs are short.
+fn choose(
+    config: &Config,
+    sop: &Sop,
+    approvals: &[Approval],
+    created: Option<Timestamp>,
+    check_passed: bool,
+) -> Vec<Option<usize>> {
+    let n = sop.steps.len();
+    let mut search = Search {
+        config,
+        sop,
+        approvals,
+        created,
+        check_passed,
+        cur: vec![None; n],
+        done: vec![false; n],
+        best: (vec![false; n], vec![None; n]),
+        used: BTreeSet::new(),
+    };
+    search.step(0, None, false);
+    search.best.1
+}
+
+struct Search<'a> {
+    config: &'a Config,
+    sop: &'a Sop,
+    approvals: &'a [Approval<'a>],
+    created: Option<Timestamp>,
+    check_passed: bool,
+    cur: Vec<Option<usize>>,
+    done: Vec<bool>,
+    best: (Vec<bool>, Vec<Option<usize>>),
+    used: BTreeSet<String>,
+}
+
+impl Search<'_> {
+    /// Whether the best so far completes every step that can be completed before
+    /// the merge, so no other assignment can beat it.
+    fn perfect(&self) -> bool {
+        self.sop.steps.iter().zip(&self.best.0).all(|(s, d)| {
+            *d || matches!(
+                s.done_by.get_ref(),
+                Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify
+            )
+        })
+    }
+
+    fn step(&mut self, i: usize, previous: Option<Timestamp>, blocked: bool) {
+        if i == self.sop.steps.len() {
+            if self.done > self.best.0 {
+                self.best = (self.done.clone(), self.cur.clone());
+            }
+            return;
+        }
+        let step = &self.sop.steps[i];
+        match step.done_by.get_ref() {
+            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
+                self.step(i + 1, previous, blocked)
+            }
+            _ if blocked => self.step(i + 1, previous, blocked),
+            Completion::Submit => {
+                self.done[i] = true;
+                self.step(i + 1, self.created, blocked);
+                self.done[i] = false;
+            }
+            Completion::Check if self.check_passed => {
+                self.done[i] = true;
+                self.step(i + 1, previous, blocked);
+                self.done[i] = false;
+            }
+            Completion::Check => self.step(i + 1, previous, self.sop.ordered),
+            Completion::Review => {
+                let mut any = false;
+                for (k, a) in self.approvals.iter().enumerate() {
+                    let facts = StepFacts {
+                        config: self.config,
+                        role: step.role.get_ref(),
+                        ordered: self.sop.ordered,
+                        previous_done_at: previous,
+                        distinct_people: self.sop.distinct_people,
+                        used: &self.used,
+                    };
+                    if rules::step_rules().any(|(_, f)| f(&facts, a.review, a.at).is_some()) {
+                        continue;
+                    }
+                    any = true;
+                    let login = a.review.login.to_ascii_lowercase();
+                    let fresh = self.used.insert(login.clone());
+                    self.cur[i] = Some(k);
+                    self.done[i] = true;
+                    self.step(i + 1, Some(a.at), blocked);
+                    self.cur[i] = None;
+                    self.done[i] = false;
+                    if fresh {
+                        self.used.remove(&login);
+                    }
+                    if self.perfect() {
+                        return;
+                    }
+                }
+                // A completed step beats a pending one whatever follows, so leave
+                // the step pending only when no approval can complete it.
+                if !any {
+                    self.step(i + 1, previous, self.sop.ordered);
+                }
+            }
+        }
+    }
 }

@@ -242,3 +242,44 @@ fn touched_reads_an_instance_in_a_subdirectory() {
         3
     );
 }
+
+#[test]
+fn assignment_finds_the_one_person_per_step_that_works() {
+    // Unordered, distinct people: "dua-peran" holds both the Kadis and the Kabid
+    // role, "sekdin" only the Kadis one. First-fit would give the Kadis step to
+    // "dua-peran" (who approved first) and leave the Kabid step without anyone.
+    let mut c = config();
+    c.sops.get_mut("email").unwrap().ordered = false;
+    let add = |c: &mut Config, role: &str, login: &str| {
+        c.roles
+            .get_mut(role)
+            .unwrap()
+            .logins
+            .push(toml::Spanned::new(0..0, login.to_string()));
+    };
+    add(&mut c, "kepala-dinas", "dua-peran");
+    add(&mut c, "kepala-bidang", "dua-peran");
+    add(&mut c, "kepala-dinas", "sekdin");
+    let d = data(vec![
+        review(1, "dua-peran", Approved, 1),
+        review(2, "sekdin", Approved, 2),
+        review(3, "kasi-tip-kudus", Approved, 3),
+    ]);
+    let ev = evaluate(&c, &d, &mail(), true, Timestamp::UNIX_EPOCH);
+    assert_eq!(ev.outcome, Outcome::Approved, "{ev:#?}");
+    let by = |i: usize| match &ev.tickets[0].steps[i].state {
+        StepState::Done { record } => record.login.clone(),
+        _ => None,
+    };
+    assert_eq!(by(1).as_deref(), Some("sekdin"));
+    assert_eq!(by(2).as_deref(), Some("dua-peran"));
+}
+
+#[test]
+fn a_return_without_reason_names_the_role_not_the_person() {
+    let ev = eval(vec![review(1, "kadis-kominfo-kudus", ChangesRequested, 1)]);
+    assert_eq!(
+        ev.tickets[0].reason.as_deref(),
+        Some("changes requested by kepala-dinas (no reason given)")
+    );
+}

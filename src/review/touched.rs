@@ -8,6 +8,7 @@ use crate::model::{CONFIG_FILE, Instance, REQUESTS_DIR, RequestKind};
 
 /// A request the pull request adds or changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct TicketRef {
     pub ticket: String,
     pub kind: RequestKind,
@@ -17,6 +18,7 @@ pub struct TicketRef {
 
 /// What a pull request touches, read from its changed files and the head tree.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Touched {
     pub requests: Vec<TicketRef>,
     pub config_changed: bool,
