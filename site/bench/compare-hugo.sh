@@ -7,7 +7,7 @@ COUNT=${1:-100000}
 WORK=${2:-/dev/shm/loket-bench}   # tmpfs: measures the programs, not the disk
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-cargo build --release --bin loket --example gen_instance
+[ -n "${NO_BUILD:-}" ] || cargo build --release --bin loket --example gen_instance
 rm -rf "$WORK" && mkdir -p "$WORK"
 ./target/release/examples/gen_instance --out "$WORK/inst" --count "$COUNT"
 cp loket.toml "$WORK/inst/"
@@ -65,7 +65,7 @@ echo "loket check:              $(t ./target/release/loket -C "$WORK/inst" check
 echo "loket full build:         $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
 echo "loket rebuild, no change: $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
 # One new ticket: a copy of the first request and its account under a fresh number.
-first=$(ls "$WORK/inst/requests" | head -1); old=${first%.toml}
+first=$(find "$WORK/inst/requests" -name '*.toml' -printf '%f\n' -quit); old=${first%.toml}
 new=KDS-$(python3 -c "
 A='23456789ABCDEFGHJKMNPQRSTUVWXYZ'; v=[7,3,1,4,1,5,9,2,6]
 s=sum((i+1)*x for i,x in enumerate(v)); c=(-s*pow(10,-1,31))%31
