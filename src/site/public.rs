@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::text::{self, Lang};
+use super::text::{self, Lang, completion_title, event_title, status_label};
 use crate::model::config::{Completion, Config, Sop, TimeZone};
 use crate::model::record::{EventKind, Outcome, Progress};
 use crate::model::{Instance, RequestKind, time};
@@ -229,47 +229,6 @@ fn when(lang: Lang, tz: TimeZone, ts: Timestamp) -> When {
         at: ts.display_with_offset(text::offset(tz)).to_string(),
         text: text::date_time(lang, ts, tz),
         ts: Some(ts),
-    }
-}
-
-pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
-    match status {
-        Status::Submitted => lang.pick("diajukan", "submitted").into(),
-        Status::Waiting => match lang {
-            Lang::Id => format!("menunggu disposisi {waiting_for}"),
-            Lang::En => format!("awaiting disposition by the {waiting_for}"),
-        },
-        Status::Returned => lang
-            .pick("dikembalikan ke pemohon", "returned to the applicant")
-            .into(),
-        Status::Refused => lang.pick("ditolak", "refused").into(),
-        Status::Approved => lang.pick("disetujui", "approved").into(),
-        Status::Processed => lang.pick("telah diproses", "processed").into(),
-        Status::Failed => lang.pick("gagal diproses", "processing failed").into(),
-    }
-}
-
-fn completion_title(lang: Lang, c: Completion) -> &'static str {
-    match c {
-        Completion::Submit => lang.pick("Permohonan diajukan", "Request submitted"),
-        Completion::Review => lang.pick("Disposisi", "Disposition"),
-        Completion::Check => lang.pick("Pemeriksaan otomatis lulus", "Automatic check passed"),
-        Completion::Merge => lang.pick("Permohonan disahkan", "Request merged"),
-        Completion::Apply => lang.pick("Akun diproses", "Account processed"),
-        Completion::Verify => lang.pick("Akun diuji", "Account tested"),
-        Completion::Notify => lang.pick("Pemohon diberi tahu", "Applicant notified"),
-    }
-}
-
-fn event_title(lang: Lang, k: EventKind) -> &'static str {
-    match k {
-        EventKind::Applied => lang.pick("Perubahan akun diterapkan", "Account change applied"),
-        EventKind::Verified => lang.pick("Akun diuji dan berfungsi", "Account tested and working"),
-        EventKind::Notified => lang.pick("Pemohon diberi tahu", "Applicant notified"),
-        EventKind::Failed => lang.pick(
-            "Pemrosesan gagal; akan dicoba lagi",
-            "Processing failed; it will be retried",
-        ),
     }
 }
 
