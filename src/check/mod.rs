@@ -5,13 +5,16 @@
 //! today's date and, on a pull request, the base tree) that pushes [`Diagnostic`]s.
 //! Rules are independent and run in parallel; output is sorted for stable results.
 
+mod base;
 mod base_tree;
+mod config_rules;
 mod index;
 pub mod mail;
 pub mod names;
 mod nip_rules;
 mod references;
 pub mod server;
+pub mod shape;
 mod syntax;
 mod tickets;
 
@@ -39,6 +42,10 @@ pub struct Rule {
 pub static RULES: &[Rule] = &[
     syntax::TOML_SYNTAX,
     syntax::SCHEMA,
+    shape::PLACEMENT,
+    shape::ACCOUNT_FILE_NAME,
+    shape::KIND_FIELDS,
+    shape::FIELD_LENGTH,
     tickets::FILE_NAME,
     tickets::FORMAT,
     tickets::DUPLICATE,
@@ -59,6 +66,17 @@ pub static RULES: &[Rule] = &[
     server::KEY_PARSE,
     server::KEY_STRENGTH,
     server::KEY_SHARED,
+    config_rules::ROLES,
+    config_rules::STEP_IDS,
+    config_rules::SOP_KINDS,
+    config_rules::PATTERN,
+    config_rules::SERVERS,
+    config_rules::DOMAINS,
+    config_rules::PREFIX,
+    base::REQUEST_EDITED,
+    base::REQUEST_DELETED,
+    base::ACCOUNT_UNEXPLAINED,
+    base::CONFIG_CHANGE,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).
