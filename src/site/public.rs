@@ -359,6 +359,48 @@ fn build(
                 within_standard: m <= i64::from(standard_sum),
             });
         }
+        if matches!(outcome, Outcome::Returned | Outcome::Refused) {
+            // The decision itself has no recorded time: shown on top, undated. Its
+            // reason stays with the pull request.
+            let refused = outcome == Outcome::Refused;
+            entries.push((
+                None,
+                usize::MAX,
+                Entry {
+                    kind: "outcome",
+                    step: None,
+                    no: None,
+                    title: if refused {
+                        lang.pick("Permohonan ditolak", "Request refused")
+                    } else {
+                        lang.pick(
+                            "Permohonan dikembalikan kepada pemohon",
+                            "Request returned to the applicant",
+                        )
+                    }
+                    .into(),
+                    detail: Some(
+                        lang.pick(
+                            "Alasannya disampaikan kepada pemohon dan tidak ditampilkan di sini.",
+                            "The reason was given to the applicant and is not shown here.",
+                        )
+                        .into(),
+                    ),
+                    actor: p
+                        .pending_step
+                        .as_deref()
+                        .and_then(step_of)
+                        .map(|d| role_title(config, d.role.get_ref()))
+                        .unwrap_or_default(),
+                    when: None,
+                    minutes: None,
+                    minutes_text: None,
+                    standard_minutes: None,
+                    standard_text: None,
+                    within_standard: None,
+                },
+            ));
+        }
         if let Some(def) = p.pending_step.as_deref().and_then(step_of) {
             waiting_for = role_title(config, def.role.get_ref());
             if matches!(outcome, Outcome::Pending | Outcome::Approved) {
@@ -548,12 +590,15 @@ at = "2026-09-18T08:15:00+07:00"
         let json = serde_json::to_string(returned).unwrap();
         assert!(!json.contains("dimas"), "{json}");
         assert!(!json.contains("kadis-kominfo"), "{json}");
+        // The decision on top, undated; then the last step, timed against its standard.
+        assert_eq!(returned.timeline[0].kind, "outcome");
+        assert_eq!(returned.timeline[0].when, None);
         assert_eq!(
-            returned.timeline[0].actor,
+            returned.timeline[1].actor,
             "Kepala Dinas Komunikasi dan Informatika"
         );
-        assert_eq!(returned.timeline[0].minutes, Some(15));
-        assert_eq!(returned.timeline[0].within_standard, Some(false));
+        assert_eq!(returned.timeline[1].minutes, Some(15));
+        assert_eq!(returned.timeline[1].within_standard, Some(false));
 
         let failed = progress(
             "failed",
