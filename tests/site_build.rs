@@ -61,6 +61,20 @@ fn private_values(instance: &Path, with_opd: bool) -> Vec<String> {
         v.push(s.name.get_ref().clone());
         v.push(s.address.clone());
     }
+    // Every setting of where accounts are applied (paths, hosts, the admin's key).
+    let raw: toml::Table =
+        toml::from_str(&std::fs::read_to_string(instance.join("loket.toml")).unwrap()).unwrap();
+    fn strings(v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::String(s) if s.len() > 8 => out.push(s.clone()),
+            toml::Value::Table(t) => t.values().for_each(|v| strings(v, out)),
+            toml::Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    if let Some(b) = raw.get("backends") {
+        strings(b, &mut v);
+    }
     for role in config.roles.values() {
         v.extend(role.logins.iter().map(|l| l.get_ref().clone()));
     }

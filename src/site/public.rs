@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::text::{self, Lang};
+use super::text::{self, Lang, completion_title, event_title, status_label};
 use crate::model::config::{Completion, Config, Sop, TimeZone};
 use crate::model::record::{EventKind, Outcome, Progress};
 use crate::model::{Instance, RequestKind, time};
@@ -232,47 +232,6 @@ fn when(lang: Lang, tz: TimeZone, ts: Timestamp) -> When {
     }
 }
 
-pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
-    match status {
-        Status::Submitted => lang.pick("diajukan", "submitted").into(),
-        Status::Waiting => match lang {
-            Lang::Id => format!("menunggu disposisi {waiting_for}"),
-            Lang::En => format!("awaiting disposition by the {waiting_for}"),
-        },
-        Status::Returned => lang
-            .pick("dikembalikan ke pemohon", "returned to the applicant")
-            .into(),
-        Status::Refused => lang.pick("ditolak", "refused").into(),
-        Status::Approved => lang.pick("disetujui", "approved").into(),
-        Status::Processed => lang.pick("telah diproses", "processed").into(),
-        Status::Failed => lang.pick("gagal diproses", "processing failed").into(),
-    }
-}
-
-fn completion_title(lang: Lang, c: Completion) -> &'static str {
-    match c {
-        Completion::Submit => lang.pick("Permohonan diajukan", "Request submitted"),
-        Completion::Review => lang.pick("Disposisi", "Disposition"),
-        Completion::Check => lang.pick("Pemeriksaan otomatis lulus", "Automatic check passed"),
-        Completion::Merge => lang.pick("Permohonan disahkan", "Request merged"),
-        Completion::Apply => lang.pick("Akun diproses", "Account processed"),
-        Completion::Verify => lang.pick("Akun diuji", "Account tested"),
-        Completion::Notify => lang.pick("Pemohon diberi tahu", "Applicant notified"),
-    }
-}
-
-fn event_title(lang: Lang, k: EventKind) -> &'static str {
-    match k {
-        EventKind::Applied => lang.pick("Perubahan akun diterapkan", "Account change applied"),
-        EventKind::Verified => lang.pick("Akun diuji dan berfungsi", "Account tested and working"),
-        EventKind::Notified => lang.pick("Pemohon diberi tahu", "Applicant notified"),
-        EventKind::Failed => lang.pick(
-            "Pemrosesan gagal; akan dicoba lagi",
-            "Processing failed; it will be retried",
-        ),
-    }
-}
-
 /// The event a step of this kind already stands for on the timeline.
 fn same_as_step(k: EventKind) -> Option<Completion> {
     match k {
@@ -399,6 +358,48 @@ fn build(
                 standard_text: text::duration(lang, i64::from(standard_sum)),
                 within_standard: m <= i64::from(standard_sum),
             });
+        }
+        if matches!(outcome, Outcome::Returned | Outcome::Refused) {
+            // The decision itself has no recorded time: shown on top, undated. Its
+            // reason stays with the pull request.
+            let refused = outcome == Outcome::Refused;
+            entries.push((
+                None,
+                usize::MAX,
+                Entry {
+                    kind: "outcome",
+                    step: None,
+                    no: None,
+                    title: if refused {
+                        lang.pick("Permohonan ditolak", "Request refused")
+                    } else {
+                        lang.pick(
+                            "Permohonan dikembalikan kepada pemohon",
+                            "Request returned to the applicant",
+                        )
+                    }
+                    .into(),
+                    detail: Some(
+                        lang.pick(
+                            "Alasannya disampaikan kepada pemohon dan tidak ditampilkan di sini.",
+                            "The reason was given to the applicant and is not shown here.",
+                        )
+                        .into(),
+                    ),
+                    actor: p
+                        .pending_step
+                        .as_deref()
+                        .and_then(step_of)
+                        .map(|d| role_title(config, d.role.get_ref()))
+                        .unwrap_or_default(),
+                    when: None,
+                    minutes: None,
+                    minutes_text: None,
+                    standard_minutes: None,
+                    standard_text: None,
+                    within_standard: None,
+                },
+            ));
         }
         if let Some(def) = p.pending_step.as_deref().and_then(step_of) {
             waiting_for = role_title(config, def.role.get_ref());
@@ -589,12 +590,15 @@ at = "2026-09-18T08:15:00+07:00"
         let json = serde_json::to_string(returned).unwrap();
         assert!(!json.contains("dimas"), "{json}");
         assert!(!json.contains("kadis-kominfo"), "{json}");
+        // The decision on top, undated; then the last step, timed against its standard.
+        assert_eq!(returned.timeline[0].kind, "outcome");
+        assert_eq!(returned.timeline[0].when, None);
         assert_eq!(
-            returned.timeline[0].actor,
+            returned.timeline[1].actor,
             "Kepala Dinas Komunikasi dan Informatika"
         );
-        assert_eq!(returned.timeline[0].minutes, Some(15));
-        assert_eq!(returned.timeline[0].within_standard, Some(false));
+        assert_eq!(returned.timeline[1].minutes, Some(15));
+        assert_eq!(returned.timeline[1].within_standard, Some(false));
 
         let failed = progress(
             "failed",

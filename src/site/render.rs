@@ -3,18 +3,15 @@
 //! tickets never sit in memory at once. Ticket pages render in parallel; every
 //! output depends only on the input, so builds are byte-identical.
 //!
-//! Templates are embedded; an instance's `templates/NAME.html` replaces the
-//! embedded `NAME.html`.
+//! The template set itself lives in [`super::templates`].
 
-use std::path::Path;
-
-use minijinja::{Environment, Value, context};
-
+use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::public::{self, PublicTicket};
 use super::stats::{self, Group};
+pub use super::templates::{LETTER_STYLE, SCRIPT, STYLE, Templates, sv};
 use super::text::{self, Lang};
 use super::write::Sink;
 use super::{SiteData, SiteError};
@@ -23,134 +20,6 @@ use crate::ticket::Ticket;
 
 /// How many months (most recent first) the statistics pages show per kind.
 pub const STATS_MONTHS: usize = 12;
-
-/// The embedded default templates, by name.
-pub const EMBEDDED: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    (
-        "lookup_form.html",
-        include_str!("../../templates/lookup_form.html"),
-    ),
-    ("home.html", include_str!("../../templates/home.html")),
-    ("ticket.html", include_str!("../../templates/ticket.html")),
-    ("stats.html", include_str!("../../templates/stats.html")),
-    (
-        "stats_kind.html",
-        include_str!("../../templates/stats_kind.html"),
-    ),
-    ("sop.html", include_str!("../../templates/sop.html")),
-    ("cari.html", include_str!("../../templates/cari.html")),
-    ("404.html", include_str!("../../templates/404.html")),
-    ("letter.html", include_str!("../../templates/letter.html")),
-];
-pub const STYLE: &str = include_str!("../../site/style.css");
-pub const SCRIPT: &str = include_str!("../../site/loket.js");
-pub const LETTER_STYLE: &str = include_str!("../../site/letter.css");
-
-/// The template set: embedded defaults, possibly overridden by an instance.
-pub struct Templates {
-    env: Environment<'static>,
-    /// Name and text of every template in use, for the build fingerprint.
-    sources: Vec<(String, String)>,
-}
-
-impl Templates {
-    /// The embedded templates only.
-    pub fn embedded() -> Templates {
-        let mut env = Environment::new();
-        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .build()
-        {
-            env.set_syntax(syntax);
-        }
-        env.set_formatter(html_formatter);
-        // A misspelt key fails the build instead of printing nothing.
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
-        for (name, src) in EMBEDDED {
-            // Embedded templates are tested to compile; see `embedded_templates_compile`.
-            env.add_template(name, src)
-                .unwrap_or_else(|e| panic!("embedded template {name}: {e}"));
-        }
-        Templates {
-            env,
-            sources: EMBEDDED
-                .iter()
-                .map(|(n, s)| (n.to_string(), s.to_string()))
-                .collect(),
-        }
-    }
-
-    /// The embedded templates with `root/templates/*.html` taking precedence.
-    pub fn for_instance(root: &Path) -> Result<Templates, SiteError> {
-        let mut t = Templates::embedded();
-        let dir = root.join("templates");
-        for (name, _) in EMBEDDED {
-            let path = dir.join(name);
-            if !path.is_file() {
-                continue;
-            }
-            let src = std::fs::read_to_string(&path).map_err(|source| SiteError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            if let Some(slot) = t.sources.iter_mut().find(|(n, _)| n == name) {
-                slot.1.clone_from(&src);
-            }
-            t.env
-                .add_template_owned(name.to_string(), src)
-                .map_err(|source| SiteError::Template {
-                    name: path.display().to_string(),
-                    source,
-                })?;
-        }
-        Ok(t)
-    }
-
-    pub fn render(&self, name: &str, ctx: Value) -> Result<String, SiteError> {
-        let err = |source| SiteError::Template {
-            name: name.to_string(),
-            source,
-        };
-        self.env
-            .get_template(name)
-            .map_err(err)?
-            .render(ctx)
-            .map_err(err)
-    }
-}
-
-/// Escapes like minijinja's HTML mode but leaves `/` alone: it needs no escaping in
-/// text or quoted attributes, and `&#x2f;` in every URL bloats and obscures pages.
-fn html_formatter(
-    out: &mut minijinja::Output,
-    state: &mut minijinja::State,
-    value: &Value,
-) -> Result<(), minijinja::Error> {
-    let html = matches!(state.auto_escape(), minijinja::AutoEscape::Html);
-    match value.as_str() {
-        Some(s) if html && !value.is_safe() => {
-            let io = |_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write");
-            let mut last = 0;
-            for (i, c) in s.char_indices() {
-                let rep = match c {
-                    '&' => "&amp;",
-                    '<' => "&lt;",
-                    '>' => "&gt;",
-                    '"' => "&quot;",
-                    '\'' => "&#x27;",
-                    _ => continue,
-                };
-                out.write_str(&s[last..i]).map_err(io)?;
-                out.write_str(rep).map_err(io)?;
-                last = i + 1;
-            }
-            out.write_str(&s[last..]).map_err(io)
-        }
-        _ => minijinja::escape_formatter(out, state, value),
-    }
-}
 
 /// Office details that are public anyway (letterhead, footer).
 #[derive(Serialize)]
@@ -298,11 +167,6 @@ fn as_of(data: &SiteData, lang: Lang, tz: crate::model::config::TimeZone) -> Opt
 fn root(depth: usize) -> Value {
     // Ours, not input: spare it the escaping of `/`.
     Value::from_safe_string("../".repeat(depth))
-}
-
-/// A serializable value as a template value.
-pub fn sv<T: Serialize>(v: T) -> Value {
-    Value::from(minijinja::value::Serde(v))
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -463,7 +327,7 @@ pub fn fingerprint(data: &SiteData, templates: &Templates) -> String {
     if let Some(id) = data.instance.config_file {
         data.instance.sources.get(id).text.hash(&mut h);
     }
-    for (name, src) in &templates.sources {
+    for (name, src) in templates.sources() {
         name.hash(&mut h);
         src.hash(&mut h);
     }
@@ -498,32 +362,6 @@ fn site_url_path(base: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn embedded_templates_compile() {
-        let t = Templates::embedded();
-        for (name, _) in EMBEDDED {
-            assert!(t.env.get_template(name).is_ok(), "{name}");
-        }
-    }
-
-    #[test]
-    fn values_are_html_escaped_but_slashes_kept() {
-        let t = Templates::embedded();
-        let html = t
-            .env
-            .render_named_str(
-                "x.html",
-                "<p title=\"{{ v }}\">{{ v }}</p>",
-                context! { v => "<script>alert('x')</script> & \"/a/b\"" },
-            )
-            .unwrap();
-        assert_eq!(
-            html,
-            "<p title=\"&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;/a/b&quot;\">\
-             &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;/a/b&quot;</p>"
-        );
-    }
 
     #[test]
     fn base_url_paths() {

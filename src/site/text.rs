@@ -1,10 +1,12 @@
 //! Words and formats people read: the site's language (Bahasa Indonesia by default,
-//! English by config), dates in the office's time zone, durations.
+//! English by config), status labels, dates in the office's time zone, durations.
 
 use jiff::Timestamp;
 use jiff::tz::Offset;
 
-use crate::model::config::TimeZone;
+use super::public::Status;
+use crate::model::config::{Completion, TimeZone};
+use crate::model::record::EventKind;
 
 /// The site's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +122,50 @@ pub fn duration(lang: Lang, minutes: i64) -> String {
         parts.push(format!("{min} {um}"));
     }
     parts.join(" ")
+}
+
+/// The status as the public reads it.
+pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
+    match status {
+        Status::Submitted => lang.pick("diajukan", "submitted").into(),
+        Status::Waiting => match lang {
+            Lang::Id => format!("menunggu disposisi {waiting_for}"),
+            Lang::En => format!("awaiting disposition by the {waiting_for}"),
+        },
+        Status::Returned => lang
+            .pick("dikembalikan ke pemohon", "returned to the applicant")
+            .into(),
+        Status::Refused => lang.pick("ditolak", "refused").into(),
+        Status::Approved => lang.pick("disetujui", "approved").into(),
+        Status::Processed => lang.pick("telah diproses", "processed").into(),
+        Status::Failed => lang.pick("gagal diproses", "processing failed").into(),
+    }
+}
+
+/// What completing a step of this kind is called on the timeline.
+pub fn completion_title(lang: Lang, c: Completion) -> &'static str {
+    match c {
+        Completion::Submit => lang.pick("Permohonan diajukan", "Request submitted"),
+        Completion::Review => lang.pick("Disposisi", "Disposition"),
+        Completion::Check => lang.pick("Pemeriksaan otomatis lulus", "Automatic check passed"),
+        Completion::Merge => lang.pick("Permohonan disahkan", "Request merged"),
+        Completion::Apply => lang.pick("Akun diproses", "Account processed"),
+        Completion::Verify => lang.pick("Akun diuji", "Account tested"),
+        Completion::Notify => lang.pick("Pemohon diberi tahu", "Applicant notified"),
+    }
+}
+
+/// What a CI event is called on the timeline.
+pub fn event_title(lang: Lang, k: EventKind) -> &'static str {
+    match k {
+        EventKind::Applied => lang.pick("Perubahan akun diterapkan", "Account change applied"),
+        EventKind::Verified => lang.pick("Akun diuji dan berfungsi", "Account tested and working"),
+        EventKind::Notified => lang.pick("Pemohon diberi tahu", "Applicant notified"),
+        EventKind::Failed => lang.pick(
+            "Pemrosesan gagal; akan dicoba lagi",
+            "Processing failed; it will be retried",
+        ),
+    }
 }
 
 /// The interface's words, by key, for the templates' `t`.
