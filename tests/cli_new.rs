@@ -64,6 +64,26 @@ fn new(dir: &Path, kind: &str, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `new` for another person of the same name (another NIP): one NIP holds one
+/// active account (`loket check` L032).
+fn new_other_person(dir: &Path, kind: &str, extra: &[&str]) -> Output {
+    let applicant = APPLICANT.iter().map(|a| {
+        if *a == "198609262015051001" {
+            "199001012015031002"
+        } else {
+            a
+        }
+    });
+    common::loket()
+        .arg("-C")
+        .arg(dir)
+        .args(["new", kind])
+        .args(applicant)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 /// The ticket `loket new` printed.
 fn ticket(out: &str) -> String {
     let line = out
@@ -214,7 +234,12 @@ fn every_kind_end_to_end() {
 #[test]
 fn taken_name_is_refused_with_free_alternatives() {
     let (_tmp, dir) = instance("kudus");
-    ok(new(&dir, "mail-create", &["--local", "budi.santoso"]));
+    // another Budi Santoso already holds the name
+    ok(new_other_person(
+        &dir,
+        "mail-create",
+        &["--local", "budi.santoso"],
+    ));
     let before = files_under(&dir);
     // same name in another case and with another separator
     for local in ["Budi.Santoso", "budi_santoso"] {

@@ -7,43 +7,19 @@ use std::collections::HashSet;
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
-/// Names no person may hold (RFC 2142 role mailboxes and system accounts), on top of
-/// the office's `[naming] reserved`.
-pub const BUILTIN_RESERVED: &[&str] = &[
-    "abuse",
-    "admin",
-    "administrator",
-    "hostmaster",
-    "info",
-    "mailer-daemon",
-    "no-reply",
-    "nobody",
-    "noc",
-    "noreply",
-    "postmaster",
-    "root",
-    "security",
-    "support",
-    "webmaster",
-    "www",
-];
+/// Names no person may hold, on top of the office's `[naming] reserved`: the same
+/// list `loket check` refuses (L023), so `loket new` never proposes a name the check
+/// would reject.
+pub const BUILTIN_RESERVED: &[&str] = crate::check::mail::RESERVED_NAMES;
 
-/// The key two local parts are compared by: NFKC, lower case, the UTS #39 confusable
-/// skeleton (so a Cyrillic `а` equals a Latin `a`), and, when the office's policy
-/// says so, without `.`, `-` and `_`.
+/// The key two local parts are compared by: the one `loket check` uses for L024
+/// ([`crate::check::names::collision_key`]).
 pub fn collision_key(local: &str, separators_collide: bool) -> String {
-    let folded: String = local.nfkc().collect::<String>().to_lowercase();
-    let skeleton: String = unicode_security::confusable_detection::skeleton(&folded)
-        .collect::<String>()
-        .to_lowercase();
-    if separators_collide {
-        skeleton
-            .chars()
-            .filter(|c| !matches!(c, '.' | '-' | '_'))
-            .collect()
-    } else {
-        skeleton
-    }
+    let naming = crate::model::config::Naming {
+        separators_collide,
+        ..Default::default()
+    };
+    crate::check::names::collision_key(local, &naming)
 }
 
 /// What makes a name unavailable.
