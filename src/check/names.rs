@@ -23,11 +23,32 @@ pub const UNIQUE: Rule = Rule {
 /// skeleton (so a Cyrillic `а` or a digit `1` standing for `l` give the same key),
 /// lower case again, and with `naming.separators-collide` no `.`, `-` or `_`.
 pub fn collision_key(local: &str, naming: &Naming) -> String {
+    let keep = |c: &char| !(naming.separators_collide && matches!(c, '.' | '-' | '_'));
+    if local.is_ascii() {
+        // ASCII is its own NFKC and NFD, so the skeleton is per character: look it up.
+        let table = ascii_skeletons();
+        return local
+            .bytes()
+            .flat_map(|b| table[usize::from(b.to_ascii_lowercase())].chars())
+            .filter(keep)
+            .collect();
+    }
     let folded: String = local.nfkc().flat_map(char::to_lowercase).collect();
     skeleton(&folded)
         .flat_map(char::to_lowercase)
-        .filter(|c| !(naming.separators_collide && matches!(c, '.' | '-' | '_')))
+        .filter(keep)
         .collect()
+}
+
+/// The lower-cased skeleton of each ASCII character, computed once.
+fn ascii_skeletons() -> &'static [String; 128] {
+    static TABLE: std::sync::OnceLock<[String; 128]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let c = char::from(i as u8).to_string();
+            skeleton(&c).flat_map(char::to_lowercase).collect()
+        })
+    })
 }
 
 /// The collision key of a whole address: the local part's key and the domain.
@@ -117,6 +138,28 @@ fn unique(cx: &Context, out: &mut Vec<Diagnostic>) {
 mod tests {
     use super::*;
     use crate::check::testutil::*;
+
+    #[test]
+    fn ascii_fast_path_equals_the_full_computation() {
+        let n = Naming::default();
+        let slow = |s: &str| -> String {
+            let folded: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            skeleton(&folded)
+                .flat_map(char::to_lowercase)
+                .filter(|c| !matches!(c, '.' | '-' | '_'))
+                .collect()
+        };
+        for s in [
+            "budi.santoso",
+            "Rn-m_1l0O",
+            "x!#$%&'*+/=?^`{|}~",
+            "agus2",
+            "IlI1|",
+        ] {
+            assert_eq!(collision_key(s, &n), slow(s), "{s}");
+        }
+        assert_eq!(collision_key("rn", &n), collision_key("m", &n));
+    }
 
     #[test]
     fn keys_fold_case_lookalikes_and_separators() {

@@ -87,8 +87,16 @@ fn required(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn digits(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
+/// The NIP without the spaces people put between its groups.
+fn digits(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(char::is_whitespace) {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
 }
 
 /// (file, address, what it is) of an account or pending request.
@@ -99,7 +107,7 @@ fn one_account(cx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     }
     // Active accounts, then mail-create requests not yet in accounts/ (pending).
-    let mut by_nip: HashMap<String, Vec<Holding>> = HashMap::new();
+    let mut by_nip: HashMap<std::borrow::Cow<str>, Vec<Holding>> = HashMap::new();
     for a in cx.inst.mail_accounts.iter().filter(|a| a.value.is_active()) {
         if let Some(n) = &a.value.holder.nip {
             by_nip.entry(digits(n.get_ref())).or_default().push((
