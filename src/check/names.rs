@@ -1,7 +1,8 @@
 //! L024: one address, one account. Addresses are compared by a collision key so that
 //! names people or mail clients would confuse count as the same name.
 
-use std::collections::HashMap;
+use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet};
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_security::confusable_detection::skeleton;
@@ -96,11 +97,21 @@ fn unique(cx: &Context, out: &mut Vec<Diagnostic>) {
             .or_default()
             .push(e);
     }
+    // Built on the first collision only: most runs have none.
+    let base_paths: OnceCell<HashSet<&std::path::Path>> = OnceCell::new();
     for mut group in groups.into_values().filter(|g| g.len() > 1) {
         // The side that was there first (in the base, an account, earlier file) stays.
         let in_base = |e: &Entry| {
-            cx.base
-                .is_some_and(|b| b.instance.sources.find(cx.inst.path(e.w.file)).is_some())
+            let paths = base_paths.get_or_init(|| {
+                cx.base.map_or_else(HashSet::new, |b| {
+                    b.instance
+                        .sources
+                        .iter()
+                        .map(|(_, f)| f.path.as_path())
+                        .collect()
+                })
+            });
+            paths.contains(cx.inst.path(e.w.file))
         };
         group.sort_by_key(|e| (!in_base(e), !e.account, e.w.file));
         let first = &group[0];
@@ -219,6 +230,21 @@ mod tests {
         fx.mail_create("budi.santoso");
         fx.mail_create("budi_santoso");
         fx.assert_fires("L024", "accounts/mail/budi_santoso@kuduskab.go.id.toml", 1);
+    }
+
+    #[test]
+    fn l024_reports_the_new_side_against_the_base() {
+        let mut fx = Fixture::kudus();
+        fx.mail_create("budi_santoso");
+        fx.freeze_base();
+        // sorts before the existing file, yet is the one reported
+        fx.mail_create("budi.santoso");
+        let d = fx.assert_fires("L024", "accounts/mail/budi.santoso@kuduskab.go.id.toml", 1);
+        let (inst, _) = fx.check();
+        assert_eq!(
+            inst.path(d.secondary[0].file).to_str(),
+            Some("accounts/mail/budi_santoso@kuduskab.go.id.toml")
+        );
     }
 
     #[test]
