@@ -118,25 +118,28 @@ fn unique(cx: &Context, out: &mut Vec<Diagnostic>) {
         let first_addr = first.w.addr.get_ref();
         for e in &group[1..] {
             let addr = e.w.addr.get_ref();
-            let how = if addr == first_addr {
-                "the same address"
-            } else if addr.to_lowercase() == first_addr.to_lowercase() {
-                "the same address in other letter case"
-            } else if addr.is_ascii() && first_addr.is_ascii() {
-                "too alike: only separators differ"
-            } else {
-                "a look-alike: Unicode characters that render like it"
-            };
             let what = if first.account {
                 "existing account"
             } else {
                 "pending request"
             };
+            let bare = |s: &str| s.to_lowercase().replace(['.', '-', '_'], "");
+            let message = if addr == first_addr {
+                format!("'{addr}' is taken by the {what} {first_addr}")
+            } else if addr.to_lowercase() == first_addr.to_lowercase() {
+                format!("'{addr}' differs only in letter case from the {what} {first_addr}")
+            } else if bare(addr) == bare(first_addr) {
+                format!("'{addr}' differs only in separators (. - _) from the {what} {first_addr}")
+            } else {
+                format!(
+                    "'{addr}' looks like the {what} {first_addr} (confusable characters, Unicode UTS #39)"
+                )
+            };
             out.push(
                 Diagnostic::error(
                     "L024",
                     Label::new(e.w.file, e.w.addr.span(), format!("collides with {first_addr}")),
-                    format!("'{addr}' is taken: {how} as the {what} {first_addr}"),
+                    message,
                 )
                 .with_label(Label::new(first.w.file, first.w.addr.span(), format!("{what} here")))
                 .with_hint("choose another name; `loket new` proposes free ones built from the applicant's name"),
@@ -221,7 +224,7 @@ mod tests {
         fx.mail_create("agus");
         let req = pending(&mut fx, "\u{0430}gus");
         let d = fx.assert_fires("L024", &req, 18);
-        assert!(d.message.contains("look-alike"), "{}", d.message);
+        assert!(d.message.contains("looks like"), "{}", d.message);
     }
 
     #[test]

@@ -130,9 +130,27 @@ fn one_account(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .push((r.file, addr, "pending request"));
         }
     }
-    for (nip, list) in by_nip.iter().filter(|(_, v)| v.len() > 1) {
+    // Built on the first shared NIP only: most runs have none.
+    let base_paths: std::cell::OnceCell<std::collections::HashSet<&std::path::Path>> =
+        std::cell::OnceCell::new();
+    for (nip, list) in by_nip.iter_mut().filter(|(_, v)| v.len() > 1) {
+        // What the base already had stays; the newcomer is reported.
+        let in_base = |file: usize| {
+            base_paths
+                .get_or_init(|| {
+                    cx.base.map_or_else(Default::default, |b| {
+                        b.instance
+                            .sources
+                            .iter()
+                            .map(|(_, f)| f.path.as_path())
+                            .collect()
+                    })
+                })
+                .contains(cx.inst.path(file))
+        };
+        list.sort_by_key(|&(file, _, what)| (!in_base(file), what != "account", file));
         let (ffile, faddr, fwhat) = list[0];
-        for &(file, addr, _) in &list[1..] {
+        for &(file, addr, _) in list.iter().skip(1) {
             out.push(
                 Diagnostic::error(
                     "L032",
@@ -218,6 +236,27 @@ mod tests {
             )
         });
         fx.assert_quiet("L032");
+    }
+
+    #[test]
+    fn l032_reports_the_new_account_against_the_base() {
+        let mut fx = Fixture::kudus();
+        fx.mail_create("budi.santoso");
+        fx.freeze_base();
+        fx.mail_create("budi");
+        let (a, b) = (nip(1), nip(2));
+        fx.edit("accounts/mail/budi@kuduskab.go.id.toml", |s| {
+            s.replace(&b, &a)
+        });
+        fx.assert_fires("L032", "accounts/mail/budi@kuduskab.go.id.toml", 1);
+        let mut fx2 = Fixture::kudus();
+        fx2.mail_create("budi");
+        fx2.freeze_base();
+        fx2.mail_create("budi.santoso");
+        fx2.edit("accounts/mail/budi.santoso@kuduskab.go.id.toml", |s| {
+            s.replace(&b, &a)
+        });
+        fx2.assert_fires("L032", "accounts/mail/budi.santoso@kuduskab.go.id.toml", 1);
     }
 
     #[test]
