@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use rayon::prelude::*;
+
 use super::backend::{Backend, BackendError, Change, LiveMail, LiveState, Verified};
 use super::credentials::{crypt_matches, sha512_crypt};
 use super::fsutil::atomic_write;
@@ -129,24 +131,18 @@ impl Dovecot {
             .replace("%n", local)
     }
 
-    /// Applies one change to the in-memory table.
+    /// Applies one change to the in-memory table; `hash` of its new password.
     fn change(
         &self,
         table: &mut BTreeMap<String, Entry>,
         c: &Change<'_>,
+        hash: Option<String>,
     ) -> Result<(), BackendError> {
         let Target::Mail { address, active } = &c.planned.target else {
             return Err(BackendError::Other(format!(
                 "the dovecot backend handles mail only, not {}",
                 c.planned.target
             )));
-        };
-        let hash = match c.password {
-            Some(p) => Some(format!(
-                "{SCHEME}{}",
-                sha512_crypt(p).map_err(|e| BackendError::Other(e.to_string()))?
-            )),
-            None => None,
         };
         let add_tickets = |e: &mut Entry| {
             for t in &c.planned.tickets {
@@ -216,7 +212,7 @@ impl Dovecot {
             let path = self.path(p);
             atomic_write(&path, text.as_bytes(), 0o644, None)?;
             if let Some(postmap) = &self.settings.postmap {
-                run(Command::new(postmap).arg(&path))?;
+                run(command(postmap)?.arg(&path))?;
             }
         }
         let mut text = String::with_capacity(table.len() * 160);
@@ -225,7 +221,7 @@ impl Dovecot {
         }
         atomic_write(&self.passwd_path(), text.as_bytes(), 0o640, group)?;
         if let Some(doveadm) = &self.settings.doveadm {
-            let mut cmd = Command::new(doveadm);
+            let mut cmd = command(doveadm)?;
             if let Some(c) = &self.settings.doveadm_config {
                 cmd.arg("-c").arg(self.path(c));
             }
@@ -233,6 +229,17 @@ impl Dovecot {
         }
         Ok(())
     }
+}
+
+/// A configured command line (program and arguments, split on spaces).
+fn command(line: &str) -> Result<Command, BackendError> {
+    let mut words = line.split_whitespace();
+    let program = words
+        .next()
+        .ok_or_else(|| BackendError::Other("empty command in [backends.mail]".into()))?;
+    let mut cmd = Command::new(program);
+    cmd.args(words);
+    Ok(cmd)
 }
 
 fn run(cmd: &mut Command) -> Result<(), BackendError> {
@@ -285,8 +292,24 @@ impl Backend for Dovecot {
                     .collect();
             }
         };
-        let mut results: Vec<Result<(), BackendError>> =
-            changes.iter().map(|c| self.change(&mut table, c)).collect();
+        // SHA512-CRYPT is the slow part of a large run: hash on all cores.
+        let hashes: Vec<Result<Option<String>, BackendError>> = changes
+            .par_iter()
+            .map(|c| {
+                c.password
+                    .map(|p| {
+                        sha512_crypt(p)
+                            .map(|h| format!("{SCHEME}{h}"))
+                            .map_err(|e| BackendError::Other(e.to_string()))
+                    })
+                    .transpose()
+            })
+            .collect();
+        let mut results: Vec<Result<(), BackendError>> = changes
+            .iter()
+            .zip(hashes)
+            .map(|(c, h)| h.and_then(|h| self.change(&mut table, c, h)))
+            .collect();
         if results.iter().any(Result::is_ok)
             && let Err(e) = self.write_all(&table)
         {

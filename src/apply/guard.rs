@@ -1,9 +1,11 @@
-//! The mass-removal guard: a run that would disable, revoke or expire more than
+//! The mass-removal guard: a run that would disable or revoke more than
 //! `max-disable-share` of a backend's live accounts and keys is refused, so a broken
 //! or truncated `accounts/` cannot wipe the mail server. One removal is always
-//! allowed (small instances must still be able to disable an account).
+//! allowed (small instances must still be able to disable an account). Expiry is
+//! not counted: it follows approved dates, and the sweep must not be blocked when
+//! many grants end on the same day.
 
-use super::plan::PlannedChange;
+use super::plan::{Action, PlannedChange};
 use super::{ApplyError, LiveState};
 
 pub fn check(
@@ -12,7 +14,10 @@ pub fn check(
     live: &LiveState,
     max_share: f64,
 ) -> Result<(), ApplyError> {
-    let removals = changes.iter().filter(|c| c.action.removes_access()).count();
+    let removals = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Disable | Action::Revoke))
+        .count();
     let total = live.mail.len() + live.server.values().map(|a| a.keys.len()).sum::<usize>();
     if removals <= 1 || total == 0 {
         return Ok(());
@@ -32,7 +37,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::{Action, LiveMail, Target};
+    use crate::apply::{LiveMail, Target};
 
     fn live(n: usize) -> LiveState {
         let mut l = LiveState::default();

@@ -294,3 +294,161 @@ pub fn diff_server(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{LiveKey, LiveMail, LiveServerAccount};
+
+    fn mail(address: &str, status: &str, tickets: &[&str]) -> MailAccount {
+        let t: Vec<String> = tickets.iter().map(|t| format!("\"{t}\"")).collect();
+        toml::from_str(&format!(
+            "address = \"{address}\"\nstatus = \"{status}\"\ntickets = [{}]\n\
+             [holder]\nname = \"X\"\nopd = \"Dinas\"\n",
+            t.join(", ")
+        ))
+        .unwrap()
+    }
+
+    fn live_mail(active: bool, tickets: &[&str]) -> LiveMail {
+        LiveMail {
+            active,
+            tickets: tickets.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    const SERVER: &str = r#"
+server = "app-1"
+login = "opd-dinkes"
+kind = "opd"
+opd = "Dinas Kesehatan"
+tickets = ["G1", "G2", "R2", "G3", "G4"]
+
+[[keys]]
+ticket = "G1"
+key = "ssh-ed25519 AAAA1 a@laptop"
+expires = 2027-01-31
+status = "active"
+holder = { name = "A", opd = "Dinas Kesehatan" }
+
+[[keys]]
+ticket = "G2"
+key = "ssh-ed25519 AAAA2 b@laptop"
+expires = 2027-01-31
+status = "revoked"
+revoked-by = "R2"
+holder = { name = "B", opd = "Dinas Kesehatan" }
+
+[[keys]]
+ticket = "G3"
+key = "ssh-ed25519 AAAA3 c@laptop"
+expires = 2026-11-30
+status = "active"
+holder = { name = "C", opd = "Dinas Kesehatan" }
+
+[[keys]]
+ticket = "G4"
+key = "ssh-ed25519 AAAA4 d@laptop"
+expires = 2026-12-01
+status = "active"
+holder = { name = "D", opd = "Dinas Kesehatan" }
+"#;
+
+    #[test]
+    fn diff_snapshot_human_and_json() {
+        let accounts = [
+            mail("new@x.go.id", "active", &["C1"]),
+            mail("reset@x.go.id", "active", &["C2", "S2"]),
+            mail("gone@x.go.id", "disabled", &["C3", "D3"]),
+            mail("same@x.go.id", "active", &["C4", "S4"]),
+            mail("retired@x.go.id", "disabled", &["C5", "D5"]),
+        ];
+        let server: ServerAccount = toml::from_str(SERVER).unwrap();
+        let kinds = HashMap::from([
+            ("C1", RequestKind::MailCreate),
+            ("C2", RequestKind::MailCreate),
+            ("S2", RequestKind::MailReset),
+            ("C3", RequestKind::MailCreate),
+            ("D3", RequestKind::MailDeactivate),
+            ("C4", RequestKind::MailCreate),
+            ("S4", RequestKind::MailReset),
+        ]);
+        let desired = Desired {
+            mail: accounts.iter().collect(),
+            server: vec![&server],
+            kinds,
+        };
+        let mut live = LiveState::default();
+        live.mail
+            .insert("reset@x.go.id".into(), live_mail(true, &["C2"]));
+        live.mail
+            .insert("gone@x.go.id".into(), live_mail(true, &["C3"]));
+        live.mail
+            .insert("same@x.go.id".into(), live_mail(true, &["C4", "S4"]));
+        live.mail
+            .insert("unknown@x.go.id".into(), live_mail(true, &[]));
+        let key = |t: &str, k: &str| LiveKey {
+            ticket: Some(t.into()),
+            key: k.into(),
+            expires: None,
+        };
+        live.server.insert(
+            ("app-1".into(), "opd-dinkes".into()),
+            LiveServerAccount {
+                locked: false,
+                keys: vec![
+                    key("G2", "ssh-ed25519 AAAA2"),
+                    key("G3", "ssh-ed25519 AAAA3"),
+                ],
+            },
+        );
+        let today = jiff::civil::date(2026, 12, 1);
+        let mut plan = Plan {
+            changes: diff_mail("dovecot", &desired, &live),
+        };
+        plan.changes
+            .extend(diff_server("keydir", &desired, &live, today));
+        assert_eq!(
+            plan.to_string(),
+            "dovecot:\n\
+             \x20 + create   new@x.go.id  [C1]\n\
+             \x20 + reset    reset@x.go.id  [S2]\n\
+             \x20 - disable  gone@x.go.id (disabled)  [D3]\n\
+             \x20 + create   retired@x.go.id (disabled)  [C5, D5]\n\
+             keydir:\n\
+             \x20 + grant    opd-dinkes@app-1 key G1 until 2027-01-31  [G1]\n\
+             \x20 - revoke   opd-dinkes@app-1 key G2 until 2027-01-31  [R2]\n\
+             \x20 - expire   opd-dinkes@app-1 key G3 until 2026-11-30  [G3]\n\
+             \x20 + grant    opd-dinkes@app-1 key G4 until 2026-12-01  [G4]\n\
+             Plan: 8 changes (2 create, 1 disable, 1 reset, 2 grant, 1 revoke, 1 expire).\n"
+        );
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(
+            json["changes"][1],
+            serde_json::json!({
+                "backend": "dovecot", "tickets": ["S2"], "action": "reset",
+                "target": {"kind": "mail", "address": "reset@x.go.id", "active": true}
+            })
+        );
+        assert_eq!(json["changes"][6]["target"]["kind"], "key");
+        assert_eq!(json["changes"][6]["target"]["expires"], "2026-11-30");
+        // Nothing to do once live matches.
+        assert!(
+            diff_mail("dovecot", &desired, &live)
+                .iter()
+                .all(|c| !c.target.to_string().starts_with("same@"))
+        );
+    }
+
+    #[test]
+    fn passwords_only_for_active_creates_and_resets() {
+        let m = |active| Target::Mail {
+            address: "a@b".into(),
+            active,
+        };
+        assert!(Action::Create.needs_password(&m(true)));
+        assert!(!Action::Create.needs_password(&m(false)));
+        assert!(Action::Reset.needs_password(&m(true)));
+        assert!(!Action::Disable.needs_password(&m(false)));
+    }
+}

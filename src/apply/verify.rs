@@ -71,6 +71,24 @@ pub fn verify(
             .clone()
             .unwrap_or_else(|| format!("{}/outbox", config.backends.state_dir)),
     );
+    // An account's credentials are those of its newest ticket with a sealed file.
+    let sealed = |t: &str| outbox.join(format!("{t}.age"));
+    let newest: std::collections::HashMap<String, String> = inst
+        .mail_accounts
+        .iter()
+        .filter_map(|a| {
+            let t = a
+                .value
+                .tickets
+                .iter()
+                .rev()
+                .find(|t| sealed(t.get_ref()).exists())?;
+            Some((
+                a.value.address.get_ref().to_lowercase(),
+                t.get_ref().clone(),
+            ))
+        })
+        .collect();
     let mut out = Vec::new();
     for (t, mail) in tickets {
         if let Some((name, err)) = planned.unreadable.first() {
@@ -102,7 +120,8 @@ pub fn verify(
             detail: "the live system matches accounts/".into(),
         };
         if let (Some(imap), Some((addr, active)), false) = (&imap, &mail, identities.is_empty())
-            && let Some(pw) = open_sealed(&outbox.join(format!("{t}.age")), identities)
+            && newest.get(addr) == Some(&t)
+            && let Some(pw) = open_sealed(&sealed(&t), identities)
         {
             match (mailcheck::imap_login(imap, addr, &pw), active) {
                 (Ok(()), true) => check.detail = format!("IMAP login as {addr} works"),

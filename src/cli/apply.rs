@@ -228,7 +228,7 @@ pub fn audit(dir: &Path, a: AuditArgs) -> Result<ExitCode> {
     exit_1((|| {
         let (inst, mut slots) = load(dir)?;
         let today = today(&inst, a.today);
-        let drift = run::audit(&inst, &mut slots, today);
+        let drift = ap::audit::audit(&inst, &mut slots, today);
         match a.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&drift)?),
             Format::Human => {

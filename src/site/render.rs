@@ -21,6 +21,9 @@ use super::{SiteData, SiteError};
 use crate::model::config::Config;
 use crate::ticket::Ticket;
 
+/// How many months (most recent first) the statistics pages show per kind.
+pub const STATS_MONTHS: usize = 12;
+
 /// The embedded default templates, by name.
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
@@ -47,6 +50,8 @@ pub const LETTER_STYLE: &str = include_str!("../../site/letter.css");
 /// The template set: embedded defaults, possibly overridden by an instance.
 pub struct Templates {
     env: Environment<'static>,
+    /// Name and text of every template in use, for the build fingerprint.
+    sources: Vec<(String, String)>,
 }
 
 impl Templates {
@@ -60,12 +65,21 @@ impl Templates {
         {
             env.set_syntax(syntax);
         }
+        env.set_formatter(html_formatter);
+        // A misspelt key fails the build instead of printing nothing.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
         for (name, src) in EMBEDDED {
             // Embedded templates are tested to compile; see `embedded_templates_compile`.
             env.add_template(name, src)
                 .unwrap_or_else(|e| panic!("embedded template {name}: {e}"));
         }
-        Templates { env }
+        Templates {
+            env,
+            sources: EMBEDDED
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_string()))
+                .collect(),
+        }
     }
 
     /// The embedded templates with `root/templates/*.html` taking precedence.
@@ -81,6 +95,9 @@ impl Templates {
                 path: path.clone(),
                 source,
             })?;
+            if let Some(slot) = t.sources.iter_mut().find(|(n, _)| n == name) {
+                slot.1.clone_from(&src);
+            }
             t.env
                 .add_template_owned(name.to_string(), src)
                 .map_err(|source| SiteError::Template {
@@ -101,6 +118,37 @@ impl Templates {
             .map_err(err)?
             .render(ctx)
             .map_err(err)
+    }
+}
+
+/// Escapes like minijinja's HTML mode but leaves `/` alone: it needs no escaping in
+/// text or quoted attributes, and `&#x2f;` in every URL bloats and obscures pages.
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    let html = matches!(state.auto_escape(), minijinja::AutoEscape::Html);
+    match value.as_str() {
+        Some(s) if html && !value.is_safe() => {
+            let io = |_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write");
+            let mut last = 0;
+            for (i, c) in s.char_indices() {
+                let rep = match c {
+                    '&' => "&amp;",
+                    '<' => "&lt;",
+                    '>' => "&gt;",
+                    '"' => "&quot;",
+                    '\'' => "&#x27;",
+                    _ => continue,
+                };
+                out.write_str(&s[last..i]).map_err(io)?;
+                out.write_str(rep).map_err(io)?;
+                last = i + 1;
+            }
+            out.write_str(&s[last..]).map_err(io)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
     }
 }
 
@@ -282,17 +330,21 @@ pub fn render_site(
         }
     }
     let sops = sop_views(config, lang);
-    let site_url = config.site.base_url.clone().unwrap_or_default();
+    let mut site_url = config.site.base_url.clone().unwrap_or_default();
+    if !site_url.is_empty() && !site_url.ends_with('/') {
+        site_url.push('/');
+    }
     let common = sv(context! {
         lang => lang.code(),
         t => text::ui(lang),
         office => office_value(config),
         sops => sv(&sops),
-        as_of => as_of(data, lang, tz),
         prefix => prefix,
         site_url => site_url.clone(),
-        count => tickets.len(),
     });
+    // Only the pages that show them get these, so a new ticket or record leaves
+    // every other page (and its fingerprint) alone.
+    let as_of = as_of(data, lang, tz);
     let page = |name: &str, depth: usize, extra: Value| -> Result<Vec<u8>, SiteError> {
         let ctx =
             minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
@@ -301,10 +353,11 @@ pub fn render_site(
     let mut pages = 0usize;
     let mut put = |path: &str, bytes: Vec<u8>| -> Result<(), SiteError> {
         pages += 1;
-        sink.put(path, &bytes)
+        sink.put(path, &bytes).map(|_| ())
     };
 
-    put("index.html", page("home.html", 0, Value::UNDEFINED)?)?;
+    let home = context! { as_of => as_of.clone(), count => tickets.len() };
+    put("index.html", page("home.html", 0, home)?)?;
     put("cari/index.html", page("cari.html", 1, Value::UNDEFINED)?)?;
     // Served for any missing path, so its links must be absolute.
     let abs_root = site_url_path(&site_url);
@@ -330,6 +383,8 @@ pub fn render_site(
     let mut kinds: Vec<KindStats> = Vec::new();
     for g in &groups {
         match kinds.last_mut() {
+            // Pages stay light: the latest months only; the JSON keeps them all.
+            Some(k) if k.kind == g.kind.as_str() && k.groups.len() >= STATS_MONTHS => {}
             Some(k) if k.kind == g.kind.as_str() => k.groups.push(g),
             _ => kinds.push(KindStats {
                 kind: g.kind.as_str(),
@@ -347,7 +402,11 @@ pub fn render_site(
     }
     put(
         "statistik/index.html",
-        page("stats.html", 1, context! { kinds => sv(&kinds) })?,
+        page(
+            "stats.html",
+            1,
+            context! { kinds => sv(&kinds), as_of => as_of.clone() },
+        )?,
     )?;
     for k in &kinds {
         let path = format!("statistik/{}/index.html", k.kind);
@@ -366,7 +425,7 @@ pub fn render_site(
         .collect();
     put(
         "api/v1/index.json",
-        json(&context! { as_of => as_of(data, lang, tz), tickets => sv(&index) }),
+        json(&context! { as_of => as_of, tickets => sv(&index) }),
     )?;
 
     tickets
@@ -382,9 +441,42 @@ pub fn render_site(
 type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Sync + 'a;
 
 fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
+    let html_path = format!("t/{}/index.html", t.ticket);
+    // The JSON holds every field the page shows; if it is unchanged and the build
+    // fingerprint (config, templates, binary) matches, so is the page: skip rendering.
+    let same = sink.put(&format!("api/v1/tickets/{}.json", t.ticket), &json(t))?;
+    if same && sink.reuse(&html_path)? {
+        return Ok(());
+    }
     let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
-    sink.put(&format!("t/{}/index.html", t.ticket), &html)?;
-    sink.put(&format!("api/v1/tickets/{}.json", t.ticket), &json(t))
+    sink.put(&html_path, &html).map(|_| ())
+}
+
+/// What every page depends on besides its own data: the config's text, the
+/// templates and assets, and the running binary. Two builds with the same
+/// fingerprint render the same public model to the same bytes.
+pub fn fingerprint(data: &SiteData, templates: &Templates) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: stable for a given binary, which is all a build
+    // cache needs (another toolchain's hasher only costs one full render).
+    let mut h = std::hash::DefaultHasher::new();
+    if let Some(id) = data.instance.config_file {
+        data.instance.sources.get(id).text.hash(&mut h);
+    }
+    for (name, src) in &templates.sources {
+        name.hash(&mut h);
+        src.hash(&mut h);
+    }
+    STYLE.hash(&mut h);
+    SCRIPT.hash(&mut h);
+    env!("CARGO_PKG_VERSION").hash(&mut h);
+    if let Some(exe) = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+    {
+        exe.hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
 }
 
 /// The path part of the configured base URL (`/` when none), for absolute links.
@@ -413,6 +505,24 @@ mod tests {
         for (name, _) in EMBEDDED {
             assert!(t.env.get_template(name).is_ok(), "{name}");
         }
+    }
+
+    #[test]
+    fn values_are_html_escaped_but_slashes_kept() {
+        let t = Templates::embedded();
+        let html = t
+            .env
+            .render_named_str(
+                "x.html",
+                "<p title=\"{{ v }}\">{{ v }}</p>",
+                context! { v => "<script>alert('x')</script> & \"/a/b\"" },
+            )
+            .unwrap();
+        assert_eq!(
+            html,
+            "<p title=\"&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;/a/b&quot;\">\
+             &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;/a/b&quot;</p>"
+        );
     }
 
     #[test]

@@ -225,7 +225,11 @@ const UI: &[(&str, &str, &str)] = &[
         "Waktu dihitung dari selesainya langkah sebelumnya hingga selesainya langkah ini (waktu kalender), dibandingkan dengan waktu baku SOP. Median dan persentil ke-90 memakai metode peringkat terdekat.",
         "Times run from the end of the previous step to the end of this one (calendar time) and are compared with the SOP's standard. Median and 90th percentile use the nearest-rank method.",
     ),
-    ("per_month", "Per bulan pengajuan", "By month of submission"),
+    (
+        "per_month",
+        "Per bulan pengajuan (12 bulan terakhir; semua bulan dalam JSON)",
+        "By month of submission (last 12 months; every month in the JSON)",
+    ),
     ("month", "Bulan", "Month"),
     ("requests", "Permohonan", "Requests"),
     ("returned", "Dikembalikan", "Returned"),
@@ -260,6 +264,7 @@ const UI: &[(&str, &str, &str)] = &[
         "Browser Anda tidak menjalankan JavaScript dan server situs ini tidak meneruskan pencarian. Buka halaman tiket Anda langsung dengan mengetik alamat berikut pada bilah alamat, diganti dengan nomor tiket Anda (huruf besar):",
         "Your browser does not run JavaScript and this site's host does not forward lookups. Open your ticket's page directly by typing this address in the address bar, with your ticket number (capital letters):",
     ),
+    ("this_site", "(alamat situs ini)", "(this site's address)"),
     ("not_found", "Halaman tidak ditemukan", "Page not found"),
     (
         "not_found_text",

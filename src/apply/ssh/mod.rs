@@ -11,6 +11,7 @@
 //! each change is a block that reports its own result, so one failing change is
 //! reported against its ticket and the rest still apply.
 
+pub mod backend;
 pub mod script;
 pub mod session;
 
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
+pub use backend::SshBackend;
 pub use script::{Op, OpResult};
 pub use session::{LoginOutcome, SshError, SshSession, SshTarget, sh_quote};
 
@@ -182,7 +184,19 @@ impl SshHost {
         }
     }
 
+    pub fn target(&self) -> &SshTarget {
+        &self.target
+    }
+
+    /// The process id of this host's SSH control master, if one is open.
+    pub fn master_pid(&self) -> Option<u32> {
+        self.session.as_ref().and_then(SshSession::master_pid)
+    }
+
     fn session(&mut self) -> Result<&SshSession, SshError> {
+        if self.session.as_ref().is_some_and(|s| !s.is_alive()) {
+            self.session = None;
+        }
         if self.session.is_none() {
             self.session = Some(SshSession::open(&self.target)?);
         }
@@ -206,6 +220,12 @@ impl SshHost {
         let server = self.target.server.clone();
         let out = self.session()?.run_script(&text)?;
         script::parse_results(&server, &out, ops.len())
+    }
+
+    /// Runs a script as root on the host over this run's session (the command
+    /// backend uses this); returns its stdout.
+    pub fn run_script(&mut self, script: &str) -> Result<String, SshError> {
+        self.session()?.run_script(script)
     }
 
     /// Logs in as `login` with the applicant's private key, as the applicant would.

@@ -150,6 +150,11 @@ pub struct SshSession {
 impl SshSession {
     /// Connects as the admin and keeps the connection open until dropped.
     pub fn open(target: &SshTarget) -> Result<Self, SshError> {
+        if target.host_key.trim().is_empty() {
+            return Err(SshError::NoHostKey {
+                server: target.server.clone(),
+            });
+        }
         let (key_type, pinned) = parse_host_key(&target.server, &target.host_key)?;
         let io = |context| {
             let server = target.server.clone();
@@ -181,7 +186,8 @@ impl SshSession {
         let err_file = fs::File::create(&err_path).map_err(io("creating a log file"))?;
         let status = Command::new("ssh")
             .args(session.args())
-            .args(["-M", "-N", "-f", "-o", "ControlPersist=yes"])
+            // A master orphaned by a killed run exits once idle this long.
+            .args(["-M", "-N", "-f", "-o", "ControlPersist=300"])
             .arg("-i")
             .arg(&target.identity)
             .arg(session.destination(&target.admin_user))
@@ -199,6 +205,29 @@ impl SshSession {
 
     pub fn target(&self) -> &SshTarget {
         &self.target
+    }
+
+    /// Whether the control master still runs (it exits after an idle spell).
+    pub fn is_alive(&self) -> bool {
+        self.master_pid().is_some()
+    }
+
+    /// The control master's process id, while it runs.
+    pub fn master_pid(&self) -> Option<u32> {
+        let out = Command::new("ssh")
+            .args(self.args())
+            .args(["-O", "check"])
+            .arg(self.destination(&self.target.admin_user))
+            .stdin(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        // "Master running (pid=1234)"
+        let text = String::from_utf8_lossy(&out.stderr);
+        let pid = text.split("pid=").nth(1)?;
+        pid.trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()
     }
 
     fn known_hosts(&self) -> PathBuf {
@@ -241,6 +270,9 @@ impl SshSession {
         let mut child = Command::new("ssh")
             .args(self.args())
             .args(["-o", "ControlMaster=no"])
+            // Should the master be gone, ssh falls back to a direct connection.
+            .arg("-i")
+            .arg(&self.target.identity)
             .arg(self.destination(&self.target.admin_user))
             .arg(remote)
             .stdin(Stdio::piped())
