@@ -308,7 +308,8 @@ fn bulk_instance(dir: &Path, backends: &str, n: usize) -> PathBuf {
     for i in 0..n {
         let t = loket::ticket::Ticket::generate("KDS").to_string();
         let local = format!("pegawai.{i:04}");
-        let nip = format!("19900101201501{}{i:03}", 1 + i % 2);
+        // sequence numbers start at 001 (L030)
+        let nip = format!("19900101201501{}{:03}", 1 + i % 2, i + 1);
         let sub = |s: &str| {
             s.replace("KDS-QTF6R-ZN7MH", &t)
                 .replace("agus.handayani", &local)

@@ -375,7 +375,11 @@ mod tests {
         fx.edit("loket.toml", |s| {
             s.replace("max-days = 90", "max-days = 120")
         });
-        let d = fx.assert_fires("L073", "loket.toml", 64);
+        let text = &fx.files["loket.toml"];
+        let line = 1 + text[..text.find("max-days = 120").unwrap()]
+            .matches('\n')
+            .count();
+        let d = fx.assert_fires("L073", "loket.toml", line);
         assert_eq!(d.severity, crate::diag::Severity::Warning);
         assert!(d.message.contains("kepala-dinas"));
         fx.assert_clean();

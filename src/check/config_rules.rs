@@ -28,7 +28,7 @@ pub const STEP_IDS: Rule = Rule {
 pub const SOP_KINDS: Rule = Rule {
     code: "L062",
     name: "config-sop-kinds",
-    summary: "every request kind follows exactly one SOP",
+    summary: "a request kind follows at most one SOP, and every request's kind has one",
     run: sop_kinds,
 };
 
@@ -76,10 +76,15 @@ fn err(
     Diagnostic::error(code, Label::new(file, span, label), msg).with_hint(hint)
 }
 
-/// Where a table header such as `[sops` first appears, for keys without spans.
+/// Where a table header such as `[sops.email]` first starts a line, for keys
+/// without spans.
 fn header(cx: &Context, file: usize, needle: &str) -> Range<usize> {
     let text = &cx.inst.sources.get(file).text;
-    text.find(needle).map_or(0..0, |i| i..i + needle.len())
+    if text.starts_with(needle) {
+        return 0..needle.len();
+    }
+    text.find(&format!("\n{needle}"))
+        .map_or(0..0, |i| i + 1..i + 1 + needle.len())
 }
 
 fn roles(cx: &Context, out: &mut Vec<Diagnostic>) {
@@ -172,31 +177,38 @@ fn sop_kinds(cx: &Context, out: &mut Vec<Diagnostic>) {
             owners.entry(*k.get_ref()).or_default().push((id, k.span()));
         }
     }
-    for kind in RequestKind::ALL {
-        match owners.get(&kind).map(Vec::as_slice) {
-            None | Some([]) => out.push(err(
-                "L062",
-                file,
-                header(cx, file, "[sops"),
-                "no SOP",
-                format!("no SOP handles {kind} requests"),
-                format!("add \"{kind}\" to the `kinds` of the SOP that covers it"),
-            )),
-            Some([_]) => {}
-            Some([(first, fspan), rest @ ..]) => {
-                for (id, span) in rest {
-                    out.push(
-                        err(
-                            "L062",
-                            file,
-                            span.clone(),
-                            "second SOP",
-                            format!("{kind} requests are claimed by SOPs '{first}' and '{id}'"),
-                            "a request kind follows exactly one SOP: remove it from one `kinds` list",
-                        )
-                        .with_label(Label::new(file, fspan.clone(), "also here")),
-                    );
-                }
+    // An office may not run every SOP (Kebumen has no server SOP): a kind without
+    // one is an error only where a request of that kind asks for it.
+    for r in &cx.inst.requests {
+        let kind = r.value.kind();
+        if !owners.contains_key(&kind) {
+            out.push(
+                err(
+                    "L062",
+                    r.file,
+                    r.value.kind.span(),
+                    "no SOP for this kind",
+                    format!("no SOP in loket.toml handles {kind} requests"),
+                    format!("add \"{kind}\" to the `kinds` of the SOP that covers it, or withdraw the request"),
+                )
+                .with_label(Label::new(file, header(cx, file, "[sops"), "the SOPs")),
+            );
+        }
+    }
+    for (kind, list) in &owners {
+        if let [(first, fspan), rest @ ..] = list.as_slice() {
+            for (id, span) in rest {
+                out.push(
+                    err(
+                        "L062",
+                        file,
+                        span.clone(),
+                        "second SOP",
+                        format!("{kind} requests are claimed by SOPs '{first}' and '{id}'"),
+                        "a request kind follows exactly one SOP: remove it from one `kinds` list",
+                    )
+                    .with_label(Label::new(file, fspan.clone(), "also here")),
+                );
             }
         }
     }

@@ -136,20 +136,31 @@ impl Instance {
     /// Files that were not UTF-8 were read lossily; report them as syntax failures at
     /// the first bad byte and drop whatever the lossy text parsed to.
     fn refuse_not_utf8(&mut self, bad: &[(String, usize)]) {
-        for (path, offset) in bad {
-            let Some(id) = self.sources.find(Path::new(path)) else {
-                continue;
-            };
-            self.requests.retain(|r| r.file != id);
-            self.mail_accounts.retain(|a| a.file != id);
-            self.server_accounts.retain(|a| a.file != id);
-            self.failures.retain(|f| f.file != id);
-            if self.config_file == Some(id) {
-                self.config = None;
-            }
+        if bad.is_empty() {
+            return;
+        }
+        let ids: std::collections::HashMap<&Path, FileId> = self
+            .sources
+            .iter()
+            .map(|(id, f)| (f.path.as_path(), id))
+            .collect();
+        let bad: std::collections::HashMap<FileId, usize> = bad
+            .iter()
+            .filter_map(|(path, at)| Some((*ids.get(Path::new(path))?, *at)))
+            .collect();
+        self.requests.retain(|r| !bad.contains_key(&r.file));
+        self.mail_accounts.retain(|a| !bad.contains_key(&a.file));
+        self.server_accounts.retain(|a| !bad.contains_key(&a.file));
+        self.failures.retain(|f| !bad.contains_key(&f.file));
+        if self.config_file.is_some_and(|id| bad.contains_key(&id)) {
+            self.config = None;
+        }
+        let mut bad: Vec<_> = bad.into_iter().collect();
+        bad.sort_unstable();
+        for (id, offset) in bad {
             self.failures.push(ParseFailure {
                 file: id,
-                span: *offset..*offset,
+                span: offset..offset,
                 message: format!("the file is not UTF-8 text (invalid byte at offset {offset})"),
                 kind: FailureKind::Syntax,
             });
