@@ -4,6 +4,7 @@
 //! cargo run --release --example profile_check -- DIR
 //! ```
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use loket::check::{Context, Index, RULES};
@@ -19,7 +20,9 @@ fn main() {
             std::process::exit(2);
         }
     };
-    println!("load      {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    // Write errors (a closed pipe) end the report quietly.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "load      {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let t = Instant::now();
     let cx = Context {
         inst: &inst,
@@ -29,17 +32,22 @@ fn main() {
         base: None,
         base_tickets: None,
     };
-    println!("index     {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    let _ = writeln!(out, "index     {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
     for r in RULES {
         let t = Instant::now();
-        let mut out = Vec::new();
-        (r.run)(&cx, &mut out);
-        println!(
+        let mut diags = Vec::new();
+        (r.run)(&cx, &mut diags);
+        if writeln!(
+            out,
             "{} {:<24} {:>8.1} ms  {} diagnostics",
             r.code,
             r.name,
             t.elapsed().as_secs_f64() * 1e3,
-            out.len()
-        );
+            diags.len()
+        )
+        .is_err()
+        {
+            return;
+        }
     }
 }
