@@ -262,11 +262,13 @@ struct Mail {
     disabled: bool,
 }
 
+/// A free local part for `p`, free by the same collision key `loket check` uses (L024).
 fn local_part(p: &Person, taken: &mut std::collections::HashSet<String>) -> String {
+    let naming = loket::model::config::Naming::default();
     let base = p.name.to_lowercase().replace(' ', ".");
     let mut local = base.clone();
     let mut n = 2;
-    while !taken.insert(local.replace(['.', '-', '_'], "")) {
+    while !taken.insert(loket::check::names::collision_key(&local, &naming)) {
         local = format!("{base}{n}");
         n += 1;
     }
@@ -316,11 +318,29 @@ fn write_mail(out: &Out, mails: &[Mail]) {
     }
 }
 
+/// A person whose NIP nobody else in the set holds (L032 would refuse a second account).
+fn unique_person(
+    rng: &mut StdRng,
+    i: usize,
+    nips: &mut std::collections::HashSet<String>,
+) -> Person {
+    loop {
+        let p = person(rng, i);
+        if nips.insert(p.nip.clone()) {
+            return p;
+        }
+    }
+}
+
 fn bulk(out: &Out, rng: &mut StdRng, n: usize) {
+    if !out.root.join("loket.toml").exists() {
+        out.write("loket.toml", include_str!("../presets/kudus.toml"));
+    }
     let mut taken = std::collections::HashSet::new();
+    let mut nips = std::collections::HashSet::new();
     let mut mails = Vec::with_capacity(n);
     for i in 0..n {
-        let p = person(rng, i);
+        let p = unique_person(rng, i, &mut nips);
         let t = Ticket::generate_with("KDS", rng).to_string();
         let mut local = local_part(&p, &mut taken);
         if local.len() > 40 {
@@ -338,8 +358,52 @@ fn bulk(out: &Out, rng: &mut StdRng, n: usize) {
         });
     }
     write_mail(out, &mails);
+    // N/10 server grants on app-1, spread over the OPD accounts, each its own key.
+    let mut accounts: Vec<(Vec<String>, String)> = vec![(Vec::new(), String::new()); OPDS.len()];
+    for g in 0..n / 10 {
+        let mut p = unique_person(rng, n + g, &mut nips);
+        p.opd = g % OPDS.len();
+        let t = Ticket::generate_with("KDS", rng).to_string();
+        let key = ed25519(rng, &format!("pegawai{g}@laptop"));
+        let day = (g % 110) as u32;
+        let expires = jiff::civil::date(2026, 7, 1)
+            .checked_add(jiff::Span::new().days(i64::from(day + 300)))
+            .unwrap_or(jiff::civil::date(2027, 6, 1))
+            .to_string();
+        let code = OPDS[p.opd].1;
+        let mut req = request_head(&t, "server-grant", &at(day, 30), &p, n + g);
+        let _ = write!(
+            req,
+            "\n[server]\nname = \"app-1\"\naccount = \"opd-{code}\"\nkey = \"{key}\"\nexpires = {expires}\naccept-terms = true\npurpose = \"Pemeliharaan aplikasi layanan {code}\"\n"
+        );
+        out.write(&format!("requests/{t}.toml"), &req);
+        let (tickets, keys) = &mut accounts[p.opd];
+        tickets.push(q(&t));
+        let _ = write!(
+            keys,
+            "\n[[keys]]\nticket = \"{t}\"\nkey = \"{key}\"\nexpires = {expires}\nstatus = \"active\"\nholder = {{ name = {}, nip = \"{}\", opd = {} }}\n",
+            q(&p.name),
+            p.nip,
+            q(OPDS[p.opd].0)
+        );
+    }
+    for (opd, (tickets, keys)) in accounts.iter().enumerate() {
+        if tickets.is_empty() {
+            continue;
+        }
+        let code = OPDS[opd].1;
+        out.write(
+            &format!("accounts/server/app-1/opd-{code}.toml"),
+            &format!(
+                "server = \"app-1\"\nlogin = \"opd-{code}\"\nkind = \"opd\"\nopd = {}\ntickets = [{}]\n{keys}",
+                q(OPDS[opd].0),
+                tickets.join(", ")
+            ),
+        );
+    }
     eprintln!(
-        "wrote {n} mail requests and accounts under {}",
+        "wrote {n} mail requests and accounts and {} server grants under {}",
+        n / 10,
         out.root.display()
     );
 }

@@ -3,10 +3,17 @@
 # with no servers: validate, plan, apply into the local state folder (file-based
 # Dovecot/Postfix maps and an OpenSSH authorized-keys directory under ./state), verify,
 # then render the public status site into ./public.
+#
+# It runs on a scratch copy of the instance under ./state/bundled (gitignored), as CI
+# would on a fresh checkout, so the apply records it writes do not touch your tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --bin loket
-loket=./target/release/loket
+root=$(pwd)
+work=state/bundled
+rm -rf "$work" && mkdir -p "$work"
+cp -r loket.toml requests accounts records "$work"/
+loket="$root/target/release/loket -C $work"
 
 echo "== loket check"
 $loket check
@@ -26,5 +33,5 @@ echo "== loket audit"
 $loket audit
 
 echo "== loket site"
-$loket site --out public
-echo "site written to $(pwd)/public (open public/index.html)"
+$loket site --out "$root/public"
+echo "site written to $root/public (open public/index.html); apply state in $work/state"

@@ -6,5 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
-cargo build --release --bin loket
 cargo test --all-targets --no-fail-fast

@@ -217,10 +217,10 @@ fn body(config: &Config, lang: Lang, req: &Request, letter_date: &str) -> Body {
     let sealed = req.applicant.recipient.is_some();
     let collect = if sealed {
         lang.pick(
-            "Kata sandi tidak dicantumkan dalam surat ini. Kata sandi telah disegel (dienkripsi) untuk kunci publik yang Saudara cantumkan pada permohonan, sehingga hanya dapat dibuka dengan kunci privat Saudara. Berkas tersegel diambil di Helpdesk dengan menyebutkan nomor tiket di atas.",
-            "The password is not in this letter. It has been sealed (encrypted) to the public key you gave in your request, so only your private key opens it. Collect the sealed file at the Helpdesk by quoting the ticket number above.",
+            "Kata sandi tidak dicantumkan dalam surat ini. Kata sandi telah disegel (dienkripsi dengan age) untuk kunci publik yang Saudara cantumkan pada permohonan, sehingga hanya dapat dibuka dengan kunci privat Saudara. Berkas tersegel {file} diserahkan oleh Helpdesk; sebutkan nomor tiket di atas.",
+            "The password is not in this letter. It has been sealed (encrypted with age) to the public key you gave in your request, so only your private key opens it. The Helpdesk hands over the sealed file {file}; quote the ticket number above.",
         )
-        .to_string()
+        .replace("{file}", &format!("{}.age", req.ticket()))
     } else if id {
         format!(
             "Kata sandi tidak dicantumkan dalam surat ini. Kata sandi diserahkan dalam amplop tertutup (tersegel) yang diambil sendiri oleh Saudara di Helpdesk {}, {}, dengan menunjukkan kartu identitas pegawai dan nomor tiket di atas.",

@@ -308,6 +308,7 @@ fn bulk_instance(dir: &Path, backends: &str, n: usize) -> PathBuf {
     for i in 0..n {
         let t = loket::ticket::Ticket::generate("KDS").to_string();
         let local = format!("pegawai.{i:04}");
+        // sequence numbers start at 001 (L030)
         let nip = format!("19900101201501{}{:03}", 1 + i % 2, i + 1);
         let sub = |s: &str| {
             s.replace("KDS-QTF6R-ZN7MH", &t)

@@ -34,6 +34,18 @@ fn instance(preset: &str) -> (TempDir, PathBuf) {
     (tmp, dir)
 }
 
+/// The date the tests treat as today, so expiry rules never depend on the clock.
+const TODAY: &str = "2026-11-24";
+
+fn check(dir: &Path) -> Output {
+    common::loket()
+        .arg("-C")
+        .arg(dir)
+        .args(["check", "--today", TODAY])
+        .output()
+        .unwrap()
+}
+
 const APPLICANT: &[&str] = &[
     "--name",
     "Budi Santoso",
@@ -54,14 +66,26 @@ const APPLICANT: &[&str] = &[
 ];
 
 fn new(dir: &Path, kind: &str, extra: &[&str]) -> Output {
+    new_as(dir, kind, APPLICANT, extra)
+}
+
+/// `loket new` for another applicant; flags given later win.
+fn new_as(dir: &Path, kind: &str, applicant: &[&str], extra: &[&str]) -> Output {
     common::loket()
         .arg("-C")
         .arg(dir)
-        .args(["new", kind])
-        .args(APPLICANT)
+        .args(["new", kind, "--today", TODAY])
+        .args(applicant)
         .args(extra)
         .output()
         .unwrap()
+}
+
+/// Another Budi Santoso: same name, another person (another NIP).
+fn other_budi() -> Vec<&'static str> {
+    let mut a = APPLICANT.to_vec();
+    a[3] = "199001152015031002";
+    a
 }
 
 /// The ticket `loket new` printed.
@@ -74,12 +98,7 @@ fn ticket(out: &str) -> String {
 }
 
 fn check_clean(dir: &Path) {
-    let out = ok(common::loket()
-        .arg("-C")
-        .arg(dir)
-        .arg("check")
-        .output()
-        .unwrap());
+    let out = ok(check(dir));
     assert!(out.contains(" 0 errors"), "{out}");
 }
 
@@ -218,7 +237,7 @@ fn taken_name_is_refused_with_free_alternatives() {
     let before = files_under(&dir);
     // same name in another case and with another separator
     for local in ["Budi.Santoso", "budi_santoso"] {
-        let out = new(&dir, "mail-create", &["--local", local]);
+        let out = new_as(&dir, "mail-create", &other_budi(), &["--local", local]);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         let t = text(&out);
         assert!(
@@ -228,18 +247,94 @@ fn taken_name_is_refused_with_free_alternatives() {
         assert!(t.contains("free alternatives: bsantoso, budis"), "{t}");
     }
     // Cyrillic а in place of the Latin a
-    let out = new(&dir, "mail-create", &["--local", "budi.s\u{0430}ntoso"]);
+    let out = new_as(
+        &dir,
+        "mail-create",
+        &other_budi(),
+        &["--local", "budi.s\u{0430}ntoso"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(files_under(&dir), before, "nothing written");
-    // the first alternative is accepted
-    ok(new(&dir, "mail-create", &["--local", "bsantoso"]));
+    // the first alternative is accepted for the other Budi
+    ok(new_as(
+        &dir,
+        "mail-create",
+        &other_budi(),
+        &["--local", "bsantoso"],
+    ));
     check_clean(&dir);
+}
+
+#[test]
+fn check_errors_block_the_write() {
+    let (_tmp, dir) = instance("kudus");
+    ok(new(&dir, "mail-create", &["--local", "budi.santoso"]));
+    let before = files_under(&dir);
+    // L032: the same NIP may not hold a second active account
+    let out = new(&dir, "mail-create", &["--local", "budi.kesehatan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("error[L032]") && t.contains("nothing written"),
+        "{t}"
+    );
+    // L030: a NIP with an impossible birth date, shown at its line in the new file
+    let mut bad = other_budi();
+    bad[3] = "198613402015031002";
+    let out = new_as(&dir, "mail-create", &bad, &["--local", "bsantoso"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("error[L03") && t.contains("requests/KDS-"),
+        "{t}"
+    );
+    // L021: a local part with a character the office pattern refuses
+    let out = new_as(
+        &dir,
+        "mail-create",
+        &other_budi(),
+        &["--local", "budi+santoso"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("error[L020]"), "{t}");
+    assert!(
+        t.contains("free names for Budi Santoso: bsantoso, budis"),
+        "{t}"
+    );
+    assert_eq!(files_under(&dir), before, "nothing written");
+
+    // L054: a short RSA key; L051: access beyond db-1's 90 days
+    let grant = |key_file: &str, expires: &str| {
+        let k = key(key_file);
+        let args = [
+            "--server",
+            "db-1",
+            "--account",
+            "opd-dinkes",
+            "--key-file",
+            &k,
+            "--expires",
+            expires,
+            "--accept-terms",
+            "--purpose",
+            "Basis data SIMPUS",
+        ];
+        new(&dir, "server-grant", &args)
+    };
+    let out = grant("rsa2048.pub", "2026-12-31");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("error[L054]"), "{}", text(&out));
+    let out = grant("ed3.pub", "2099-01-01");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("error[L051]"), "{}", text(&out));
+    assert_eq!(files_under(&dir), before, "nothing written");
 }
 
 #[test]
 fn reserved_name_is_refused() {
     let (_tmp, dir) = instance("kebumen");
-    for local in ["postmaster", "bupati", "Hu-Mas"] {
+    for local in ["postmaster", "bupati", "Humas"] {
         let out = new(&dir, "mail-create", &["--local", local]);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         let t = text(&out);
@@ -316,15 +411,33 @@ fn missing_flags_are_named_without_a_terminal() {
 }
 
 #[test]
-fn kinds_without_an_sop_are_refused() {
+fn offices_without_servers_refuse_server_requests() {
     let (_tmp, dir) = instance("lumajang");
-    let out = new(&dir, "server-grant", &["--server", "app-1"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out).contains("no SOP for server-grant"),
-        "{}",
-        text(&out)
+    let k = key("ed1.pub");
+    let out = new(
+        &dir,
+        "server-grant",
+        &[
+            "--server",
+            "app-1",
+            "--account",
+            "opd-dinkes",
+            "--key-file",
+            &k,
+            "--expires",
+            "2026-12-31",
+            "--accept-terms",
+            "--purpose",
+            "Aplikasi",
+        ],
     );
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(
+        t.contains("no server 'app-1'") && t.contains("known: none"),
+        "{t}"
+    );
+    assert_eq!(fs::read_dir(dir.join("requests")).unwrap().count(), 1);
 }
 
 #[test]
@@ -402,12 +515,7 @@ fn docs_examples_form_a_clean_instance() {
             assert!(schema.contains(&format!("(examples/{})", rel.display())));
         }
     }
-    let out = ok(common::loket()
-        .arg("-C")
-        .arg(&dir)
-        .arg("check")
-        .output()
-        .unwrap());
+    let out = ok(check(&dir));
     assert!(
         out.contains("5 requests, 1 mail accounts, 1 server accounts: 0 errors"),
         "{out}"

@@ -131,7 +131,16 @@ fn comment_is_edited_in_place(flavor: Flavor) {
             id: 1,
             issue: 1,
             body: "terima kasih".into(),
-        })
+            author: AUTHOR.into(),
+        });
+        // Someone pastes our marker into their own comment: it must not be taken
+        // for ours (the token cannot edit it anyway).
+        s.comments.push(fake_forge::FakeComment {
+            id: 2,
+            issue: 1,
+            body: "<!-- loket-review --> ✅ Disetujui".into(),
+            author: "mallory".into(),
+        });
     });
     let out = forge.review(&repo, 1, &["--comment"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -139,16 +148,22 @@ fn comment_is_edited_in_place(flavor: Flavor) {
     let out = forge.review(&repo, 1, &["--comment"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let comments = forge.with(|s| s.comments.clone());
-    assert_eq!(comments.len(), 2, "one comment of ours, one of the user's");
+    assert_eq!(
+        comments.len(),
+        3,
+        "one comment of ours, two of others: {comments:#?}"
+    );
     assert_eq!(comments[0].body, "terima kasih");
-    let ours = &comments[1].body;
+    assert_eq!(comments[1].body, "<!-- loket-review --> ✅ Disetujui");
+    assert_eq!(comments[2].author, fake_forge::BOT);
+    let ours = &comments[2].body;
     assert!(ours.contains("<!-- loket-review -->"), "{ours}");
     assert!(
-        ours.contains("Menunggu") && ours.contains("menunggu **kepala-bidang**"),
+        ours.contains("Menunggu") && ours.contains("menunggu **Kepala Bidang Informatika**"),
         "{ours}"
     );
     assert!(
-        ours.contains("✅ selesai oleh @kadis-kominfo-kudus"),
+        ours.contains("✅ selesai oleh `kadis-kominfo-kudus`, 18-09-2026 09:01 WIB"),
         "{ours}"
     );
     // No personal data of the applicant in the comment.
@@ -156,8 +171,8 @@ fn comment_is_edited_in_place(flavor: Flavor) {
         !ours.contains("Dimas") && !ours.contains("197608051999061019"),
         "{ours}"
     );
-    let patches = forge.with(|s| s.log.iter().filter(|l| l.starts_with("PATCH")).count());
-    assert_eq!(patches, 1);
+    let posts = forge.with(|s| s.log.iter().filter(|l| l.starts_with("POST")).count());
+    assert_eq!(posts, 1, "the second run edits, never posts again");
 }
 
 fn job_summary_has_a_table(flavor: Flavor) {
@@ -177,7 +192,7 @@ fn job_summary_has_a_table(flavor: Flavor) {
         "{md}"
     );
     assert!(
-        md.contains(MAIL) && md.contains("menunggu **kepala-dinas**"),
+        md.contains(MAIL) && md.contains("menunggu **Kepala Dinas Komunikasi dan Informatika**"),
         "{md}"
     );
 }
@@ -218,6 +233,46 @@ fn record_refuses_unapproved_merge(flavor: Flavor) {
     );
     assert_eq!(p.steps[2].login.as_deref(), Some(KABID));
     assert!(p.steps[2].review_id.is_some());
+    // What `loket apply`'s offline gate then reads: the record lets the ticket through.
+    use loket::apply::gate::{ApprovalGate, RecordsGate};
+    let inst = Instance::load(&repo.dir).unwrap();
+    let gate = RecordsGate::new(&repo.dir, inst.config.as_ref().unwrap());
+    assert_eq!(
+        gate.approved(MAIL, Some(loket::model::RequestKind::MailCreate)),
+        Ok(())
+    );
+}
+
+/// On a push to main, CI knows the merge commit, not the PR number.
+fn record_by_merge_commit(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    approve_all(&forge);
+    let out = forge.review(&repo, 1, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Fast-forward merge: the merge commit is the head checked out here.
+    let head = repo.head_sha();
+    forge.with(|s| {
+        let p = s.pull(1);
+        p.merged = true;
+        p.merge_commit_sha = Some(head);
+    });
+    let run = |rev: &str| {
+        forge
+            .loket(&repo, TOKEN)
+            .args(["review", "--merge-commit", rev, "--record"])
+            .output()
+            .unwrap()
+    };
+    let out = run("HEAD");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(repo.dir.join(Progress::path_for(MAIL)).exists());
+    let out = run("main"); // the base commit merged no pull request
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no merged pull request has merge commit"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 fn record_needs_a_merged_pr(flavor: Flavor) {
@@ -252,9 +307,10 @@ fn gate_library_call(flavor: Flavor) {
     match &err {
         GateError::Unapproved { missing, .. } => {
             assert_eq!(missing[0].ticket, MAIL);
+            let step = missing[0].step.as_ref().unwrap();
             assert_eq!(
-                missing[0].step,
-                Some(("disposisi-kabid".into(), "kepala-bidang".into()))
+                (step.step.as_str(), step.role.as_str()),
+                ("disposisi-kabid", "kepala-bidang")
             );
         }
         other => panic!("{other}"),
@@ -330,6 +386,7 @@ both_forges!(
     job_summary_has_a_table,
     record_refuses_unapproved_merge,
     record_needs_a_merged_pr,
+    record_by_merge_commit,
     gate_library_call,
     snapshot_of_open_pulls,
 );

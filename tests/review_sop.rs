@@ -37,7 +37,9 @@ fn review(forge: &FakeForge, repo: &Repo) -> (i32, Value) {
 }
 
 fn pending_role(v: &Value) -> Option<String> {
-    v["tickets"][0]["pending"][1].as_str().map(str::to_string)
+    v["tickets"][0]["pending"]["role"]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Every finding code, per ticket and PR-wide.
@@ -74,6 +76,8 @@ fn mail_happy_path(flavor: Flavor) {
     let (forge, repo) = setup(flavor, MAIL);
     let v = assert_pending(&forge, &repo, "kepala-dinas", None);
     assert_eq!(v["tickets"][0]["steps"][0]["state"], "done"); // permohonan: the PR itself
+    assert_eq!(v["tickets"][0]["steps"][2]["state"], "waiting");
+    assert_eq!(v["tickets"][0]["steps"][4]["state"], "after-merge");
     approve(&forge, KADIS, 1);
     assert_pending(&forge, &repo, "kepala-bidang", None);
     approve(&forge, KABID, 2);
@@ -212,20 +216,20 @@ fn role_map_edited_in_pr(flavor: Flavor) {
     forge.open_pull(1, &repo, AUTHOR);
     approve(&forge, "mallory", 1);
     let v = assert_pending(&forge, &repo, "kepala-dinas", Some("A007"));
-    assert_eq!(v["config_change"]["role"], "kepala-dinas");
-    assert!(v["config_change"]["approved"].is_null());
+    assert_eq!(v["config-change"]["role"], "kepala-dinas");
+    assert!(v["config-change"]["approved"].is_null());
     // A Kepala Bidang may not approve a config change either (A010), only the Kadis.
     forge.with(|s| s.pull(1).reviews.clear());
     approve(&forge, KABID, 1);
     let (exit, v) = review(&forge, &repo);
     assert_eq!(exit, 3);
-    assert!(v["config_change"]["approved"].is_null(), "{v:#}");
+    assert!(v["config-change"]["approved"].is_null(), "{v:#}");
     approve(&forge, KADIS, 2);
     approve(&forge, KABID, 3);
     approve(&forge, KASI, 4);
     let (exit, v) = review(&forge, &repo);
     assert_eq!(exit, 0, "{v:#}");
-    assert_eq!(v["config_change"]["approved"]["login"], KADIS);
+    assert_eq!(v["config-change"]["approved"]["login"], KADIS);
 }
 
 fn dismissed_review(flavor: Flavor) {
@@ -335,6 +339,8 @@ fn more_than_100_reviews(flavor: Flavor) {
     approve(&forge, KASI, 3);
     let (exit, v) = review(&forge, &repo);
     assert_eq!(exit, 0, "{v:#}");
+    // Discussion by people without a role is not listed as "not counted".
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(0), "{v:#}");
     let pages = forge.with(|s| {
         s.log
             .iter()
@@ -342,6 +348,39 @@ fn more_than_100_reviews(flavor: Flavor) {
             .count()
     });
     assert!(pages >= 2, "reviews read in {pages} page(s)");
+}
+
+/// A SOP with an automatic step (`done-by = "check"`) after the submission.
+fn automatic_step_needs_a_passing_check(flavor: Flavor) {
+    let forge = FakeForge::start(flavor);
+    let check_step = "[[sops.email.steps]]\nid = \"cek-data\"\nrole = \"admin\"\ntext = \"Pemeriksaan data otomatis\"\ndone-by = \"check\"\n\n";
+    let config = fake_forge::kudus_config().replacen(
+        "[[sops.email.steps]]\nid = \"disposisi-kadis\"",
+        &format!("{check_step}[[sops.email.steps]]\nid = \"disposisi-kadis\""),
+        1,
+    );
+    assert!(config.contains("cek-data"));
+    let repo = Repo::new(&config);
+    repo.add_request(MAIL);
+    repo.copy_bundled("accounts/mail/dimas.hartono@kuduskab.go.id.toml");
+    repo.commit_file("accounts/mail/broken.toml", "this is = = not toml\n");
+    forge.open_pull(1, &repo, AUTHOR);
+    approve(&forge, KADIS, 1);
+    // `loket check` fails on the head: the automatic step waits, and so does the rest.
+    let v = assert_pending(&forge, &repo, "admin", Some("A011"));
+    assert_eq!(v["tickets"][0]["pending"]["step"], "cek-data");
+    repo.remove_file("accounts/mail/broken.toml");
+    let head = repo.head_sha();
+    forge.with(|s| {
+        let p = s.pull(1);
+        p.head_sha = head.clone();
+        p.commits
+            .push((head, Some(AUTHOR.into()), Some(AUTHOR.into())));
+        p.reviews.clear();
+    });
+    approve(&forge, KADIS, 2);
+    let v = assert_pending(&forge, &repo, "kepala-bidang", None);
+    assert_eq!(v["tickets"][0]["steps"][1]["state"], "done", "{v:#}");
 }
 
 macro_rules! both_forges {
@@ -373,4 +412,5 @@ both_forges!(
     distinct_people_off_lets_one_person_do_both,
     unordered_sop_accepts_any_order,
     more_than_100_reviews,
+    automatic_step_needs_a_passing_check,
 );

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod backend;
+pub mod command;
 pub mod credentials;
 pub mod dovecot;
 pub mod fsutil;
@@ -15,6 +16,7 @@ pub mod gate;
 pub mod guard;
 pub mod journal;
 pub mod keydir;
+pub mod ldap;
 pub mod lock;
 pub mod mailcheck;
 pub mod plan;
@@ -72,6 +74,9 @@ pub enum ApplyError {
 /// The backends `loket.toml` configures, ready to read and apply.
 pub fn open_backends(inst: &Instance, config: &Config) -> Result<Vec<Slot>, ApplyError> {
     let mut slots = Vec::new();
+    // Backends that judge expiry themselves (ssh, ldap) use the office's date.
+    let today = run::today(config, jiff::Timestamp::now());
+    let cfg = |e: BackendError| ApplyError::Config(e.to_string());
     let domains: Vec<String> = config
         .mail
         .domains
@@ -84,8 +89,16 @@ pub fn open_backends(inst: &Instance, config: &Config) -> Result<Vec<Slot>, Appl
             role: Role::Mail,
             backend: Box::new(dovecot::Dovecot::new((**s).clone(), &inst.root, domains)),
         }),
-        Some(MailBackend::Ldap(_)) => return Err(not_built("mail", "ldap")),
-        Some(MailBackend::Command(_)) => return Err(not_built("mail", "command")),
+        Some(MailBackend::Ldap(s)) => slots.push(Slot {
+            role: Role::Mail,
+            backend: Box::new(
+                ldap::LdapBackend::from_env(s.clone(), ldap::LdapRole::Mail, today).map_err(cfg)?,
+            ),
+        }),
+        Some(MailBackend::Command(s)) => slots.push(Slot {
+            role: Role::Mail,
+            backend: Box::new(command::open(s, config, &inst.root, domains).map_err(cfg)?),
+        }),
         None => {}
     }
     match &config.backends.server {
@@ -93,8 +106,29 @@ pub fn open_backends(inst: &Instance, config: &Config) -> Result<Vec<Slot>, Appl
             role: Role::Server,
             backend: Box::new(keydir::Keydir::new(s, &inst.root)),
         }),
-        Some(ServerBackend::Ssh(_)) => return Err(not_built("server", "ssh")),
-        Some(ServerBackend::Ldap(_)) => return Err(not_built("server", "ldap")),
+        Some(ServerBackend::Ssh(s)) => {
+            let mut logins: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for a in &inst.server_accounts {
+                logins
+                    .entry(a.value.server.get_ref().clone())
+                    .or_default()
+                    .push(a.value.login.get_ref().clone());
+            }
+            slots.push(Slot {
+                role: Role::Server,
+                backend: Box::new(
+                    ssh::SshBackend::from_config(s, config, &inst.root, logins, today)
+                        .map_err(cfg)?,
+                ),
+            })
+        }
+        Some(ServerBackend::Ldap(s)) => slots.push(Slot {
+            role: Role::Server,
+            backend: Box::new(
+                ldap::LdapBackend::from_env(s.clone(), ldap::LdapRole::Server, today)
+                    .map_err(cfg)?,
+            ),
+        }),
         Some(ServerBackend::Command(_)) => return Err(not_built("server", "command")),
         None => {}
     }

@@ -1,5 +1,6 @@
 //! Lookups built once per run so rules stay linear in the instance size.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::model::Instance;
@@ -7,8 +8,9 @@ use crate::model::Instance;
 pub struct Index<'a> {
     /// Ticket string (as written) to indices into `inst.requests`.
     pub requests_by_ticket: HashMap<&'a str, Vec<usize>>,
-    /// Lower-cased address to indices into `inst.mail_accounts`.
-    pub mail_by_address: HashMap<String, Vec<usize>>,
+    /// Lower-cased address to indices into `inst.mail_accounts` (borrowed when the
+    /// file already has it in lower case, as it should).
+    pub mail_by_address: HashMap<Cow<'a, str>, Vec<usize>>,
     /// Ticket to the mail accounts that list it.
     pub mail_by_ticket: HashMap<&'a str, Vec<usize>>,
     /// (server, login) to indices into `inst.server_accounts`.
@@ -27,15 +29,18 @@ impl<'a> Index<'a> {
                 .or_default()
                 .push(i);
         }
-        let mut mail_by_address: HashMap<String, Vec<usize>> =
+        let mut mail_by_address: HashMap<Cow<str>, Vec<usize>> =
             HashMap::with_capacity(inst.mail_accounts.len());
         let mut mail_by_ticket: HashMap<&str, Vec<usize>> =
             HashMap::with_capacity(inst.mail_accounts.len());
         for (i, a) in inst.mail_accounts.iter().enumerate() {
-            mail_by_address
-                .entry(a.value.address.get_ref().to_lowercase())
-                .or_default()
-                .push(i);
+            let addr = a.value.address.get_ref();
+            let key = if addr.chars().any(char::is_uppercase) {
+                Cow::Owned(addr.to_lowercase())
+            } else {
+                Cow::Borrowed(addr.as_str())
+            };
+            mail_by_address.entry(key).or_default().push(i);
             for t in &a.value.tickets {
                 mail_by_ticket.entry(t.get_ref()).or_default().push(i);
             }

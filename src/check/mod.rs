@@ -4,14 +4,22 @@
 //! A rule is a plain function over a [`Context`] (the instance, an index built once,
 //! today's date and, on a pull request, the base tree) that pushes [`Diagnostic`]s.
 //! Rules are independent and run in parallel; output is sorted for stable results.
+//!
+//! Rules by concern (codes in docs/rules.md): `syntax` L001–L002, `shape` L003–L006,
+//! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
+//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L066, `base`
+//! L070–L073. Lookups rules share are built once in [`Index`]; no rule is quadratic.
 
+mod base;
 mod base_tree;
+mod config_rules;
 mod index;
 pub mod mail;
 pub mod names;
 mod nip_rules;
 mod references;
 pub mod server;
+pub mod shape;
 mod syntax;
 mod tickets;
 
@@ -39,6 +47,10 @@ pub struct Rule {
 pub static RULES: &[Rule] = &[
     syntax::TOML_SYNTAX,
     syntax::SCHEMA,
+    shape::PLACEMENT,
+    shape::ACCOUNT_FILE_NAME,
+    shape::KIND_FIELDS,
+    shape::FIELD_LENGTH,
     tickets::FILE_NAME,
     tickets::FORMAT,
     tickets::DUPLICATE,
@@ -59,6 +71,17 @@ pub static RULES: &[Rule] = &[
     server::KEY_PARSE,
     server::KEY_STRENGTH,
     server::KEY_SHARED,
+    config_rules::ROLES,
+    config_rules::STEP_IDS,
+    config_rules::SOP_KINDS,
+    config_rules::PATTERN,
+    config_rules::SERVERS,
+    config_rules::DOMAINS,
+    config_rules::PREFIX,
+    base::REQUEST_EDITED,
+    base::REQUEST_DELETED,
+    base::ACCOUNT_UNEXPLAINED,
+    base::CONFIG_CHANGE,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).

@@ -1,7 +1,8 @@
 //! L024: one address, one account. Addresses are compared by a collision key so that
 //! names people or mail clients would confuse count as the same name.
 
-use std::collections::HashMap;
+use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet};
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_security::confusable_detection::skeleton;
@@ -23,11 +24,32 @@ pub const UNIQUE: Rule = Rule {
 /// skeleton (so a Cyrillic `а` or a digit `1` standing for `l` give the same key),
 /// lower case again, and with `naming.separators-collide` no `.`, `-` or `_`.
 pub fn collision_key(local: &str, naming: &Naming) -> String {
+    let keep = |c: &char| !(naming.separators_collide && matches!(c, '.' | '-' | '_'));
+    if local.is_ascii() {
+        // ASCII is its own NFKC and NFD, so the skeleton is per character: look it up.
+        let table = ascii_skeletons();
+        return local
+            .bytes()
+            .flat_map(|b| table[usize::from(b.to_ascii_lowercase())].chars())
+            .filter(keep)
+            .collect();
+    }
     let folded: String = local.nfkc().flat_map(char::to_lowercase).collect();
     skeleton(&folded)
         .flat_map(char::to_lowercase)
-        .filter(|c| !(naming.separators_collide && matches!(c, '.' | '-' | '_')))
+        .filter(keep)
         .collect()
+}
+
+/// The lower-cased skeleton of each ASCII character, computed once.
+fn ascii_skeletons() -> &'static [String; 128] {
+    static TABLE: std::sync::OnceLock<[String; 128]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let c = char::from(i as u8).to_string();
+            skeleton(&c).flat_map(char::to_lowercase).collect()
+        })
+    })
 }
 
 /// The collision key of a whole address: the local part's key and the domain.
@@ -75,36 +97,49 @@ fn unique(cx: &Context, out: &mut Vec<Diagnostic>) {
             .or_default()
             .push(e);
     }
+    // Built on the first collision only: most runs have none.
+    let base_paths: OnceCell<HashSet<&std::path::Path>> = OnceCell::new();
     for mut group in groups.into_values().filter(|g| g.len() > 1) {
         // The side that was there first (in the base, an account, earlier file) stays.
         let in_base = |e: &Entry| {
-            cx.base
-                .is_some_and(|b| b.instance.sources.find(cx.inst.path(e.w.file)).is_some())
+            let paths = base_paths.get_or_init(|| {
+                cx.base.map_or_else(HashSet::new, |b| {
+                    b.instance
+                        .sources
+                        .iter()
+                        .map(|(_, f)| f.path.as_path())
+                        .collect()
+                })
+            });
+            paths.contains(cx.inst.path(e.w.file))
         };
         group.sort_by_key(|e| (!in_base(e), !e.account, e.w.file));
         let first = &group[0];
         let first_addr = first.w.addr.get_ref();
         for e in &group[1..] {
             let addr = e.w.addr.get_ref();
-            let how = if addr == first_addr {
-                "the same address"
-            } else if addr.to_lowercase() == first_addr.to_lowercase() {
-                "the same address in other letter case"
-            } else if addr.is_ascii() && first_addr.is_ascii() {
-                "too alike: only separators differ"
-            } else {
-                "a look-alike: Unicode characters that render like it"
-            };
             let what = if first.account {
                 "existing account"
             } else {
                 "pending request"
             };
+            let bare = |s: &str| s.to_lowercase().replace(['.', '-', '_'], "");
+            let message = if addr == first_addr {
+                format!("'{addr}' is taken by the {what} {first_addr}")
+            } else if addr.to_lowercase() == first_addr.to_lowercase() {
+                format!("'{addr}' differs only in letter case from the {what} {first_addr}")
+            } else if bare(addr) == bare(first_addr) {
+                format!("'{addr}' differs only in separators (. - _) from the {what} {first_addr}")
+            } else {
+                format!(
+                    "'{addr}' looks like the {what} {first_addr} (confusable characters, Unicode UTS #39)"
+                )
+            };
             out.push(
                 Diagnostic::error(
                     "L024",
                     Label::new(e.w.file, e.w.addr.span(), format!("collides with {first_addr}")),
-                    format!("'{addr}' is taken: {how} as the {what} {first_addr}"),
+                    message,
                 )
                 .with_label(Label::new(first.w.file, first.w.addr.span(), format!("{what} here")))
                 .with_hint("choose another name; `loket new` proposes free ones built from the applicant's name"),
@@ -117,6 +152,28 @@ fn unique(cx: &Context, out: &mut Vec<Diagnostic>) {
 mod tests {
     use super::*;
     use crate::check::testutil::*;
+
+    #[test]
+    fn ascii_fast_path_equals_the_full_computation() {
+        let n = Naming::default();
+        let slow = |s: &str| -> String {
+            let folded: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            skeleton(&folded)
+                .flat_map(char::to_lowercase)
+                .filter(|c| !matches!(c, '.' | '-' | '_'))
+                .collect()
+        };
+        for s in [
+            "budi.santoso",
+            "Rn-m_1l0O",
+            "x!#$%&'*+/=?^`{|}~",
+            "agus2",
+            "IlI1|",
+        ] {
+            assert_eq!(collision_key(s, &n), slow(s), "{s}");
+        }
+        assert_eq!(collision_key("rn", &n), collision_key("m", &n));
+    }
 
     #[test]
     fn keys_fold_case_lookalikes_and_separators() {
@@ -167,7 +224,7 @@ mod tests {
         fx.mail_create("agus");
         let req = pending(&mut fx, "\u{0430}gus");
         let d = fx.assert_fires("L024", &req, 18);
-        assert!(d.message.contains("look-alike"), "{}", d.message);
+        assert!(d.message.contains("looks like"), "{}", d.message);
     }
 
     #[test]
@@ -176,6 +233,21 @@ mod tests {
         fx.mail_create("budi.santoso");
         fx.mail_create("budi_santoso");
         fx.assert_fires("L024", "accounts/mail/budi_santoso@kuduskab.go.id.toml", 1);
+    }
+
+    #[test]
+    fn l024_reports_the_new_side_against_the_base() {
+        let mut fx = Fixture::kudus();
+        fx.mail_create("budi_santoso");
+        fx.freeze_base();
+        // sorts before the existing file, yet is the one reported
+        fx.mail_create("budi.santoso");
+        let d = fx.assert_fires("L024", "accounts/mail/budi.santoso@kuduskab.go.id.toml", 1);
+        let (inst, _) = fx.check();
+        assert_eq!(
+            inst.path(d.secondary[0].file).to_str(),
+            Some("accounts/mail/budi_santoso@kuduskab.go.id.toml")
+        );
     }
 
     #[test]

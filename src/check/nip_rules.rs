@@ -87,8 +87,16 @@ fn required(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn digits(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
+/// The NIP without the spaces people put between its groups.
+fn digits(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(char::is_whitespace) {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
 }
 
 /// (file, address, what it is) of an account or pending request.
@@ -99,7 +107,7 @@ fn one_account(cx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     }
     // Active accounts, then mail-create requests not yet in accounts/ (pending).
-    let mut by_nip: HashMap<String, Vec<Holding>> = HashMap::new();
+    let mut by_nip: HashMap<std::borrow::Cow<str>, Vec<Holding>> = HashMap::new();
     for a in cx.inst.mail_accounts.iter().filter(|a| a.value.is_active()) {
         if let Some(n) = &a.value.holder.nip {
             by_nip.entry(digits(n.get_ref())).or_default().push((
@@ -122,9 +130,27 @@ fn one_account(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .push((r.file, addr, "pending request"));
         }
     }
-    for (nip, list) in by_nip.iter().filter(|(_, v)| v.len() > 1) {
+    // Built on the first shared NIP only: most runs have none.
+    let base_paths: std::cell::OnceCell<std::collections::HashSet<&std::path::Path>> =
+        std::cell::OnceCell::new();
+    for (nip, list) in by_nip.iter_mut().filter(|(_, v)| v.len() > 1) {
+        // What the base already had stays; the newcomer is reported.
+        let in_base = |file: usize| {
+            base_paths
+                .get_or_init(|| {
+                    cx.base.map_or_else(Default::default, |b| {
+                        b.instance
+                            .sources
+                            .iter()
+                            .map(|(_, f)| f.path.as_path())
+                            .collect()
+                    })
+                })
+                .contains(cx.inst.path(file))
+        };
+        list.sort_by_key(|&(file, _, what)| (!in_base(file), what != "account", file));
         let (ffile, faddr, fwhat) = list[0];
-        for &(file, addr, _) in &list[1..] {
+        for &(file, addr, _) in list.iter().skip(1) {
             out.push(
                 Diagnostic::error(
                     "L032",
@@ -210,6 +236,27 @@ mod tests {
             )
         });
         fx.assert_quiet("L032");
+    }
+
+    #[test]
+    fn l032_reports_the_new_account_against_the_base() {
+        let mut fx = Fixture::kudus();
+        fx.mail_create("budi.santoso");
+        fx.freeze_base();
+        fx.mail_create("budi");
+        let (a, b) = (nip(1), nip(2));
+        fx.edit("accounts/mail/budi@kuduskab.go.id.toml", |s| {
+            s.replace(&b, &a)
+        });
+        fx.assert_fires("L032", "accounts/mail/budi@kuduskab.go.id.toml", 1);
+        let mut fx2 = Fixture::kudus();
+        fx2.mail_create("budi");
+        fx2.freeze_base();
+        fx2.mail_create("budi.santoso");
+        fx2.edit("accounts/mail/budi.santoso@kuduskab.go.id.toml", |s| {
+            s.replace(&b, &a)
+        });
+        fx2.assert_fires("L032", "accounts/mail/budi.santoso@kuduskab.go.id.toml", 1);
     }
 
     #[test]

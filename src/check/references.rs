@@ -36,7 +36,7 @@ fn mail_account<'a>(cx: &'a Context, addr: &str) -> Option<&'a Loaded<MailAccoun
     let i = *cx
         .index
         .mail_by_address
-        .get(&addr.to_lowercase())?
+        .get(addr.to_lowercase().as_str())?
         .first()?;
     Some(&cx.inst.mail_accounts[i])
 }
@@ -241,6 +241,10 @@ fn mismatch(file: usize, span: std::ops::Range<usize>, what: String) -> Diagnost
         .with_hint("an account file records what its requests asked for: make them agree (regenerate with `loket new`)")
 }
 
+fn same_address(a: &str, b: &str) -> bool {
+    a == b || a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
+}
+
 fn mail_consistent(cx: &Context, a: &Loaded<MailAccount>, out: &mut Vec<Diagnostic>) {
     let acc = &a.value;
     let addr = acc.address.get_ref();
@@ -267,7 +271,7 @@ fn mail_consistent(cx: &Context, a: &Loaded<MailAccount>, out: &mut Vec<Diagnost
         }
         deactivated |= kind == RequestKind::MailDeactivate;
         if let Some(raddr) = r.value.mail_address()
-            && raddr.get_ref().to_lowercase() != addr.to_lowercase()
+            && !same_address(raddr.get_ref(), addr)
         {
             out.push(
                 mismatch(

@@ -210,9 +210,11 @@ fn expiry(cx: &Context, out: &mut Vec<Diagnostic>) {
         let Some(server) = config.server(s.get_ref().name.get_ref()) else {
             continue; // L050
         };
-        // A request under review is held to today; a merged one to the day it came in,
-        // so history stays valid once its dates have passed.
-        let (from, what) = if super::is_pending(cx, r) {
+        // A request under review is held to today and the server's current maximum; a
+        // merged one only to its own submission date, so history stays valid once its
+        // dates pass or the office shortens max-days.
+        let pending = super::is_pending(cx, r);
+        let (from, what) = if pending {
             (cx.today, "today")
         } else {
             match to_date(r.submitted.get_ref()) {
@@ -233,7 +235,7 @@ fn expiry(cx: &Context, out: &mut Vec<Diagnostic>) {
                     "choose an expiry after {from}, at most {max} days later"
                 )),
             );
-        } else if date > limit {
+        } else if pending && date > limit {
             out.push(
                 Diagnostic::error(
                     "L051",

@@ -34,13 +34,13 @@ pub enum Reason {
 pub struct Args {
     /// What is asked for.
     #[arg(value_enum)]
-    kind: Option<Kind>,
+    kind: Kind,
     /// Boxed: the flags are many, and `Command` should stay small.
     #[command(flatten)]
     fields: Box<Fields>,
 }
 
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args, Clone, Default)]
 pub struct Fields {
     /// Applicant's full name (nama pemohon).
     #[arg(long)]
@@ -102,6 +102,9 @@ pub struct Fields {
     /// Print the files instead of writing them.
     #[arg(long)]
     dry_run: bool,
+    /// Treat this date (YYYY-MM-DD) as today: for the check's dates and `submitted`.
+    #[arg(long)]
+    today: Option<Date>,
 }
 
 /// Asks for missing fields on a terminal, or collects their flag names to report.
@@ -184,12 +187,7 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         input: tty.then(|| Box::new(stdin.lock()) as Box<dyn BufRead>),
         missing: Vec::new(),
     };
-    let Some(kind) = args.kind else {
-        bail!(
-            "say what to make: loket new mail-create|mail-deactivate|mail-reset|server-grant|server-revoke"
-        );
-    };
-    let kind = match kind {
+    let kind = match args.kind {
         Kind::MailCreate => RequestKind::MailCreate,
         Kind::MailDeactivate => RequestKind::MailDeactivate,
         Kind::MailReset => RequestKind::MailReset,
@@ -221,7 +219,14 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         }
         bail!(msg);
     }
-    let ticket = Ticket::generate(config.office.ticket_prefix.get_ref());
+    // 44 random bits make a clash all but impossible; still never reuse one here.
+    let ticket = loop {
+        let t = Ticket::generate(config.office.ticket_prefix.get_ref());
+        let s = t.to_string();
+        if !inst.requests.iter().any(|r| r.value.ticket() == s) {
+            break t;
+        }
+    };
     let draft = match new_req::draft(&inst, &req, &ticket) {
         Ok(d) => d,
         Err(e @ (NewError::Taken { .. } | NewError::Reserved { .. })) => {
@@ -233,11 +238,29 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let (after, diags) = new_req::validate(&inst, &draft, today(config));
+    let today = office_now(config, args.fields.today).date();
+    let checked = new_req::validate(inst, &draft, today);
+    let (inst, after, diags) = (&checked.before, &checked.after, &checked.diagnostics);
+    let Some(config) = inst.config.as_ref() else {
+        bail!("loket.toml does not parse; run `loket check` and fix it first");
+    };
     if !diags.is_empty() {
-        eprint!("{}", diag::render_human(&after.sources, &diags));
+        eprint!("{}", diag::render_human(&after.sources, diags));
     }
     if diags.iter().any(|d| d.severity == diag::Severity::Error) {
+        let address_rule = |c: &str| c.starts_with("L02");
+        if let Details::MailCreate { address } = &req.details
+            && diags.iter().any(|d| address_rule(d.code))
+        {
+            let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+            let free = new_req::names(inst, config).suggest(
+                &req.applicant.name,
+                &req.applicant.opd,
+                domain,
+                5,
+            );
+            eprintln!("free names for {}: {}", req.applicant.name, free.join(", "));
+        }
         eprintln!("nothing written: fix the values above and run `loket new` again");
         return Ok(ExitCode::from(1));
     }
@@ -281,22 +304,18 @@ fn emit(text: &str) -> Result<()> {
     }
 }
 
-/// Today in the office's time zone.
-fn today(config: &Config) -> Date {
-    let tz = jiff::tz::TimeZone::fixed(
-        jiff::tz::Offset::from_hours(config.office.time_zone.get_ref().utc_offset_hours())
-            .unwrap_or(jiff::tz::Offset::UTC),
-    );
-    jiff::Timestamp::now().to_zoned_datetime(tz).date()
-}
-
-fn submitted_now(config: &Config) -> String {
+/// Now in the office's time zone, on `--today`'s date if given.
+fn office_now(config: &Config, today: Option<Date>) -> jiff::ZonedDateTime {
     let offset = jiff::tz::Offset::from_hours(config.office.time_zone.get_ref().utc_offset_hours())
         .unwrap_or(jiff::tz::Offset::UTC);
-    jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::fixed(offset))
-        .strftime("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    let now = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::fixed(offset));
+    match today {
+        Some(d) => d
+            .to_datetime(now.time())
+            .to_zoned_datetime(jiff::tz::TimeZone::fixed(offset))
+            .unwrap_or(now),
+        None => now,
+    }
 }
 
 fn gather(
@@ -444,7 +463,9 @@ fn gather(
             signatory,
         },
         details,
-        submitted: submitted_now(config),
+        submitted: office_now(config, f.today)
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
     })
 }
 
@@ -457,5 +478,101 @@ impl std::str::FromStr for ReasonText {
         <Reason as clap::ValueEnum>::from_str(s, true)
             .map(ReasonText)
             .map_err(|_| "pensiun, mutasi, berhenti or meninggal".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kudus() -> Instance {
+        let config = loket::init::preset("kudus").unwrap().config;
+        Instance::from_files(Path::new("."), vec![("loket.toml".into(), config.into())])
+    }
+
+    #[test]
+    fn asks_for_what_is_missing_on_a_terminal() {
+        let inst = kudus();
+        let config = inst.config.as_ref().unwrap();
+        // an empty required answer is asked again, a bad date too, and an empty
+        // mail name takes the first free suggestion
+        let answers = "Budi Santoso\n198609262015051001\nDinas Kesehatan\n\nPranata Komputer\n\
+                       0812\n800/1\n2026-13-01\n2026-11-20\nKepala Dinas Kesehatan\n\n";
+        let mut g = Gather {
+            input: Some(Box::new(answers.as_bytes())),
+            missing: Vec::new(),
+        };
+        let req = gather(
+            &mut g,
+            &inst,
+            config,
+            RequestKind::MailCreate,
+            Fields::default(),
+        )
+        .unwrap();
+        assert!(g.missing.is_empty(), "{:?}", g.missing);
+        assert_eq!(req.applicant.position, "Pranata Komputer");
+        assert_eq!(req.letter.date, jiff::civil::date(2026, 11, 20));
+        let Details::MailCreate { address } = &req.details else {
+            panic!()
+        };
+        assert_eq!(address, "budi.santoso@kuduskab.go.id");
+    }
+
+    #[test]
+    fn without_a_terminal_names_the_missing_flags() {
+        let inst = kudus();
+        let mut g = Gather {
+            input: None,
+            missing: Vec::new(),
+        };
+        let fields = Fields {
+            name: Some("Rina Wibowo".into()),
+            server: Some("app-1".into()),
+            ..Fields::default()
+        };
+        gather(
+            &mut g,
+            &inst,
+            inst.config.as_ref().unwrap(),
+            RequestKind::ServerGrant,
+            fields,
+        )
+        .unwrap();
+        assert_eq!(
+            g.missing,
+            [
+                "--nip",
+                "--opd",
+                "--position",
+                "--contact",
+                "--letter-number",
+                "--letter-date",
+                "--signatory",
+                "--account",
+                "--key-file",
+                "--expires",
+                "--purpose",
+                "--accept-terms"
+            ]
+        );
+    }
+
+    #[test]
+    fn input_ending_early_is_an_error_not_a_panic() {
+        let inst = kudus();
+        let mut g = Gather {
+            input: Some(Box::new("Budi\n".as_bytes())),
+            missing: Vec::new(),
+        };
+        let err = gather(
+            &mut g,
+            &inst,
+            inst.config.as_ref().unwrap(),
+            RequestKind::MailReset,
+            Fields::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--nip"), "{err}");
     }
 }

@@ -66,8 +66,12 @@ impl ForgeArgs {
 #[derive(clap::Args)]
 pub struct Args {
     /// The pull request number.
-    #[arg(long)]
-    pr: u64,
+    #[arg(long, required_unless_present = "merge_commit")]
+    pr: Option<u64>,
+    /// Instead of --pr: the merged pull request whose merge commit this is (a
+    /// revision, e.g. `HEAD` on the main branch after a merge).
+    #[arg(long, conflicts_with = "pr")]
+    merge_commit: Option<String>,
     #[command(flatten)]
     forge: ForgeArgs,
     /// The revision holding loket.toml as on the base branch. Default: for an open
@@ -90,6 +94,14 @@ pub struct Args {
 pub enum ForgeCommand {
     /// Evaluate every open pull request and write a snapshot for the status site.
     Snapshot(SnapshotArgs),
+    /// List every approval rule (A001…) with its code.
+    Rules(RulesArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -138,7 +150,19 @@ fn check_passes(head: &Instance, base: &Base) -> bool {
 
 pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
     let forge = args.forge.client()?;
-    let data = PullData::fetch(forge.as_ref(), args.pr)?;
+    let number = match (args.pr, &args.merge_commit) {
+        (Some(n), _) => n,
+        (None, Some(rev)) => {
+            let sha = git2::Repository::discover(dir)
+                .and_then(|r| Ok(r.revparse_single(rev)?.peel_to_commit()?.id().to_string()))
+                .with_context(|| format!("--merge-commit {rev}: not a commit here"))?;
+            forge
+                .merged_pull_for_commit(&sha)?
+                .with_context(|| format!("no merged pull request has merge commit {sha}"))?
+        }
+        (None, None) => bail!("give --pr N or --merge-commit REV"),
+    };
+    let data = PullData::fetch(forge.as_ref(), number)?;
     let p = &data.pull;
     let candidates = match (&args.base, args.record) {
         (Some(b), _) => vec![b.clone()],
@@ -206,7 +230,7 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         writeln!(f, "{md}")?;
     }
     if args.comment {
-        let action = forge.upsert_comment(args.pr, render::COMMENT_MARKER, &md)?;
+        let action = forge.upsert_comment(number, render::COMMENT_MARKER, &md)?;
         eprintln!("PR comment: {action:?}");
     }
     Ok(ExitCode::from(ev.exit_code()))
@@ -215,7 +239,29 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
 pub fn forge(dir: &Path, cmd: ForgeCommand) -> Result<ExitCode> {
     match cmd {
         ForgeCommand::Snapshot(a) => snapshot(dir, a),
+        ForgeCommand::Rules(a) => rules(a),
     }
+}
+
+fn rules(args: RulesArgs) -> Result<ExitCode> {
+    let all = review::rules::RULES;
+    match args.format {
+        Format::Json => {
+            let v: Vec<_> = all
+                .iter()
+                .map(|r| {
+                    serde_json::json!({"code": r.code, "name": r.name, "summary": r.summary, "summary_id": r.summary_id})
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Format::Human => {
+            for r in all {
+                println!("{}  {:<24} {}", r.code, r.name, r.summary);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Each open PR is judged against loket.toml as checked out here (the base branch),
@@ -254,7 +300,7 @@ fn snapshot(dir: &Path, args: SnapshotArgs) -> Result<ExitCode> {
                 ticket: t.ticket,
                 outcome: t.outcome,
                 pr: Some(pull.number),
-                pending_step: t.pending.map(|p| p.0),
+                pending_step: t.pending.map(|p| p.step),
                 reason: t.reason,
                 // Public: roles and times only, no logins.
                 steps: t

@@ -101,7 +101,8 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     } else {
         ProgressBar::hidden()
     };
-    let writer = DirWriter::new(&a.out, progress)?;
+    let fingerprint = render::fingerprint(&data, &templates);
+    let writer = DirWriter::new(&a.out, progress, &fingerprint)?;
     let summary = render::render_site(&data, &templates, &writer)?;
     let stats = writer.finish()?;
     eprintln!(

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::http::{Http, MAX_PAGES, encode_path, next_link};
 use super::{
-    ChangedFile, CommentAction, Commit, Forge, ForgeError, ForgeKind, PullRequest, Review,
+    ChangedFile, Commit, Forge, ForgeError, ForgeKind, IssueComment, PullRequest, Review,
     ReviewState,
 };
 
@@ -127,13 +127,6 @@ fn state(s: &str) -> ReviewState {
     }
 }
 
-#[derive(Deserialize)]
-struct IssueComment {
-    id: u64,
-    #[serde(default)]
-    body: Option<String>,
-}
-
 impl Forge for GitHub {
     fn kind(&self) -> ForgeKind {
         ForgeKind::GitHub
@@ -142,6 +135,21 @@ impl Forge for GitHub {
     fn pull(&self, number: u64) -> Result<PullRequest, ForgeError> {
         let url = format!("{}/pulls/{number}", self.repo_url);
         Ok(self.http.get::<Pull>(&url)?.items.into())
+    }
+
+    fn merged_pull_for_commit(&self, sha: &str) -> Result<Option<u64>, ForgeError> {
+        let pulls: Vec<PullRequest> = self
+            .list::<Pull>(&format!("commits/{sha}/pulls"))?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let merged = |p: &&PullRequest| p.merged;
+        Ok(pulls
+            .iter()
+            .filter(merged)
+            .find(|p| p.merge_commit_sha.as_deref() == Some(sha))
+            .or_else(|| pulls.iter().find(merged))
+            .map(|p| p.number))
     }
 
     fn open_pulls(&self) -> Result<Vec<PullRequest>, ForgeError> {
@@ -202,30 +210,22 @@ impl Forge for GitHub {
         self.http.get_text(&url, "application/vnd.github.raw+json")
     }
 
-    fn upsert_comment(
-        &self,
-        number: u64,
-        marker: &str,
-        body: &str,
-    ) -> Result<CommentAction, ForgeError> {
-        let existing = self
-            .list::<IssueComment>(&format!("issues/{number}/comments"))?
-            .into_iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
-        let json = serde_json::json!({ "body": body });
-        match existing {
-            Some(c) => {
-                let url = format!("{}/issues/comments/{}", self.repo_url, c.id);
-                self.http.send("PATCH", &url, &json)?;
-                Ok(CommentAction::Updated(c.id))
-            }
-            None => {
-                let url = format!("{}/issues/{number}/comments", self.repo_url);
-                let v = self.http.send("POST", &url, &json)?;
-                Ok(CommentAction::Created(
-                    v.get("id").and_then(|i| i.as_u64()).unwrap_or(0),
-                ))
-            }
-        }
+    fn comments(&self, number: u64) -> Result<Vec<IssueComment>, ForgeError> {
+        self.list::<IssueComment>(&format!("issues/{number}/comments"))
+    }
+
+    fn create_comment(&self, number: u64, body: &str) -> Result<u64, ForgeError> {
+        let url = format!("{}/issues/{number}/comments", self.repo_url);
+        let v = self
+            .http
+            .send("POST", &url, &serde_json::json!({ "body": body }))?;
+        Ok(v.get("id").and_then(|i| i.as_u64()).unwrap_or(0))
+    }
+
+    fn edit_comment(&self, id: u64, body: &str) -> Result<(), ForgeError> {
+        let url = format!("{}/issues/comments/{id}", self.repo_url);
+        self.http
+            .send("PATCH", &url, &serde_json::json!({ "body": body }))
+            .map(drop)
     }
 }

@@ -11,6 +11,8 @@ use super::{ForgeError, ForgeKind};
 
 /// Upper bound on pages followed, against a forge that never stops paging.
 pub const MAX_PAGES: usize = 1000;
+/// Largest answer read (a page of 100 reviews with long bodies stays far below).
+const MAX_BODY: u64 = 32 * 1024 * 1024;
 
 pub struct Http {
     agent: Agent,
@@ -61,13 +63,18 @@ impl Http {
         let resp = req.call().map_err(|e| transport(url, e))?;
         let mut resp = self.checked(url, resp)?;
         let headers = resp.headers().clone();
-        let items = resp
+        let decode = |message: String| ForgeError::Decode {
+            url: url.to_string(),
+            message,
+        };
+        // Read whole, then parse: far faster than parsing from the reader.
+        let text = resp
             .body_mut()
-            .read_json::<T>()
-            .map_err(|e| ForgeError::Decode {
-                url: url.to_string(),
-                message: e.to_string(),
-            })?;
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_string()
+            .map_err(|e| decode(e.to_string()))?;
+        let items = serde_json::from_str::<T>(&text).map_err(|e| decode(e.to_string()))?;
         Ok(Page { items, headers })
     }
 

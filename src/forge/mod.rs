@@ -147,6 +147,8 @@ pub enum CommentAction {
 pub trait Forge {
     fn kind(&self) -> ForgeKind;
     fn pull(&self, number: u64) -> Result<PullRequest, ForgeError>;
+    /// The merged pull request whose merge (or squash / rebase) commit is `sha`.
+    fn merged_pull_for_commit(&self, sha: &str) -> Result<Option<u64>, ForgeError>;
     /// Every open pull request.
     fn open_pulls(&self) -> Result<Vec<PullRequest>, ForgeError>;
     fn commits(&self, number: u64) -> Result<Vec<Commit>, ForgeError>;
@@ -155,13 +157,44 @@ pub trait Forge {
     fn reviews(&self, number: u64) -> Result<Vec<Review>, ForgeError>;
     /// The text of `path` (from the repository root) at commit `sha`.
     fn file_at(&self, path: &str, sha: &str) -> Result<String, ForgeError>;
-    /// Edits the comment holding `marker` in place, or creates it.
+    /// Every comment on the pull request's conversation, oldest first.
+    fn comments(&self, number: u64) -> Result<Vec<IssueComment>, ForgeError>;
+    /// Posts a comment; returns its id.
+    fn create_comment(&self, number: u64, body: &str) -> Result<u64, ForgeError>;
+    fn edit_comment(&self, id: u64, body: &str) -> Result<(), ForgeError>;
+
+    /// Edits the comment holding `marker` in place, or creates it. Anyone can paste
+    /// the marker into a comment of their own, which our token cannot edit: such
+    /// comments are skipped (newest first) and ours is created if none is editable.
     fn upsert_comment(
         &self,
         number: u64,
         marker: &str,
         body: &str,
-    ) -> Result<CommentAction, ForgeError>;
+    ) -> Result<CommentAction, ForgeError> {
+        let ours: Vec<u64> = self
+            .comments(number)?
+            .into_iter()
+            .filter(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+            .map(|c| c.id)
+            .collect();
+        for id in ours.into_iter().rev() {
+            match self.edit_comment(id, body) {
+                Ok(()) => return Ok(CommentAction::Updated(id)),
+                Err(ForgeError::Auth { .. } | ForgeError::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(CommentAction::Created(self.create_comment(number, body)?))
+    }
+}
+
+/// A comment on a pull request's conversation (an issue comment on both forges).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct IssueComment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// Everything approvals read about one pull request.

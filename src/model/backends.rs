@@ -60,10 +60,10 @@ fn max_disable_share() -> f64 {
 pub enum MailBackend {
     /// Dovecot passwd-file + Postfix virtual maps, written as local files.
     Dovecot(Box<DovecotSettings>),
-    /// OpenLDAP (settings read by the LDAP backend).
-    Ldap(toml::Table),
-    /// Command templates, e.g. Zimbra's `zmprov` (settings read by that backend).
-    Command(toml::Table),
+    /// OpenLDAP inetOrgPerson entries.
+    Ldap(LdapSettings),
+    /// Command templates, e.g. Zimbra's `zmprov`.
+    Command(CommandSettings),
 }
 
 /// `[backends.server]`, chosen by `type`.
@@ -73,12 +73,12 @@ pub enum ServerBackend {
     /// A local directory of `authorized_keys` files, one per server and login, for
     /// sshd's `AuthorizedKeysFile` (the bundled default: needs no server).
     Keydir(KeydirSettings),
-    /// Linux accounts over SSH on the `[[servers]]` (settings read by that backend).
-    Ssh(toml::Table),
-    /// OpenLDAP posixAccount entries (settings read by the LDAP backend).
-    Ldap(toml::Table),
-    /// Command templates (settings read by that backend).
-    Command(toml::Table),
+    /// Linux accounts over SSH on the `[[servers]]`.
+    Ssh(SshSettings),
+    /// OpenLDAP posixAccount + shadowAccount + ldapPublicKey entries.
+    Ldap(LdapSettings),
+    /// Command templates.
+    Command(CommandSettings),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,4 +140,78 @@ pub struct KeydirSettings {
     /// Root of the key directory: `<dir>/<server>/<login>` is that login's
     /// `authorized_keys`. Relative paths are under the instance.
     pub dir: String,
+}
+
+/// `type = "ssh"`: each `[[servers]]` entry gives address, port, pinned `host-key`
+/// and `admin-user`; this gives the admin's private key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SshSettings {
+    /// Private key file of the admin login (the same on every server). The
+    /// environment variable `LOKET_SSH_IDENTITY` (a path) overrides it, so CI can
+    /// write its secret to a temp file. Never committed: point outside the repo.
+    #[serde(default)]
+    pub identity_file: Option<String>,
+}
+
+/// `type = "ldap"`: an OpenLDAP directory. Mail entries are `uid=<address>,<base>`;
+/// server entries are `uid=<login>,ou=<server>,<base>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LdapSettings {
+    /// `ldap://host:port` (use `ldapi://` or a tunnel: no TLS in this build).
+    pub url: String,
+    /// DN loket binds as to write entries.
+    pub bind_dn: String,
+    /// Environment variable holding the bind password (never in loket.toml).
+    #[serde(default = "ldap_password_env")]
+    pub bind_password_env: String,
+    /// Subtree loket's entries live under, e.g. `ou=mail,dc=kuduskab,dc=go,dc=id`.
+    pub base: String,
+    /// First uidNumber given to a server account.
+    #[serde(default = "ldap_uid_start")]
+    pub uid_start: u32,
+    /// gidNumber of server accounts.
+    #[serde(default = "ldap_uid_start")]
+    pub gid: u32,
+    /// Home directory; `%u` is the login.
+    #[serde(default = "ldap_home")]
+    pub home: String,
+    #[serde(default = "ldap_shell")]
+    pub login_shell: String,
+}
+
+fn ldap_password_env() -> String {
+    "LOKET_LDAP_PASSWORD".into()
+}
+
+fn ldap_uid_start() -> u32 {
+    20000
+}
+
+fn ldap_home() -> String {
+    "/home/%u".into()
+}
+
+fn ldap_shell() -> String {
+    "/bin/bash".into()
+}
+
+/// `type = "command"`: commands rendered from a template file and run locally or,
+/// with `server`, over SSH on that `[[servers]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CommandSettings {
+    /// Template file, relative to the instance (e.g. `templates/backends/zimbra.toml`).
+    pub templates: String,
+    /// Run the commands on this server over SSH; none: run them locally.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Admin private key for `server` (as in `[backends.server]` type ssh);
+    /// `LOKET_SSH_IDENTITY` overrides it.
+    #[serde(default)]
+    pub identity_file: Option<String>,
+    /// Overrides of the template file's `[vars]` (e.g. the `zmprov` path).
+    #[serde(default)]
+    pub vars: std::collections::BTreeMap<String, String>,
 }

@@ -124,11 +124,47 @@ enum Parsed {
 impl Instance {
     /// Reads the instance rooted at `root` from disk.
     pub fn load(root: &Path) -> Result<Instance, LoadError> {
-        let files = read_tree(root)?;
+        let (files, not_utf8) = read_tree(root)?;
         if !files.iter().any(|(p, _)| p == CONFIG_FILE) {
             return Err(LoadError::NotAnInstance(root.to_path_buf()));
         }
-        Ok(Self::from_files(root, files))
+        let mut inst = Self::from_files(root, files);
+        inst.refuse_not_utf8(&not_utf8);
+        Ok(inst)
+    }
+
+    /// Files that were not UTF-8 were read lossily; report them as syntax failures at
+    /// the first bad byte and drop whatever the lossy text parsed to.
+    fn refuse_not_utf8(&mut self, bad: &[(String, usize)]) {
+        if bad.is_empty() {
+            return;
+        }
+        let ids: std::collections::HashMap<&Path, FileId> = self
+            .sources
+            .iter()
+            .map(|(id, f)| (f.path.as_path(), id))
+            .collect();
+        let bad: std::collections::HashMap<FileId, usize> = bad
+            .iter()
+            .filter_map(|(path, at)| Some((*ids.get(Path::new(path))?, *at)))
+            .collect();
+        self.requests.retain(|r| !bad.contains_key(&r.file));
+        self.mail_accounts.retain(|a| !bad.contains_key(&a.file));
+        self.server_accounts.retain(|a| !bad.contains_key(&a.file));
+        self.failures.retain(|f| !bad.contains_key(&f.file));
+        if self.config_file.is_some_and(|id| bad.contains_key(&id)) {
+            self.config = None;
+        }
+        let mut bad: Vec<_> = bad.into_iter().collect();
+        bad.sort_unstable();
+        for (id, offset) in bad {
+            self.failures.push(ParseFailure {
+                file: id,
+                span: offset..offset,
+                message: format!("the file is not UTF-8 text (invalid byte at offset {offset})"),
+                kind: FailureKind::Syntax,
+            });
+        }
     }
 
     /// Builds an instance from `(relative path, text)` pairs, e.g. from a git tree.
@@ -219,7 +255,10 @@ fn parse<T: DeserializeOwned>(file: FileId, text: &str) -> Result<T, ParseFailur
 }
 
 /// Reads `loket.toml`, `requests/**` and `accounts/**` under `root`.
-fn read_tree(root: &Path) -> Result<Vec<(String, String)>, LoadError> {
+/// Also returns the files that were not UTF-8, with the offset of the first bad byte;
+/// their text is read lossily so a diagnostic can still show it.
+#[allow(clippy::type_complexity)]
+fn read_tree(root: &Path) -> Result<(Vec<(String, String)>, Vec<(String, usize)>), LoadError> {
     let io = |path: &Path, source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -244,16 +283,37 @@ fn read_tree(root: &Path) -> Result<Vec<(String, String)>, LoadError> {
             }
         }
     }
-    paths
+    let read: Vec<(String, String, Option<usize>)> = paths
         .into_par_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+            let bytes = std::fs::read(&p).map_err(|e| io(&p, e))?;
             let rel = p
                 .strip_prefix(root)
                 .unwrap_or(&p)
                 .to_string_lossy()
                 .replace('\\', "/");
-            Ok((rel, text))
+            Ok(match String::from_utf8(bytes) {
+                Ok(text) => (rel, text, None),
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    (
+                        rel,
+                        String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                        Some(at),
+                    )
+                }
+            })
         })
-        .collect()
+        .collect::<Result<_, LoadError>>()?;
+    let mut bad = Vec::new();
+    let files = read
+        .into_iter()
+        .map(|(rel, text, at)| {
+            if let Some(at) = at {
+                bad.push((rel.clone(), at));
+            }
+            (rel, text)
+        })
+        .collect();
+    Ok((files, bad))
 }

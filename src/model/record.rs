@@ -60,8 +60,8 @@ pub struct Progress {
     /// The step now pending, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_step: Option<String>,
-    /// Why it was returned or refused, in the reviewer's words. Public: reviewers are
-    /// told so in the README; never personal data.
+    /// Why it was returned or refused, in the reviewer's words. Kept for the applicant
+    /// and audits; free text may name people, so the public site never shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default)]

@@ -6,18 +6,23 @@
 //! runs the full check on the instance as it would be with them; [`write`] puts them
 //! on disk. The CLI (`src/cli/new.rs`) only gathers the fields.
 
+mod accounts;
+mod commit;
 pub mod edit;
 pub mod suggest;
 
-use std::path::{Path, PathBuf};
+use accounts::{
+    find_source, known_server, mail_account, new_mail_account, new_server_account, revoke,
+};
+pub use commit::{Validated, validate, write};
+
+use std::path::PathBuf;
 
 use jiff::civil::Date;
 use thiserror::Error;
 use toml_edit::{DocumentMut, Item, Table, value};
 
-use crate::check::{Options, run};
-use crate::diag::{Diagnostic, Sources};
-use crate::model::account::KeyStatus;
+use crate::model::config::ServerAccountKind;
 use crate::model::request::DeactivateReason;
 use crate::model::{
     Config, Instance, MAIL_ACCOUNTS_DIR, REQUESTS_DIR, RequestKind, SERVER_ACCOUNTS_DIR,
@@ -178,12 +183,7 @@ pub fn names(inst: &Instance, config: &Config) -> Names {
                 .then(|| r.value.mail_address().map(|a| a.get_ref().as_str()))
                 .flatten()
         }));
-    Names::new(
-        used,
-        config.naming.reserved.iter().map(|r| r.get_ref().as_str()),
-        config.naming.separators_collide,
-        config.naming.local_part_pattern.get_ref(),
-    )
+    Names::new(used, &config.naming)
 }
 
 /// Builds the request and account files for `req` under `ticket`, refusing a taken
@@ -257,7 +257,15 @@ pub fn draft(inst: &Instance, req: &NewRequest, ticket: &Ticket) -> Result<Draft
             accept_terms,
             purpose,
         } => {
-            known_server(config, server)?;
+            let srv = known_server(config, server)?;
+            // An agency (OPD) account where the server takes them, as the Kudus SOP
+            // asks; a personal one on servers that only take those.
+            let takes = |k| srv.account_kinds.iter().any(|x| *x.get_ref() == k);
+            let kind = if takes(ServerAccountKind::Opd) || !takes(ServerAccountKind::Personal) {
+                ServerAccountKind::Opd
+            } else {
+                ServerAccountKind::Personal
+            };
             let path = format!("{SERVER_ACCOUNTS_DIR}/{server}/{account}.toml");
             let existing = find_source(&inst.sources, &path);
             let mut doc = match existing {
@@ -265,7 +273,7 @@ pub fn draft(inst: &Instance, req: &NewRequest, ticket: &Ticket) -> Result<Draft
                     path: path.clone(),
                     source,
                 })?,
-                None => new_server_account(server, account, &a.opd),
+                None => new_server_account(server, account, kind, &a.opd),
             };
             edit::push_str(doc.as_table_mut(), "tickets", &t);
             let mut k = Table::new();
@@ -280,6 +288,9 @@ pub fn draft(inst: &Instance, req: &NewRequest, ticket: &Ticket) -> Result<Draft
             edit::push_table(&mut doc, "keys", k);
             section.insert("name", value(server.as_str()));
             section.insert("account", value(account.as_str()));
+            if kind == ServerAccountKind::Personal {
+                section.insert("account-kind", value("personal"));
+            }
             section.insert("key", value(key.as_str()));
             section.insert("expires", value(edit::datetime(&expires.to_string())));
             section.insert("accept-terms", value(*accept_terms));
@@ -360,215 +371,6 @@ fn request_text(req: &NewRequest, ticket: &str, section_name: &str, section: Tab
     doc.insert("letter", Item::Table(letter));
     doc.insert(section_name, Item::Table(section));
     doc.to_string()
-}
-
-fn new_mail_account(address: &str, ticket: &str, a: &Applicant) -> String {
-    let mut doc = DocumentMut::new();
-    doc.insert("address", value(address));
-    doc.insert("status", value("active"));
-    let mut tickets = toml_edit::Array::new();
-    tickets.push(ticket);
-    doc.insert("tickets", value(tickets));
-    doc.insert(
-        "holder",
-        Item::Table(edit::string_table(&[
-            ("name", Some(&a.name)),
-            ("nip", a.nip.as_deref()),
-            ("opd", Some(&a.opd)),
-        ])),
-    );
-    doc.to_string()
-}
-
-fn new_server_account(server: &str, login: &str, opd: &str) -> DocumentMut {
-    let mut doc = DocumentMut::new();
-    doc.insert("server", value(server));
-    doc.insert("login", value(login));
-    doc.insert("kind", value("opd"));
-    doc.insert("opd", value(opd));
-    doc
-}
-
-fn find_source<'a>(sources: &'a Sources, path: &str) -> Option<&'a str> {
-    sources
-        .find(Path::new(path))
-        .map(|id| sources.get(id).text.as_str())
-}
-
-fn known_server(config: &Config, server: &str) -> Result<(), NewError> {
-    if config.server(server).is_some() {
-        return Ok(());
-    }
-    let known: Vec<&str> = config
-        .servers
-        .iter()
-        .map(|s| s.name.get_ref().as_str())
-        .collect();
-    Err(NewError::NoServer {
-        server: server.to_string(),
-        known: if known.is_empty() {
-            "none".into()
-        } else {
-            known.join(", ")
-        },
-    })
-}
-
-/// The account file of `address` (compared case-insensitively), parsed for editing.
-fn mail_account(
-    inst: &Instance,
-    address: &str,
-    must_be_active: bool,
-) -> Result<(String, DocumentMut), NewError> {
-    let acc = inst
-        .mail_accounts
-        .iter()
-        .find(|a| a.value.address.get_ref().eq_ignore_ascii_case(address))
-        .ok_or_else(|| NewError::NoMailAccount(address.to_string()))?;
-    if must_be_active && !acc.value.is_active() {
-        return Err(NewError::MailDisabled(address.to_string()));
-    }
-    let src = inst.sources.get(acc.file);
-    let path = src.path.to_string_lossy().into_owned();
-    let doc = edit::parse(&src.text).map_err(|source| NewError::Edit {
-        path: path.clone(),
-        source,
-    })?;
-    Ok((path, doc))
-}
-
-/// Marks the key of `grant` (or the only active key) revoked by `ticket`.
-fn revoke(
-    inst: &Instance,
-    path: &str,
-    grant: Option<&str>,
-    ticket: &str,
-) -> Result<(DocumentMut, String), NewError> {
-    let acc = inst
-        .server_accounts
-        .iter()
-        .find(|a| inst.path(a.file) == Path::new(path))
-        .ok_or_else(|| NewError::NoServerAccount(path.to_string()))?;
-    let active: Vec<&str> = acc
-        .value
-        .keys
-        .iter()
-        .filter(|k| *k.status.get_ref() == KeyStatus::Active)
-        .map(|k| k.ticket.get_ref().as_str())
-        .collect();
-    let fail = |message: String| NewError::Grant {
-        path: path.to_string(),
-        message,
-    };
-    let grant = match grant {
-        Some(g) if active.contains(&g) => g.to_string(),
-        Some(g) => {
-            return Err(fail(format!(
-                "no active key from grant {g} (active grants: {})",
-                list(&active)
-            )));
-        }
-        None if active.len() == 1 => active[0].to_string(),
-        None => {
-            return Err(fail(format!(
-                "say which grant to end (active grants: {})",
-                list(&active)
-            )));
-        }
-    };
-    let mut doc =
-        edit::parse(&inst.sources.get(acc.file).text).map_err(|source| NewError::Edit {
-            path: path.to_string(),
-            source,
-        })?;
-    edit::push_str(doc.as_table_mut(), "tickets", ticket);
-    if let Some(keys) = doc.get_mut("keys").and_then(Item::as_array_of_tables_mut) {
-        for k in keys.iter_mut() {
-            if k.get("ticket").and_then(Item::as_str) == Some(grant.as_str()) {
-                edit::set_str(k, "status", "revoked");
-                k.insert("revoked-by", value(ticket));
-            }
-        }
-    }
-    Ok((doc, grant))
-}
-
-fn list(v: &[&str]) -> String {
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
-    }
-}
-
-/// The instance as it would be with the draft written, and the check's diagnostics
-/// that involve the draft's files (problems elsewhere are not this request's).
-pub fn validate(inst: &Instance, draft: &Draft, today: Date) -> (Instance, Vec<Diagnostic>) {
-    let mut files: Vec<(String, String)> = inst
-        .sources
-        .iter()
-        .filter(|(_, f)| !draft.files.iter().any(|c| Path::new(&c.path) == f.path))
-        .map(|(_, f)| (f.path.to_string_lossy().into_owned(), f.text.clone()))
-        .collect();
-    files.extend(draft.files.iter().map(|c| (c.path.clone(), c.text.clone())));
-    let after = Instance::from_files(&inst.root, files);
-    let report = run(
-        &after,
-        None,
-        &Options {
-            today,
-            skip: Default::default(),
-        },
-    );
-    let ours = |id: usize| {
-        draft
-            .files
-            .iter()
-            .any(|c| after.path(id) == Path::new(&c.path))
-    };
-    let diags = report
-        .diagnostics
-        .into_iter()
-        .filter(|d| ours(d.primary.file) || d.secondary.iter().any(|l| ours(l.file)))
-        .collect();
-    (after, diags)
-}
-
-/// Writes the draft: every file to a temporary file beside it first, then all
-/// renamed into place, so a failure leaves no half-written file.
-pub fn write(root: &Path, draft: &Draft) -> Result<Vec<PathBuf>, NewError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| NewError::Io { path, source }
-    };
-    let mut staged = Vec::new();
-    for c in &draft.files {
-        let path = root.join(&c.path);
-        if c.created && path.exists() {
-            return Err(NewError::Io {
-                path,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "file already exists",
-                ),
-            });
-        }
-        let dir = path.parent().unwrap_or(root);
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-        std::io::Write::write_all(&mut tmp, c.text.as_bytes()).map_err(io(&path))?;
-        tmp.as_file().sync_all().map_err(io(&path))?;
-        staged.push((tmp, path));
-    }
-    let mut written = Vec::new();
-    for (tmp, path) in staged {
-        tmp.persist(&path).map_err(|e| NewError::Io {
-            path: path.clone(),
-            source: e.error,
-        })?;
-        written.push(path);
-    }
-    Ok(written)
 }
 
 #[cfg(test)]

@@ -1,50 +1,15 @@
 //! Free mail names for `loket new`: when the requested name is taken or reserved,
 //! alternatives built from the applicant's name (and agency), each verified free
-//! with the same uniqueness key the check compares.
+//! with the collision key rule L024 compares ([`crate::check::names`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
-/// Names no person may hold (RFC 2142 role mailboxes and system accounts), on top of
-/// the office's `[naming] reserved`.
-pub const BUILTIN_RESERVED: &[&str] = &[
-    "abuse",
-    "admin",
-    "administrator",
-    "hostmaster",
-    "info",
-    "mailer-daemon",
-    "no-reply",
-    "nobody",
-    "noc",
-    "noreply",
-    "postmaster",
-    "root",
-    "security",
-    "support",
-    "webmaster",
-    "www",
-];
-
-/// The key two local parts are compared by: NFKC, lower case, the UTS #39 confusable
-/// skeleton (so a Cyrillic `а` equals a Latin `a`), and, when the office's policy
-/// says so, without `.`, `-` and `_`.
-pub fn collision_key(local: &str, separators_collide: bool) -> String {
-    let folded: String = local.nfkc().collect::<String>().to_lowercase();
-    let skeleton: String = unicode_security::confusable_detection::skeleton(&folded)
-        .collect::<String>()
-        .to_lowercase();
-    if separators_collide {
-        skeleton
-            .chars()
-            .filter(|c| !matches!(c, '.' | '-' | '_'))
-            .collect()
-    } else {
-        skeleton
-    }
-}
+use crate::check::mail::{MAX_LOCAL_PART, RESERVED_NAMES};
+use crate::check::names::{address_key, collision_key};
+use crate::model::config::Naming;
 
 /// What makes a name unavailable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,64 +22,51 @@ pub enum Unavailable {
     Invalid,
 }
 
-/// Every name already in use or reserved, keyed the way the check compares them.
+/// Every name already in use or reserved, keyed the way the check (L024) compares
+/// them. Reserved names are compared by the same key, which refuses a little more
+/// than L023 does (e.g. `Post_Master`), never less.
 pub struct Names {
-    separators_collide: bool,
+    naming: Naming,
     pattern: Option<Regex>,
-    /// Collision key of the local part, then `@domain`, to the address holding it.
-    taken: std::collections::HashMap<String, String>,
+    /// Collision key of the address to the address holding it.
+    taken: HashMap<String, String>,
     reserved: HashSet<String>,
 }
 
 impl Names {
-    /// `used` are the addresses of accounts and pending requests; `reserved` the
-    /// office's extra reserved names.
-    pub fn new<'a>(
-        used: impl IntoIterator<Item = &'a str>,
-        reserved: impl IntoIterator<Item = &'a str>,
-        separators_collide: bool,
-        pattern: &str,
-    ) -> Names {
-        let mut names = Names {
-            separators_collide,
-            pattern: Regex::new(pattern).ok(),
-            taken: Default::default(),
-            reserved: Default::default(),
-        };
+    /// `used` are the addresses of accounts and pending requests.
+    pub fn new<'a>(used: impl IntoIterator<Item = &'a str>, naming: &Naming) -> Names {
+        let mut taken = HashMap::new();
         for addr in used {
-            names
-                .taken
-                .entry(names.address_key(addr))
+            taken
+                .entry(address_key(addr, naming))
                 .or_insert_with(|| addr.to_string());
         }
-        for r in BUILTIN_RESERVED.iter().copied().chain(reserved) {
-            names.reserved.insert(collision_key(r, separators_collide));
+        let reserved = RESERVED_NAMES
+            .iter()
+            .copied()
+            .chain(naming.reserved.iter().map(|r| r.get_ref().as_str()))
+            .map(|r| collision_key(r, naming))
+            .collect();
+        Names {
+            naming: naming.clone(),
+            pattern: Regex::new(naming.local_part_pattern.get_ref()).ok(),
+            taken,
+            reserved,
         }
-        names
-    }
-
-    fn address_key(&self, addr: &str) -> String {
-        let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
-        format!(
-            "{}@{}",
-            collision_key(local, self.separators_collide),
-            domain.to_ascii_lowercase()
-        )
     }
 
     /// Whether `local@domain` may be given out, and if not, why.
     pub fn check(&self, local: &str, domain: &str) -> Result<(), Unavailable> {
-        let key = collision_key(local, self.separators_collide);
-        if self.reserved.contains(&key) {
+        if self.reserved.contains(&collision_key(local, &self.naming)) {
             return Err(Unavailable::Reserved);
         }
-        if let Some(holder) = self
-            .taken
-            .get(&self.address_key(&format!("{local}@{domain}")))
-        {
+        let key = address_key(&format!("{local}@{domain}"), &self.naming);
+        if let Some(holder) = self.taken.get(&key) {
             return Err(Unavailable::Taken(holder.clone()));
         }
-        if local.len() > 64 || self.pattern.as_ref().is_some_and(|p| !p.is_match(local)) {
+        if local.len() > MAX_LOCAL_PART || self.pattern.as_ref().is_some_and(|p| !p.is_match(local))
+        {
             return Err(Unavailable::Invalid);
         }
         Ok(())
@@ -127,7 +79,7 @@ impl Names {
         candidates(name, opd)
             .into_iter()
             .filter(|c| self.check(c, domain).is_ok())
-            .filter(|c| seen.insert(collision_key(c, self.separators_collide)))
+            .filter(|c| seen.insert(collision_key(c, &self.naming)))
             .take(max)
             .collect()
     }
@@ -197,30 +149,30 @@ pub fn candidates(name: &str, opd: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    const PATTERN: &str = crate::model::config::DEFAULT_LOCAL_PART_PATTERN;
-
     fn names(used: &[&str]) -> Names {
-        Names::new(used.iter().copied(), ["humas"], true, PATTERN)
+        let naming = Naming {
+            reserved: vec![toml::Spanned::new(0..0, "humas".to_string())],
+            ..Naming::default()
+        };
+        Names::new(used.iter().copied(), &naming)
     }
 
     #[test]
-    fn keys_fold_case_confusables_and_separators() {
-        assert_eq!(collision_key("Budi", true), collision_key("budi", true));
-        // Cyrillic а (U+0430) looks like Latin a
-        assert_eq!(
-            collision_key("b\u{0430}mbang", true),
-            collision_key("bambang", true)
-        );
-        assert_eq!(
-            collision_key("budi_santoso", true),
-            collision_key("budi.santoso", true)
-        );
-        assert_ne!(
-            collision_key("budi_santoso", false),
-            collision_key("budi.santoso", false)
-        );
-        // full-width letters fold under NFKC
-        assert_eq!(collision_key("ｂｕｄｉ", true), "budi");
+    fn confusable_and_separator_variants_are_taken() {
+        let n = names(&["bambang@kuduskab.go.id"]);
+        // Cyrillic а (U+0430) looks like Latin a; full-width letters fold under NFKC
+        for v in ["b\u{0430}mbang", "Bam_bang", "ｂａｍｂａｎｇ"] {
+            assert!(
+                matches!(n.check(v, "kuduskab.go.id"), Err(Unavailable::Taken(_))),
+                "{v}"
+            );
+        }
+        let apart = Naming {
+            separators_collide: false,
+            ..Naming::default()
+        };
+        let n = Names::new(["budi.santoso@kuduskab.go.id"], &apart);
+        assert_eq!(n.check("budi_santoso", "kuduskab.go.id"), Ok(()));
     }
 
     #[test]

@@ -68,13 +68,14 @@ fn every_kind_drafts_files_the_check_accepts() {
         let kind = d.kind();
         let draft = draft(&inst, &request(d), &Ticket::generate("KDS")).unwrap();
         assert_eq!(draft.files.len(), 2, "{kind}");
-        let (after, diags) = validate(&inst, &draft, TODAY);
+        let before = inst.requests.len();
+        let v = validate(instance(&fx), &draft, TODAY);
         assert!(
-            diags.is_empty(),
+            v.diagnostics.is_empty(),
             "{kind}: {}",
-            crate::diag::render_human(&after.sources, &diags)
+            crate::diag::render_human(&v.after.sources, &v.diagnostics)
         );
-        assert_eq!(after.requests.len(), inst.requests.len() + 1);
+        assert_eq!(v.after.requests.len(), before + 1);
     }
 }
 
@@ -139,6 +140,71 @@ fn check_errors_in_the_new_files_are_reported() {
     });
     // A ticket of another office fails L011 on the new request.
     let draft = draft(&inst, &req, &Ticket::generate("PLK")).unwrap();
-    let (_, diags) = validate(&inst, &draft, TODAY);
-    assert!(diags.iter().any(|d| d.code == "L011"), "{diags:?}");
+    let v = validate(inst, &draft, TODAY);
+    assert!(
+        v.diagnostics.iter().any(|d| d.code == "L011"),
+        "{:?}",
+        v.diagnostics
+    );
+}
+
+#[test]
+fn a_server_taking_only_personal_accounts_gets_one() {
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        s.replacen(
+            "[sops.email]",
+            "[[servers]]\nname = \"dev-1\"\naddress = \"10.17.1.41\"\n\
+             account-kinds = [\"personal\"]\nmax-days = 30\n\n[sops.email]",
+            1,
+        )
+    });
+    let inst = instance(&fx);
+    assert!(inst.failures.is_empty(), "{:?}", inst.failures);
+    let d = draft(
+        &inst,
+        &request(Details::ServerGrant {
+            server: "dev-1".into(),
+            account: "budi".into(),
+            key: crate::check::testutil::KEY_ED3.trim().into(),
+            expires: jiff::civil::date(2026, 12, 20),
+            accept_terms: true,
+            purpose: "Pengembangan aplikasi".into(),
+        }),
+        &Ticket::generate("KDS"),
+    )
+    .unwrap();
+    assert!(d.files[0].text.contains("account-kind = \"personal\""));
+    assert!(d.files[1].text.contains("kind = \"personal\""));
+    let v = validate(inst, &d, TODAY);
+    assert!(
+        v.diagnostics.is_empty(),
+        "{}",
+        crate::diag::render_human(&v.after.sources, &v.diagnostics)
+    );
+}
+
+#[test]
+fn a_kind_no_sop_takes_is_refused() {
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        s.replace(
+            "kinds = [\"server-grant\", \"server-revoke\"]",
+            "kinds = [\"server-grant\"]",
+        )
+    });
+    let err = draft(
+        &instance(&fx),
+        &request(Details::ServerRevoke {
+            server: "app-1".into(),
+            account: "opd-dinkes".into(),
+            grant: None,
+        }),
+        &Ticket::generate("KDS"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, NewError::NoSop(RequestKind::ServerRevoke)),
+        "{err}"
+    );
 }

@@ -3,6 +3,8 @@
 //! let the merge through, e.g. an admin bypass), and record the approval trail in
 //! `records/<ticket>.toml` so audits and the site never need the forge again.
 //!
+//! [`ForgeGate`] is the same judgement as an `apply::gate::ApprovalGate`, per ticket.
+//!
 //! ```text
 //! let base = check::read_base(dir, "HEAD^1")?;          // loket.toml before the merge
 //! let head = Instance::load(dir)?;                      // the merged tree
@@ -10,16 +12,18 @@
 //! for t in &trails { gate::write_record(dir, t)?; }
 //! ```
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use thiserror::Error;
 
-use super::{StepState, Touched, evaluate, touched};
+use super::{Pending, StepState, Touched, evaluate, touched};
+use crate::apply::gate::ApprovalGate;
 use crate::forge::{Forge, ForgeError, PullData};
 use crate::model::record::{Outcome, Progress, RECORDS_DIR, StepRecord};
-use crate::model::{Config, Instance};
+use crate::model::{Config, Instance, RequestKind};
 
 /// The approvals of one request, ready to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +39,7 @@ pub struct Trail {
 pub struct Missing {
     pub ticket: String,
     /// The step lacking its approval, and the role it needs.
-    pub step: Option<(String, String)>,
+    pub step: Option<Pending>,
     pub outcome: Outcome,
     pub reason: Option<String>,
 }
@@ -54,9 +58,7 @@ impl std::fmt::Display for Missing {
                 },
                 self.reason.as_deref().unwrap_or("no reason given")
             ),
-            (Some((step, role)), _) => {
-                write!(f, "step {step} lacks an approval by role {role}")
-            }
+            (Some(p), _) => write!(f, "step {} lacks an approval by role {}", p.step, p.role),
             (None, _) => write!(
                 f,
                 "not approved ({})",
@@ -94,6 +96,114 @@ fn list(m: &[Missing]) -> String {
         .join("\n")
 }
 
+/// The forge-backed [`ApprovalGate`] for `loket apply`: each request of the merged
+/// pull request is approved or refused on its own (with the missing step named);
+/// tickets outside the pull request are refused.
+pub struct ForgeGate {
+    pr: u64,
+    verdicts: BTreeMap<String, Result<Trail, Missing>>,
+}
+
+impl ForgeGate {
+    /// Reads merged PR `pr` from the forge and judges each of its requests. Fails
+    /// only if the PR is not merged, cannot be read, or as a whole is not approved
+    /// (an unapproved `loket.toml` change, an unreadable request file).
+    pub fn from_pull(
+        forge: &dyn Forge,
+        config: &Config,
+        merged: &Instance,
+        prefix: &str,
+        pr: u64,
+        check_passed: bool,
+        now: Timestamp,
+    ) -> Result<ForgeGate, GateError> {
+        let data = PullData::fetch(forge, pr)?;
+        if !data.pull.merged {
+            return Err(GateError::NotMerged(pr));
+        }
+        let t = touched(&data.files, prefix, merged);
+        ForgeGate::assess(config, &data, &t, check_passed, now)
+    }
+
+    /// [`ForgeGate::from_pull`] on data already read.
+    pub fn assess(
+        config: &Config,
+        data: &PullData,
+        touched: &Touched,
+        check_passed: bool,
+        now: Timestamp,
+    ) -> Result<ForgeGate, GateError> {
+        let pr = data.pull.number;
+        let ev = evaluate(config, data, touched, check_passed, now);
+        if let Some(problem) = ev.problems.first() {
+            return Err(GateError::Problem {
+                pr,
+                problem: problem.clone(),
+            });
+        }
+        if let Some(cc) = &ev.config_change
+            && cc.approved.is_none()
+        {
+            return Err(GateError::ConfigUnapproved {
+                pr,
+                role: cc.role.clone().unwrap_or_else(|| "(unset)".into()),
+            });
+        }
+        let verdicts = ev
+            .tickets
+            .into_iter()
+            .map(|t| {
+                let verdict = if t.outcome == Outcome::Approved {
+                    Ok(Trail {
+                        ticket: t.ticket.clone(),
+                        pr,
+                        steps: t
+                            .steps
+                            .into_iter()
+                            .filter_map(|s| match s.state {
+                                StepState::Done { record } => Some(record),
+                                _ => None,
+                            })
+                            .collect(),
+                    })
+                } else {
+                    Err(Missing {
+                        ticket: t.ticket.clone(),
+                        step: t.pending,
+                        outcome: t.outcome,
+                        reason: t.reason,
+                    })
+                };
+                (t.ticket, verdict)
+            })
+            .collect();
+        Ok(ForgeGate { pr, verdicts })
+    }
+
+    /// The trails of the approved requests, to record with [`write_record`].
+    pub fn trails(&self) -> impl Iterator<Item = &Trail> {
+        self.verdicts.values().filter_map(|v| v.as_ref().ok())
+    }
+
+    /// The requests refused, with why.
+    pub fn missing(&self) -> impl Iterator<Item = &Missing> {
+        self.verdicts.values().filter_map(|v| v.as_ref().err())
+    }
+}
+
+impl ApprovalGate for ForgeGate {
+    fn approved(&self, ticket: &str, _kind: Option<RequestKind>) -> Result<(), String> {
+        match self.verdicts.get(ticket) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(m)) => Err(m.to_string()),
+            None => Err(format!(
+                "{ticket}: not a request of pull request #{}",
+                self.pr
+            )),
+        }
+    }
+}
+
 /// Re-reads merged PR `pr` from the forge and returns the approval trail of every
 /// request it added, or refuses them all if any lacks an approval.
 ///
@@ -117,7 +227,8 @@ pub fn approved_trail(
     judge(config, &data, &t, check_passed, now)
 }
 
-/// The gate's decision on data already read (pure; what [`approved_trail`] runs).
+/// The gate's decision on data already read (pure; what [`approved_trail`] runs):
+/// every request's trail, or an error naming each one that lacks an approval.
 pub fn judge(
     config: &Config,
     data: &PullData,
@@ -125,52 +236,15 @@ pub fn judge(
     check_passed: bool,
     now: Timestamp,
 ) -> Result<Vec<Trail>, GateError> {
-    let pr = data.pull.number;
-    let ev = evaluate(config, data, touched, check_passed, now);
-    if let Some(problem) = ev.problems.first() {
-        return Err(GateError::Problem {
-            pr,
-            problem: problem.clone(),
-        });
-    }
-    if let Some(cc) = &ev.config_change
-        && cc.approved.is_none()
-    {
-        return Err(GateError::ConfigUnapproved {
-            pr,
-            role: cc.role.clone().unwrap_or_else(|| "(unset)".into()),
-        });
-    }
-    let missing: Vec<Missing> = ev
-        .tickets
-        .iter()
-        .filter(|t| t.outcome != Outcome::Approved)
-        .map(|t| Missing {
-            ticket: t.ticket.clone(),
-            step: t.pending.clone(),
-            outcome: t.outcome,
-            reason: t.reason.clone(),
-        })
-        .collect();
+    let gate = ForgeGate::assess(config, data, touched, check_passed, now)?;
+    let missing: Vec<Missing> = gate.missing().cloned().collect();
     if !missing.is_empty() {
-        return Err(GateError::Unapproved { pr, missing });
+        return Err(GateError::Unapproved {
+            pr: gate.pr,
+            missing,
+        });
     }
-    Ok(ev
-        .tickets
-        .into_iter()
-        .map(|t| Trail {
-            ticket: t.ticket,
-            pr,
-            steps: t
-                .steps
-                .into_iter()
-                .filter_map(|s| match s.state {
-                    StepState::Done { record } => Some(record),
-                    _ => None,
-                })
-                .collect(),
-        })
-        .collect())
+    Ok(gate.trails().cloned().collect())
 }
 
 /// Writes (or updates) `records/<ticket>.toml` under `dir` with the trail, keeping

@@ -10,83 +10,24 @@
 pub mod gate;
 pub mod render;
 pub mod rules;
+mod steps;
+mod touched;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::forge::{ChangedFile, PullData, Review, ReviewState};
+use crate::forge::{PullData, Review, ReviewState};
+use crate::model::config::TimeZone;
 use crate::model::record::{Outcome, StepRecord};
-use crate::model::{CONFIG_FILE, Completion, Config, Instance, REQUESTS_DIR, RequestKind};
-use rules::{PrFacts, StepFacts};
+use crate::model::{Completion, Config, RequestKind};
+use rules::PrFacts;
+use steps::ticket_status;
+pub use touched::{TicketRef, Touched, touched};
 
 /// Words that, opening a changes-requested review, make it a refusal.
 pub const REFUSAL_PREFIXES: &[&str] = &["ditolak", "refused"];
-
-/// A request the pull request adds or changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TicketRef {
-    pub ticket: String,
-    pub kind: RequestKind,
-    /// Path relative to the instance root.
-    pub path: String,
-}
-
-/// What a pull request touches, read from its changed files and the head tree.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Touched {
-    pub requests: Vec<TicketRef>,
-    pub config_changed: bool,
-    /// Request files the head tree could not provide (unparsable or missing).
-    pub problems: Vec<String>,
-}
-
-/// Reads which requests a PR touches. `prefix` is the instance directory relative to
-/// the repository root (`""` when the instance is the repository).
-pub fn touched(files: &[ChangedFile], prefix: &str, head: &Instance) -> Touched {
-    let prefix = prefix.trim_matches('/');
-    let rel = |p: &str| -> Option<String> {
-        if prefix.is_empty() {
-            Some(p.to_string())
-        } else {
-            p.strip_prefix(prefix)?
-                .strip_prefix('/')
-                .map(str::to_string)
-        }
-    };
-    let mut t = Touched::default();
-    for f in files {
-        let paths = [Some(&f.path), f.previous_path.as_ref()];
-        if paths
-            .iter()
-            .flatten()
-            .any(|p| rel(p).as_deref() == Some(CONFIG_FILE))
-        {
-            t.config_changed = true;
-        }
-        let Some(path) = rel(&f.path) else { continue };
-        if f.removed || !path.starts_with(&format!("{REQUESTS_DIR}/")) || !path.ends_with(".toml") {
-            continue;
-        }
-        let found = head
-            .requests
-            .iter()
-            .find(|r| head.path(r.file).to_string_lossy() == path);
-        match found {
-            Some(r) => t.requests.push(TicketRef {
-                ticket: r.value.ticket.get_ref().clone(),
-                kind: *r.value.kind.get_ref(),
-                path,
-            }),
-            None => t.problems.push(format!(
-                "{path} is changed by the pull request but cannot be read from the working tree (check out the pull request's head and run `loket check`)"
-            )),
-        }
-    }
-    t.requests.sort_by(|a, b| a.ticket.cmp(&b.ticket));
-    t
-}
 
 /// What one SOP step looks like for a request.
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +45,7 @@ pub enum StepState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct StepStatus {
     pub id: String,
     pub no: Option<u32>,
@@ -114,12 +56,24 @@ pub struct StepStatus {
     pub state: StepState,
 }
 
-/// Why a review did not count, under a rule code.
+/// A step waiting for its role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Pending {
+    pub step: String,
+    pub role: String,
+}
+
+/// Why a review did not count (or an automatic step is not done), under a rule code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Finding {
     pub code: &'static str,
-    pub login: String,
-    pub review_id: u64,
+    /// The reviewer and review, for findings about a review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_id: Option<u64>,
     /// The step it was weighed against, for step rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -127,6 +81,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct TicketStatus {
     pub ticket: String,
     pub kind: RequestKind,
@@ -135,7 +90,7 @@ pub struct TicketStatus {
     pub outcome: Outcome,
     pub steps: Vec<StepStatus>,
     /// The step now pending and the role it waits for.
-    pub pending: Option<(String, String)>,
+    pub pending: Option<Pending>,
     /// The reviewer's reason for a return or refusal, or what blocks the request.
     pub reason: Option<String>,
     pub findings: Vec<Finding>,
@@ -143,12 +98,14 @@ pub struct TicketStatus {
 
 /// The extra approval a change to `loket.toml` needs.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ConfigChange {
     pub role: Option<String>,
     pub approved: Option<StepRecord>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Evaluation {
     pub pr: u64,
     pub head_sha: String,
@@ -158,6 +115,8 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     pub problems: Vec<String>,
     pub outcome: Outcome,
+    /// The office's zone, for showing times to people.
+    pub time_zone: TimeZone,
 }
 
 impl Evaluation {
@@ -176,9 +135,9 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
 }
 
 /// A review that passed every review rule: a candidate approval.
-struct Approval<'a> {
-    review: &'a Review,
-    at: Timestamp,
+pub(crate) struct Approval<'a> {
+    pub review: &'a Review,
+    pub at: Timestamp,
 }
 
 /// Evaluates a pull request. `config` is `loket.toml` as on the base branch;
@@ -233,27 +192,30 @@ pub fn evaluate(
     for r in &data.reviews {
         let failed = rules::review_rules().find_map(|(rule, f)| f(&facts, r).map(|m| (rule, m)));
         let at = r.submitted_at.as_deref().and_then(parse_time);
-        match (failed, at) {
-            (None, Some(at)) => approvals.push(Approval { review: r, at }),
-            (Some((rule, message)), _) => {
-                // A request for changes is reported as the outcome, not as a finding.
-                if r.state != ReviewState::ChangesRequested || rule.code != "A001" {
-                    findings.push(Finding {
-                        code: rule.code,
-                        login: r.login.clone(),
-                        review_id: r.id,
-                        step: None,
-                        message,
-                    });
-                }
+        let (rule, message) = match (failed, at) {
+            (None, Some(at)) => {
+                approvals.push(Approval { review: r, at });
+                continue;
             }
-            (None, None) => findings.push(Finding {
-                code: rules::FORMAL_APPROVAL.code,
-                login: r.login.clone(),
-                review_id: r.id,
+            // Superseded is the news for a replaced review, whatever else it fails.
+            (Some(_), _) if !facts.latest.contains(&r.id) && r.state != ReviewState::Commented => (
+                &rules::LATEST_DECIDES,
+                "withdrawn by the reviewer's later review".into(),
+            ),
+            (Some(failure), _) => failure,
+            (None, None) => (
+                &rules::FORMAL_APPROVAL,
+                "no submission time: not a submitted review".into(),
+            ),
+        };
+        if reported(config, &latest, r, rule.code) {
+            findings.push(Finding {
+                code: rule.code,
+                login: Some(r.login.clone()),
+                review_id: Some(r.id),
                 step: None,
-                message: "no submission time: not a submitted review".into(),
-            }),
+                message,
+            });
         }
     }
     approvals.sort_by_key(|a| (a.at, a.review.id));
@@ -331,10 +293,32 @@ pub fn evaluate(
         findings,
         problems,
         outcome,
+        time_zone: *config.office.time_zone.get_ref(),
     }
 }
 
-fn review_record(step: &str, role: &str, a: &Approval) -> StepRecord {
+/// Whether a review that does not count is worth telling people about. Discussion
+/// is not: comments by people holding no role, and earlier reviews that a later one
+/// of the same reviewer replaced (unless that withdrew an approval). A request for
+/// changes is told as the outcome instead.
+fn reported(config: &Config, latest: &BTreeMap<String, &Review>, r: &Review, code: &str) -> bool {
+    let newest = latest.get(&r.login.to_ascii_lowercase());
+    if newest.is_some_and(|n| n.id != r.id) && r.state != ReviewState::Commented {
+        // Superseded: news only when an approval was withdrawn.
+        return r.state == ReviewState::Approved
+            && newest.is_some_and(|n| n.state != ReviewState::Approved);
+    }
+    match r.state {
+        ReviewState::ChangesRequested => code != rules::FORMAL_APPROVAL.code,
+        ReviewState::Commented | ReviewState::Pending | ReviewState::Other => {
+            config.roles_of(&r.login).next().is_some()
+        }
+        ReviewState::ReviewRequested => false,
+        ReviewState::Approved | ReviewState::Dismissed => true,
+    }
+}
+
+pub(crate) fn review_record(step: &str, role: &str, a: &Approval) -> StepRecord {
     StepRecord {
         step: step.to_string(),
         done_by: Completion::Review,
@@ -343,194 +327,6 @@ fn review_record(step: &str, role: &str, a: &Approval) -> StepRecord {
         at: a.review.submitted_at.clone().unwrap_or_default(),
         review_id: Some(a.review.id),
     }
-}
-
-fn ticket_status(
-    config: &Config,
-    t: &TicketRef,
-    approvals: &[Approval],
-    objections: &[&Review],
-    created: Option<Timestamp>,
-    check_passed: bool,
-    now: Timestamp,
-) -> TicketStatus {
-    let mut status = TicketStatus {
-        ticket: t.ticket.clone(),
-        kind: t.kind,
-        path: t.path.clone(),
-        sop: None,
-        outcome: Outcome::Pending,
-        steps: Vec::new(),
-        pending: None,
-        reason: None,
-        findings: Vec::new(),
-    };
-    let Some((sop_id, sop)) = config.sop_for(t.kind) else {
-        status.reason = Some(format!(
-            "no SOP in loket.toml (base branch) covers kind {}",
-            t.kind
-        ));
-        return status;
-    };
-    status.sop = Some(sop_id.to_string());
-    let title = |role: &str| {
-        config
-            .roles
-            .get(role)
-            .map_or_else(|| role.to_string(), |r| r.title.clone())
-    };
-
-    let mut previous: Option<Timestamp> = None;
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    let mut blocked = false;
-    for step in &sop.steps {
-        let role = step.role.get_ref().as_str();
-        let done_by = *step.done_by.get_ref();
-        let state = match done_by {
-            _ if blocked => StepState::Waiting,
-            Completion::Submit => {
-                previous = created;
-                StepState::Done {
-                    record: StepRecord {
-                        step: step.id.get_ref().clone(),
-                        done_by,
-                        role: role.to_string(),
-                        login: None,
-                        at: created.map(|c| c.to_string()).unwrap_or_default(),
-                        review_id: None,
-                    },
-                }
-            }
-            Completion::Check if check_passed => StepState::Done {
-                record: StepRecord {
-                    step: step.id.get_ref().clone(),
-                    done_by,
-                    role: role.to_string(),
-                    login: None,
-                    at: now.to_string(),
-                    review_id: None,
-                },
-            },
-            Completion::Check => {
-                status.findings.push(Finding {
-                    code: rules::CHECK_PASSES.code,
-                    login: String::new(),
-                    review_id: 0,
-                    step: Some(step.id.get_ref().clone()),
-                    message: "`loket check` does not pass on the head; fix the errors it reports"
-                        .into(),
-                });
-                StepState::Pending
-            }
-            Completion::Review => {
-                let facts = StepFacts {
-                    config,
-                    role,
-                    ordered: sop.ordered,
-                    previous_done_at: previous,
-                    distinct_people: sop.distinct_people,
-                    used: &used,
-                };
-                let mut chosen = None;
-                for a in approvals {
-                    let failed = rules::step_rules()
-                        .find_map(|(rule, f)| f(&facts, a.review, a.at).map(|m| (rule, m)));
-                    match failed {
-                        None => {
-                            chosen = Some(a);
-                            break;
-                        }
-                        // Not holding the role is only news when it holds none at all
-                        // (reported once below); order and distinctness are news.
-                        Some((rule, message)) if rule.code != rules::ROLE_ON_BASE.code => {
-                            status.findings.push(Finding {
-                                code: rule.code,
-                                login: a.review.login.clone(),
-                                review_id: a.review.id,
-                                step: Some(step.id.get_ref().clone()),
-                                message,
-                            })
-                        }
-                        Some(_) => {}
-                    }
-                }
-                match chosen {
-                    Some(a) => {
-                        used.insert(a.review.login.to_ascii_lowercase());
-                        previous = Some(a.at);
-                        StepState::Done {
-                            record: review_record(step.id.get_ref(), role, a),
-                        }
-                    }
-                    None => StepState::Pending,
-                }
-            }
-            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
-                StepState::AfterMerge
-            }
-        };
-        if matches!(state, StepState::Pending) {
-            if status.pending.is_none() {
-                status.pending = Some((step.id.get_ref().clone(), role.to_string()));
-            }
-            blocked = sop.ordered;
-        }
-        status.steps.push(StepStatus {
-            id: step.id.get_ref().clone(),
-            no: step.no,
-            role: role.to_string(),
-            role_title: title(role),
-            done_by,
-            state,
-        });
-    }
-    // Approvals by people holding none of the SOP's review roles on the base branch.
-    let review_roles: Vec<&str> = sop
-        .steps
-        .iter()
-        .filter(|s| *s.done_by.get_ref() == Completion::Review)
-        .map(|s| s.role.get_ref().as_str())
-        .collect();
-    let holds_any = |login: &str| config.roles_of(login).any(|r| review_roles.contains(&r));
-    for a in approvals {
-        if !holds_any(&a.review.login) {
-            status.findings.push(Finding {
-                code: rules::ROLE_ON_BASE.code,
-                login: a.review.login.clone(),
-                review_id: a.review.id,
-                step: None,
-                message: format!(
-                    "{} holds none of the roles this SOP's steps need ({}) in loket.toml on the base branch",
-                    a.review.login,
-                    review_roles.join(", ")
-                ),
-            });
-        }
-    }
-    // A request for changes by someone holding one of the SOP's roles returns (or
-    // refuses) the request, whatever else is approved.
-    if let Some(o) = objections.iter().find(|o| holds_any(&o.login)) {
-        let body = o.body.trim();
-        let refused = REFUSAL_PREFIXES.iter().any(|p| {
-            body.get(..p.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(p))
-        });
-        status.outcome = if refused {
-            Outcome::Refused
-        } else {
-            Outcome::Returned
-        };
-        status.reason = Some(if body.is_empty() {
-            format!("changes requested by {} (no reason given)", o.login)
-        } else {
-            body.chars().take(500).collect()
-        });
-        return status;
-    }
-    if status.pending.is_none() {
-        status.outcome = Outcome::Approved;
-    }
-    status
 }
 
 #[cfg(test)]

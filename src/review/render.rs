@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Evaluation, StepState, TicketStatus};
+use super::{Evaluation, Finding, StepState, TicketStatus, rules};
+use crate::model::config::TimeZone;
 use crate::model::record::Outcome;
 
 /// Hidden marker identifying loket's one comment on a pull request.
@@ -75,12 +76,12 @@ pub fn human(ev: &Evaluation) -> String {
             };
             let _ = writeln!(
                 s,
-                "  {no:<3} {:<18} {:<14} {what}",
+                "  {no:<3} {:<20} {:<16} {what}",
                 st.id,
                 format!("[{}]", st.role)
             );
         }
-        if let Some((step, role)) = &t.pending
+        if let Some(super::Pending { step, role }) = &t.pending
             && t.outcome == Outcome::Pending
         {
             let _ = writeln!(s, "  → waits for role {role} (step {step})");
@@ -91,10 +92,9 @@ pub fn human(ev: &Evaluation) -> String {
         for f in &t.findings {
             let _ = writeln!(
                 s,
-                "  not counted [{}] review {} by {}{}: {}",
+                "  not counted [{}] {}{}: {}",
                 f.code,
-                f.review_id,
-                f.login,
+                who(f, "by"),
                 f.step
                     .as_ref()
                     .map(|st| format!(" for step {st}"))
@@ -119,11 +119,7 @@ pub fn human(ev: &Evaluation) -> String {
     if !ev.findings.is_empty() {
         let _ = writeln!(s, "\nreviews that do not count:");
         for f in &ev.findings {
-            let _ = writeln!(
-                s,
-                "  [{}] review {} by {}: {}",
-                f.code, f.review_id, f.login, f.message
-            );
+            let _ = writeln!(s, "  [{}] {}: {}", f.code, who(f, "by"), f.message);
         }
     }
     for p in &ev.problems {
@@ -134,9 +130,52 @@ pub fn human(ev: &Evaluation) -> String {
 
 fn step_cell(t: &TicketStatus) -> String {
     match (&t.pending, t.outcome) {
-        (Some((_, role)), Outcome::Pending) => format!("menunggu **{role}**"),
+        (Some(p), Outcome::Pending) => {
+            let step = &p.step;
+            let title = t
+                .steps
+                .iter()
+                .find(|s| &s.id == step)
+                .map_or(step.as_str(), |s| s.role_title.as_str());
+            format!("menunggu **{}**", md_escape(title))
+        }
         _ => "–".into(),
     }
+}
+
+/// An RFC 3339 instant as the office reads it, e.g. `18-09-2026 09:02 WIB`.
+fn local_time(at: &str, tz: TimeZone) -> String {
+    let Ok(ts) = at.parse::<jiff::Timestamp>() else {
+        return at.to_string();
+    };
+    let Ok(offset) = jiff::tz::Offset::from_hours(tz.utc_offset_hours()) else {
+        return at.to_string();
+    };
+    format!(
+        "{} {tz:?}",
+        offset.to_datetime(ts).strftime("%d-%m-%Y %H:%M")
+    )
+}
+
+/// "review 123 by login" for findings about a review.
+fn who(f: &Finding, by: &str) -> String {
+    match (&f.review_id, &f.login) {
+        (Some(id), Some(l)) if by == "oleh" => format!("review {id} oleh `{l}`"),
+        (Some(id), Some(l)) => format!("review {id} {by} {l}"),
+        _ => "check".into(),
+    }
+}
+
+/// A finding for the PR comment: the rule in Indonesian, the details as given.
+fn finding_id(f: &Finding) -> String {
+    let rule = rules::rule(f.code).map_or("", |r| r.summary_id);
+    format!(
+        "- `{}` {}: {} ({})",
+        f.code,
+        who(f, "oleh"),
+        rule,
+        md_escape(&f.message)
+    )
 }
 
 /// Markdown in Bahasa Indonesia: a summary table, then each request's steps.
@@ -178,12 +217,12 @@ pub fn markdown(ev: &Evaluation) -> String {
                     record
                         .login
                         .as_ref()
-                        .map(|l| format!(" oleh @{l}"))
+                        .map(|l| format!(" oleh `{l}`"))
                         .unwrap_or_default(),
                     if record.at.is_empty() {
                         String::new()
                     } else {
-                        format!(", {}", record.at)
+                        format!(", {}", local_time(&record.at, ev.time_zone))
                     }
                 ),
                 StepState::Pending => "⏳ **menunggu**".into(),
@@ -205,14 +244,7 @@ pub fn markdown(ev: &Evaluation) -> String {
         if !t.findings.is_empty() {
             let _ = writeln!(s, "\nPersetujuan yang tidak dihitung:");
             for f in &t.findings {
-                let _ = writeln!(
-                    s,
-                    "- `{}` review {} oleh @{}: {}",
-                    f.code,
-                    f.review_id,
-                    f.login,
-                    md_escape(&f.message)
-                );
+                let _ = writeln!(s, "{}", finding_id(f));
             }
         }
     }
@@ -226,20 +258,13 @@ pub fn markdown(ev: &Evaluation) -> String {
             cc.approved
                 .as_ref()
                 .and_then(|r| r.login.as_ref())
-                .map_or("⏳ belum ada".to_string(), |l| format!("✅ oleh @{l}"))
+                .map_or("⏳ belum ada".to_string(), |l| format!("✅ oleh `{l}`"))
         );
     }
     if !ev.findings.is_empty() {
         let _ = writeln!(s, "\nReview yang tidak dihitung:");
         for f in &ev.findings {
-            let _ = writeln!(
-                s,
-                "- `{}` review {} oleh @{}: {}",
-                f.code,
-                f.review_id,
-                f.login,
-                md_escape(&f.message)
-            );
+            let _ = writeln!(s, "{}", finding_id(f));
         }
     }
     for p in &ev.problems {

@@ -51,6 +51,8 @@ pub struct Rule {
     pub code: &'static str,
     pub name: &'static str,
     pub summary: &'static str,
+    /// The rule in Bahasa Indonesia, for the PR comment.
+    pub summary_id: &'static str,
     pub check: Check,
 }
 
@@ -58,66 +60,77 @@ pub const FORMAL_APPROVAL: Rule = Rule {
     code: "A001",
     name: "formal-approval",
     summary: "only a submitted review in state approved counts; comments, labels and review bodies never do",
+    summary_id: "hanya review resmi berstatus \"Approve\" yang dihitung; komentar, label dan isi review tidak pernah dihitung",
     check: Check::Review(formal_approval),
 };
 pub const NOT_DISMISSED: Rule = Rule {
     code: "A002",
     name: "not-dismissed",
     summary: "a dismissed review does not count",
+    summary_id: "review yang di-dismiss tidak dihitung; setujui lagi",
     check: Check::Review(not_dismissed),
 };
 pub const CURRENT_HEAD: Rule = Rule {
     code: "A003",
     name: "current-head",
     summary: "the review was given on the pull request's current head commit (not stale)",
+    summary_id: "persetujuan diberikan pada commit lama (sebelum push terakhir); setujui lagi",
     check: Check::Review(current_head),
 };
 pub const NOT_PR_AUTHOR: Rule = Rule {
     code: "A004",
     name: "not-pr-author",
     summary: "the reviewer did not open the pull request",
+    summary_id: "pembuka pull request tidak boleh menyetujui permohonannya sendiri",
     check: Check::Review(not_pr_author),
 };
 pub const NOT_COMMIT_AUTHOR: Rule = Rule {
     code: "A005",
     name: "not-commit-author",
     summary: "the reviewer is neither author nor committer of any of the pull request's commits",
+    summary_id: "penulis atau committer salah satu commit tidak boleh menyetujui",
     check: Check::Review(not_commit_author),
 };
 pub const LATEST_DECIDES: Rule = Rule {
     code: "A006",
     name: "latest-review-decides",
     summary: "a reviewer's latest review decides: changes requested after an approval withdraws it",
+    summary_id: "review terakhir peninjau yang menentukan; permintaan perubahan setelah persetujuan membatalkannya",
     check: Check::Review(latest_decides),
 };
 pub const ROLE_ON_BASE: Rule = Rule {
     code: "A007",
     name: "role-on-base",
     summary: "the reviewer holds the step's role in loket.toml as on the base branch",
+    summary_id: "peninjau tidak memegang peran langkah ini di loket.toml cabang dasar",
     check: Check::Step(role_on_base),
 };
 pub const SOP_ORDER: Rule = Rule {
     code: "A008",
     name: "sop-order",
     summary: "an approval counts for a step only if given after the previous step completed (unless ordered = false)",
+    summary_id: "diberikan sebelum langkah SOP sebelumnya selesai; setujui lagi",
     check: Check::Step(sop_order),
 };
 pub const DISTINCT_PEOPLE: Rule = Rule {
     code: "A009",
     name: "distinct-people",
     summary: "one person completes at most one review step of a request (unless distinct-people = false)",
+    summary_id: "satu orang hanya boleh menyelesaikan satu langkah review per permohonan",
     check: Check::Step(distinct_people),
 };
 pub const CONFIG_CHANGE: Rule = Rule {
     code: "A010",
     name: "config-change-approval",
     summary: "a pull request changing loket.toml needs an approval by approvals.config-change-role",
+    summary_id: "perubahan loket.toml perlu persetujuan peran approvals.config-change-role",
     check: Check::Requirement,
 };
 pub const CHECK_PASSES: Rule = Rule {
     code: "A011",
     name: "check-passes",
     summary: "automatic steps (done-by = \"check\") complete only when `loket check` passes on the head",
+    summary_id: "langkah otomatis selesai hanya bila `loket check` lolos pada head",
     check: Check::Requirement,
 };
 

@@ -1,7 +1,8 @@
 //! Pure evaluation tests over hand-built forge data and the bundled Kudus preset.
 
 use super::*;
-use crate::forge::{Commit, PullRequest};
+use crate::forge::{ChangedFile, Commit, PullRequest};
+use crate::model::Instance;
 
 const HEAD: &str = "1111111111111111111111111111111111111111";
 
@@ -68,7 +69,7 @@ fn eval(reviews: Vec<Review>) -> Evaluation {
 }
 
 fn pending_role(ev: &Evaluation) -> Option<&str> {
-    ev.tickets[0].pending.as_ref().map(|p| p.1.as_str())
+    ev.tickets[0].pending.as_ref().map(|p| p.role.as_str())
 }
 
 use ReviewState::*;
@@ -143,5 +144,142 @@ fn gate_names_the_missing_step() {
     assert!(
         msg.contains("disposisi-kabid") && msg.contains("kepala-bidang"),
         "{msg}"
+    );
+}
+
+#[test]
+fn gate_refuses_an_unapproved_config_change() {
+    let mut t = mail();
+    t.config_changed = true;
+    let d = data(vec![
+        review(1, "kadis-kominfo-kudus", Approved, 1),
+        review(2, "kabid-informatika-kudus", Approved, 2),
+        review(3, "kasi-tip-kudus", Approved, 3),
+    ]);
+    // The Kadis approved: both the request and the config change pass.
+    assert!(gate::judge(&config(), &d, &t, true, Timestamp::UNIX_EPOCH).is_ok());
+    let mut c = config();
+    c.approvals.config_change_role = Some(toml::Spanned::new(0..0, "kepala-seksi".into()));
+    c.roles.get_mut("kepala-seksi").unwrap().logins.clear();
+    let err = gate::judge(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap_err();
+    assert!(
+        matches!(err, gate::GateError::ConfigUnapproved { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_forgejo_stale_flag_alone_makes_an_approval_stale() {
+    let mut r = review(1, "kadis-kominfo-kudus", Approved, 1);
+    r.stale = true;
+    let ev = eval(vec![r]);
+    assert_eq!(pending_role(&ev), Some("kepala-dinas"));
+    assert_eq!(ev.findings[0].code, "A003");
+}
+
+#[test]
+fn forge_gate_judges_each_ticket_on_its_own() {
+    use crate::apply::gate::ApprovalGate;
+    // The server SOP here also needs the admin's review; the mail SOP does not.
+    let mut c = config();
+    c.sops.get_mut("server").unwrap().steps[4].done_by =
+        toml::Spanned::new(0..0, Completion::Review);
+    let mut t = mail();
+    t.requests.push(TicketRef {
+        ticket: "KDS-3ZTYU-SR663".into(),
+        kind: RequestKind::ServerGrant,
+        path: "requests/KDS-3ZTYU-SR663.toml".into(),
+    });
+    let d = data(vec![
+        review(1, "kadis-kominfo-kudus", Approved, 1),
+        review(2, "kabid-informatika-kudus", Approved, 2),
+        review(3, "kasi-tip-kudus", Approved, 3),
+    ]);
+    let gate = gate::ForgeGate::assess(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap();
+    assert_eq!(gate.approved("KDS-24WBW-PV52C", None), Ok(()));
+    let why = gate.approved("KDS-3ZTYU-SR663", None).unwrap_err();
+    assert!(why.contains("aktivasi") && why.contains("admin"), "{why}");
+    assert!(gate.approved("KDS-OTHER-TICKT", None).is_err());
+    assert_eq!(gate.trails().count(), 1);
+    // The all-or-nothing form refuses the whole PR, naming the missing step.
+    let err = gate::judge(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("step aktivasi lacks an approval by role admin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn touched_reads_an_instance_in_a_subdirectory() {
+    let text = include_str!("../../requests/KDS-24WBW-PV52C.toml").to_string();
+    let head = Instance::from_files(
+        std::path::Path::new("kudus"),
+        vec![("requests/KDS-24WBW-PV52C.toml".into(), text)],
+    );
+    let file = |path: &str, removed| ChangedFile {
+        path: path.into(),
+        previous_path: None,
+        removed,
+    };
+    let files = [
+        file("kudus/requests/KDS-24WBW-PV52C.toml", false),
+        file("kudus/loket.toml", false),
+        file("kudus/requests/KDS-GONE0-00000.toml", true),
+        file("other/requests/KDS-24WBW-PV52C.toml", false),
+        file("README.md", false),
+    ];
+    let t = touched(&files, "kudus", &head);
+    assert!(t.config_changed);
+    assert_eq!(t.requests.len(), 1);
+    assert_eq!(t.requests[0].kind, RequestKind::MailCreate);
+    assert!(t.problems.is_empty(), "{:?}", t.problems);
+    // A request file the head tree lacks is a problem, not silently skipped.
+    let t = touched(&files[..1], "kudus", &Instance::default());
+    assert_eq!(t.problems.len(), 1);
+    assert_eq!(
+        evaluate(&config(), &data(vec![]), &t, true, Timestamp::UNIX_EPOCH).exit_code(),
+        3
+    );
+}
+
+#[test]
+fn assignment_finds_the_one_person_per_step_that_works() {
+    // Unordered, distinct people: "dua-peran" holds both the Kadis and the Kabid
+    // role, "sekdin" only the Kadis one. First-fit would give the Kadis step to
+    // "dua-peran" (who approved first) and leave the Kabid step without anyone.
+    let mut c = config();
+    c.sops.get_mut("email").unwrap().ordered = false;
+    let add = |c: &mut Config, role: &str, login: &str| {
+        c.roles
+            .get_mut(role)
+            .unwrap()
+            .logins
+            .push(toml::Spanned::new(0..0, login.to_string()));
+    };
+    add(&mut c, "kepala-dinas", "dua-peran");
+    add(&mut c, "kepala-bidang", "dua-peran");
+    add(&mut c, "kepala-dinas", "sekdin");
+    let d = data(vec![
+        review(1, "dua-peran", Approved, 1),
+        review(2, "sekdin", Approved, 2),
+        review(3, "kasi-tip-kudus", Approved, 3),
+    ]);
+    let ev = evaluate(&c, &d, &mail(), true, Timestamp::UNIX_EPOCH);
+    assert_eq!(ev.outcome, Outcome::Approved, "{ev:#?}");
+    let by = |i: usize| match &ev.tickets[0].steps[i].state {
+        StepState::Done { record } => record.login.clone(),
+        _ => None,
+    };
+    assert_eq!(by(1).as_deref(), Some("sekdin"));
+    assert_eq!(by(2).as_deref(), Some("dua-peran"));
+}
+
+#[test]
+fn a_return_without_reason_names_the_role_not_the_person() {
+    let ev = eval(vec![review(1, "kadis-kominfo-kudus", ChangesRequested, 1)]);
+    assert_eq!(
+        ev.tickets[0].reason.as_deref(),
+        Some("changes requested by kepala-dinas (no reason given)")
     );
 }

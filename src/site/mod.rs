@@ -9,6 +9,7 @@
 pub mod public;
 pub mod render;
 pub mod stats;
+pub mod templates;
 pub mod text;
 pub mod write;
 

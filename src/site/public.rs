@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::text::{self, Lang};
+use super::text::{self, Lang, completion_title, event_title, status_label};
 use crate::model::config::{Completion, Config, Sop, TimeZone};
 use crate::model::record::{EventKind, Outcome, Progress};
 use crate::model::{Instance, RequestKind, time};
@@ -232,47 +232,6 @@ fn when(lang: Lang, tz: TimeZone, ts: Timestamp) -> When {
     }
 }
 
-pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
-    match status {
-        Status::Submitted => lang.pick("diajukan", "submitted").into(),
-        Status::Waiting => match lang {
-            Lang::Id => format!("menunggu disposisi {waiting_for}"),
-            Lang::En => format!("awaiting disposition by the {waiting_for}"),
-        },
-        Status::Returned => lang
-            .pick("dikembalikan ke pemohon", "returned to the applicant")
-            .into(),
-        Status::Refused => lang.pick("ditolak", "refused").into(),
-        Status::Approved => lang.pick("disetujui", "approved").into(),
-        Status::Processed => lang.pick("telah diproses", "processed").into(),
-        Status::Failed => lang.pick("gagal diproses", "processing failed").into(),
-    }
-}
-
-fn completion_title(lang: Lang, c: Completion) -> &'static str {
-    match c {
-        Completion::Submit => lang.pick("Permohonan diajukan", "Request submitted"),
-        Completion::Review => lang.pick("Disposisi", "Disposition"),
-        Completion::Check => lang.pick("Pemeriksaan otomatis lulus", "Automatic check passed"),
-        Completion::Merge => lang.pick("Permohonan disahkan", "Request merged"),
-        Completion::Apply => lang.pick("Akun diproses", "Account processed"),
-        Completion::Verify => lang.pick("Akun diuji", "Account tested"),
-        Completion::Notify => lang.pick("Pemohon diberi tahu", "Applicant notified"),
-    }
-}
-
-fn event_title(lang: Lang, k: EventKind) -> &'static str {
-    match k {
-        EventKind::Applied => lang.pick("Perubahan akun diterapkan", "Account change applied"),
-        EventKind::Verified => lang.pick("Akun diuji dan berfungsi", "Account tested and working"),
-        EventKind::Notified => lang.pick("Pemohon diberi tahu", "Applicant notified"),
-        EventKind::Failed => lang.pick(
-            "Pemrosesan gagal; akan dicoba lagi",
-            "Processing failed; it will be retried",
-        ),
-    }
-}
-
 /// The event a step of this kind already stands for on the timeline.
 fn same_as_step(k: EventKind) -> Option<Completion> {
     match k {
@@ -400,6 +359,48 @@ fn build(
                 within_standard: m <= i64::from(standard_sum),
             });
         }
+        if matches!(outcome, Outcome::Returned | Outcome::Refused) {
+            // The decision itself has no recorded time: shown on top, undated. Its
+            // reason stays with the pull request.
+            let refused = outcome == Outcome::Refused;
+            entries.push((
+                None,
+                usize::MAX,
+                Entry {
+                    kind: "outcome",
+                    step: None,
+                    no: None,
+                    title: if refused {
+                        lang.pick("Permohonan ditolak", "Request refused")
+                    } else {
+                        lang.pick(
+                            "Permohonan dikembalikan kepada pemohon",
+                            "Request returned to the applicant",
+                        )
+                    }
+                    .into(),
+                    detail: Some(
+                        lang.pick(
+                            "Alasannya disampaikan kepada pemohon dan tidak ditampilkan di sini.",
+                            "The reason was given to the applicant and is not shown here.",
+                        )
+                        .into(),
+                    ),
+                    actor: p
+                        .pending_step
+                        .as_deref()
+                        .and_then(step_of)
+                        .map(|d| role_title(config, d.role.get_ref()))
+                        .unwrap_or_default(),
+                    when: None,
+                    minutes: None,
+                    minutes_text: None,
+                    standard_minutes: None,
+                    standard_text: None,
+                    within_standard: None,
+                },
+            ));
+        }
         if let Some(def) = p.pending_step.as_deref().and_then(step_of) {
             waiting_for = role_title(config, def.role.get_ref());
             if matches!(outcome, Outcome::Pending | Outcome::Approved) {
@@ -490,5 +491,136 @@ fn build(
         total,
         step_minutes,
         month,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::model::record::Snapshot;
+
+    const REQUEST: &str = r#"ticket = "KDS-24WBW-PV52C"
+kind = "mail-create"
+submitted = 2026-09-18
+
+[applicant]
+name = "Dimas Hartono"
+nip = "197608051999061019"
+opd = "Badan Pengelolaan Keuangan dan Aset Daerah"
+position = "Pengelola Keuangan"
+contact = "085163102747"
+
+[letter]
+number = "800/118/14.2026"
+date = 2026-09-18
+signatory = "Kepala Badan Pengelolaan Keuangan dan Aset Daerah"
+
+[mail]
+address = "dimas.hartono@kuduskab.go.id"
+"#;
+
+    fn instance(show_opd: bool) -> Instance {
+        let config = include_str!("../../loket.toml");
+        let config = if show_opd {
+            config.to_string()
+        } else {
+            config.replace("show-opd = true", "show-opd = false")
+        };
+        Instance::from_files(
+            Path::new("."),
+            vec![
+                ("loket.toml".into(), config),
+                ("requests/KDS-24WBW-PV52C.toml".into(), REQUEST.into()),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_date_only_submission_shows_no_time() {
+        let t = &tickets(&instance(true), &[], None, Lang::Id)[0];
+        let sub = t.submitted.as_ref().unwrap();
+        assert_eq!(sub.at, "2026-09-18");
+        assert_eq!(sub.text, "18 September 2026");
+        // Merged without a record yet: every approval is in.
+        assert_eq!(t.status, Status::Approved);
+        assert_eq!(t.status_label, "disetujui");
+        assert_eq!(
+            t.opd.as_deref(),
+            Some("Badan Pengelolaan Keuangan dan Aset Daerah")
+        );
+        assert_eq!(t.timeline.len(), 1);
+        assert!(t.timeline[0].when.as_ref().unwrap().text == "18 September 2026");
+    }
+
+    #[test]
+    fn opd_only_when_the_config_allows() {
+        let t = &tickets(&instance(false), &[], None, Lang::Id)[0];
+        assert_eq!(t.opd, None);
+    }
+
+    #[test]
+    fn returned_and_failed_tickets_keep_reasons_private() {
+        let progress = |outcome: &str, extra: &str| -> Progress {
+            toml::from_str(&format!(
+                r#"ticket = "KDS-24WBW-PV52C"
+outcome = "{outcome}"
+reason = "nama dimas.hartono sudah dipakai"
+{extra}
+[[steps]]
+step = "permohonan"
+done-by = "submit"
+role = "pemohon"
+at = "2026-09-18T08:00:00+07:00"
+
+[[steps]]
+step = "disposisi-kadis"
+done-by = "review"
+role = "kepala-dinas"
+login = "kadis-kominfo-kudus"
+at = "2026-09-18T08:15:00+07:00"
+"#
+            ))
+            .unwrap()
+        };
+        let inst = instance(true);
+        let returned = &tickets(&inst, &[progress("returned", "")], None, Lang::Id)[0];
+        assert_eq!(returned.status_label, "dikembalikan ke pemohon");
+        let json = serde_json::to_string(returned).unwrap();
+        assert!(!json.contains("dimas"), "{json}");
+        assert!(!json.contains("kadis-kominfo"), "{json}");
+        // The decision on top, undated; then the last step, timed against its standard.
+        assert_eq!(returned.timeline[0].kind, "outcome");
+        assert_eq!(returned.timeline[0].when, None);
+        assert_eq!(
+            returned.timeline[1].actor,
+            "Kepala Dinas Komunikasi dan Informatika"
+        );
+        assert_eq!(returned.timeline[1].minutes, Some(15));
+        assert_eq!(returned.timeline[1].within_standard, Some(false));
+
+        let failed = progress(
+            "failed",
+            "[[events]]\nkind = \"failed\"\nat = \"2026-09-18T09:00:00+07:00\"\ndetail = \"ssh 10.17.1.21 refused\"\n",
+        );
+        let t = &tickets(&inst, &[failed], None, Lang::En)[0];
+        assert_eq!(t.status_label, "processing failed");
+        assert_eq!(t.timeline[0].title, "Processing failed; it will be retried");
+        assert!(!serde_json::to_string(t).unwrap().contains("10.17.1.21"));
+
+        // The same ticket open in a snapshot but also merged: the record wins.
+        let snap = Snapshot {
+            taken_at: "2026-09-19T00:00:00Z".into(),
+            tickets: vec![progress("pending", "pending-step = \"disposisi-kabid\"")],
+        };
+        let t = &tickets(&inst, &[progress("returned", "")], Some(&snap), Lang::Id)[0];
+        assert_eq!(t.status, Status::Returned);
+        let t = &tickets(&inst, &[], Some(&snap), Lang::Id)[0];
+        assert_eq!(
+            t.status_label,
+            "menunggu disposisi Kepala Bidang Informatika"
+        );
+        assert_eq!(t.timeline[0].kind, "pending");
     }
 }

@@ -3,106 +3,23 @@
 //! tickets never sit in memory at once. Ticket pages render in parallel; every
 //! output depends only on the input, so builds are byte-identical.
 //!
-//! Templates are embedded; an instance's `templates/NAME.html` replaces the
-//! embedded `NAME.html`.
+//! The template set itself lives in [`super::templates`].
 
-use std::path::Path;
-
-use minijinja::{Environment, Value, context};
-
+use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::public::{self, PublicTicket};
 use super::stats::{self, Group};
+pub use super::templates::{LETTER_STYLE, SCRIPT, STYLE, Templates, sv};
 use super::text::{self, Lang};
 use super::write::Sink;
 use super::{SiteData, SiteError};
 use crate::model::config::Config;
 use crate::ticket::Ticket;
 
-/// The embedded default templates, by name.
-pub const EMBEDDED: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    (
-        "lookup_form.html",
-        include_str!("../../templates/lookup_form.html"),
-    ),
-    ("home.html", include_str!("../../templates/home.html")),
-    ("ticket.html", include_str!("../../templates/ticket.html")),
-    ("stats.html", include_str!("../../templates/stats.html")),
-    (
-        "stats_kind.html",
-        include_str!("../../templates/stats_kind.html"),
-    ),
-    ("sop.html", include_str!("../../templates/sop.html")),
-    ("cari.html", include_str!("../../templates/cari.html")),
-    ("404.html", include_str!("../../templates/404.html")),
-    ("letter.html", include_str!("../../templates/letter.html")),
-];
-pub const STYLE: &str = include_str!("../../site/style.css");
-pub const SCRIPT: &str = include_str!("../../site/loket.js");
-pub const LETTER_STYLE: &str = include_str!("../../site/letter.css");
-
-/// The template set: embedded defaults, possibly overridden by an instance.
-pub struct Templates {
-    env: Environment<'static>,
-}
-
-impl Templates {
-    /// The embedded templates only.
-    pub fn embedded() -> Templates {
-        let mut env = Environment::new();
-        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .build()
-        {
-            env.set_syntax(syntax);
-        }
-        for (name, src) in EMBEDDED {
-            // Embedded templates are tested to compile; see `embedded_templates_compile`.
-            env.add_template(name, src)
-                .unwrap_or_else(|e| panic!("embedded template {name}: {e}"));
-        }
-        Templates { env }
-    }
-
-    /// The embedded templates with `root/templates/*.html` taking precedence.
-    pub fn for_instance(root: &Path) -> Result<Templates, SiteError> {
-        let mut t = Templates::embedded();
-        let dir = root.join("templates");
-        for (name, _) in EMBEDDED {
-            let path = dir.join(name);
-            if !path.is_file() {
-                continue;
-            }
-            let src = std::fs::read_to_string(&path).map_err(|source| SiteError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            t.env
-                .add_template_owned(name.to_string(), src)
-                .map_err(|source| SiteError::Template {
-                    name: path.display().to_string(),
-                    source,
-                })?;
-        }
-        Ok(t)
-    }
-
-    pub fn render(&self, name: &str, ctx: Value) -> Result<String, SiteError> {
-        let err = |source| SiteError::Template {
-            name: name.to_string(),
-            source,
-        };
-        self.env
-            .get_template(name)
-            .map_err(err)?
-            .render(ctx)
-            .map_err(err)
-    }
-}
+/// How many months (most recent first) the statistics pages show per kind.
+pub const STATS_MONTHS: usize = 12;
 
 /// Office details that are public anyway (letterhead, footer).
 #[derive(Serialize)]
@@ -252,11 +169,6 @@ fn root(depth: usize) -> Value {
     Value::from_safe_string("../".repeat(depth))
 }
 
-/// A serializable value as a template value.
-pub fn sv<T: Serialize>(v: T) -> Value {
-    Value::from(minijinja::value::Serde(v))
-}
-
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
     out.push(b'\n');
@@ -282,17 +194,21 @@ pub fn render_site(
         }
     }
     let sops = sop_views(config, lang);
-    let site_url = config.site.base_url.clone().unwrap_or_default();
+    let mut site_url = config.site.base_url.clone().unwrap_or_default();
+    if !site_url.is_empty() && !site_url.ends_with('/') {
+        site_url.push('/');
+    }
     let common = sv(context! {
         lang => lang.code(),
         t => text::ui(lang),
         office => office_value(config),
         sops => sv(&sops),
-        as_of => as_of(data, lang, tz),
         prefix => prefix,
         site_url => site_url.clone(),
-        count => tickets.len(),
     });
+    // Only the pages that show them get these, so a new ticket or record leaves
+    // every other page (and its fingerprint) alone.
+    let as_of = as_of(data, lang, tz);
     let page = |name: &str, depth: usize, extra: Value| -> Result<Vec<u8>, SiteError> {
         let ctx =
             minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
@@ -301,10 +217,11 @@ pub fn render_site(
     let mut pages = 0usize;
     let mut put = |path: &str, bytes: Vec<u8>| -> Result<(), SiteError> {
         pages += 1;
-        sink.put(path, &bytes)
+        sink.put(path, &bytes).map(|_| ())
     };
 
-    put("index.html", page("home.html", 0, Value::UNDEFINED)?)?;
+    let home = context! { as_of => as_of.clone(), count => tickets.len() };
+    put("index.html", page("home.html", 0, home)?)?;
     put("cari/index.html", page("cari.html", 1, Value::UNDEFINED)?)?;
     // Served for any missing path, so its links must be absolute.
     let abs_root = site_url_path(&site_url);
@@ -330,6 +247,8 @@ pub fn render_site(
     let mut kinds: Vec<KindStats> = Vec::new();
     for g in &groups {
         match kinds.last_mut() {
+            // Pages stay light: the latest months only; the JSON keeps them all.
+            Some(k) if k.kind == g.kind.as_str() && k.groups.len() >= STATS_MONTHS => {}
             Some(k) if k.kind == g.kind.as_str() => k.groups.push(g),
             _ => kinds.push(KindStats {
                 kind: g.kind.as_str(),
@@ -347,7 +266,11 @@ pub fn render_site(
     }
     put(
         "statistik/index.html",
-        page("stats.html", 1, context! { kinds => sv(&kinds) })?,
+        page(
+            "stats.html",
+            1,
+            context! { kinds => sv(&kinds), as_of => as_of.clone() },
+        )?,
     )?;
     for k in &kinds {
         let path = format!("statistik/{}/index.html", k.kind);
@@ -366,7 +289,7 @@ pub fn render_site(
         .collect();
     put(
         "api/v1/index.json",
-        json(&context! { as_of => as_of(data, lang, tz), tickets => sv(&index) }),
+        json(&context! { as_of => as_of, tickets => sv(&index) }),
     )?;
 
     tickets
@@ -382,9 +305,42 @@ pub fn render_site(
 type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Sync + 'a;
 
 fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
+    let html_path = format!("t/{}/index.html", t.ticket);
+    // The JSON holds every field the page shows; if it is unchanged and the build
+    // fingerprint (config, templates, binary) matches, so is the page: skip rendering.
+    let same = sink.put(&format!("api/v1/tickets/{}.json", t.ticket), &json(t))?;
+    if same && sink.reuse(&html_path)? {
+        return Ok(());
+    }
     let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
-    sink.put(&format!("t/{}/index.html", t.ticket), &html)?;
-    sink.put(&format!("api/v1/tickets/{}.json", t.ticket), &json(t))
+    sink.put(&html_path, &html).map(|_| ())
+}
+
+/// What every page depends on besides its own data: the config's text, the
+/// templates and assets, and the running binary. Two builds with the same
+/// fingerprint render the same public model to the same bytes.
+pub fn fingerprint(data: &SiteData, templates: &Templates) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: stable for a given binary, which is all a build
+    // cache needs (another toolchain's hasher only costs one full render).
+    let mut h = std::hash::DefaultHasher::new();
+    if let Some(id) = data.instance.config_file {
+        data.instance.sources.get(id).text.hash(&mut h);
+    }
+    for (name, src) in templates.sources() {
+        name.hash(&mut h);
+        src.hash(&mut h);
+    }
+    STYLE.hash(&mut h);
+    SCRIPT.hash(&mut h);
+    env!("CARGO_PKG_VERSION").hash(&mut h);
+    if let Some(exe) = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+    {
+        exe.hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
 }
 
 /// The path part of the configured base URL (`/` when none), for absolute links.
@@ -406,14 +362,6 @@ fn site_url_path(base: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn embedded_templates_compile() {
-        let t = Templates::embedded();
-        for (name, _) in EMBEDDED {
-            assert!(t.env.get_template(name).is_ok(), "{name}");
-        }
-    }
 
     #[test]
     fn base_url_paths() {

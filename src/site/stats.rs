@@ -196,6 +196,110 @@ mod tests {
         assert_eq!(percent(5, 5), 100);
     }
 
+    fn ticket(
+        kind: RequestKind,
+        month: (i16, i8),
+        status: Status,
+        steps: &[(&str, i64)],
+    ) -> PublicTicket {
+        PublicTicket {
+            ticket: "KDS-24WBW-PV52C".into(),
+            kind: Some(kind),
+            kind_label: String::new(),
+            sop: String::new(),
+            sop_title: String::new(),
+            opd: None,
+            status,
+            status_label: String::new(),
+            submitted: None,
+            updated: None,
+            timeline: Vec::new(),
+            total: (status == Status::Processed).then(|| super::super::public::Total {
+                minutes: steps.iter().map(|(_, m)| m).sum(),
+                text: String::new(),
+                standard_minutes: 40,
+                standard_text: String::new(),
+                within_standard: false,
+            }),
+            step_minutes: steps
+                .iter()
+                .map(|(s, m)| (s.to_string(), *m, None))
+                .collect(),
+            month: Some(month),
+        }
+    }
+
+    #[test]
+    fn groups_by_kind_and_month_with_counts_and_step_times() {
+        let inst = crate::model::Instance::from_files(
+            std::path::Path::new("."),
+            vec![("loket.toml".into(), include_str!("../../loket.toml").into())],
+        );
+        let config = inst.config.as_ref().unwrap();
+        let mc = RequestKind::MailCreate;
+        let sep = (2026, 9);
+        let tickets = vec![
+            ticket(
+                mc,
+                sep,
+                Status::Processed,
+                &[("disposisi-kadis", 5), ("cek-nama", 20)],
+            ),
+            ticket(
+                mc,
+                sep,
+                Status::Processed,
+                &[("disposisi-kadis", 15), ("cek-nama", 40)],
+            ),
+            ticket(mc, sep, Status::Returned, &[("disposisi-kadis", 8)]),
+            ticket(mc, (2026, 10), Status::Refused, &[]),
+            ticket(
+                RequestKind::ServerGrant,
+                sep,
+                Status::Processed,
+                &[("disposisi-kadis", 1)],
+            ),
+        ];
+        let groups = compute(&tickets, config, Lang::Id);
+        let keys: Vec<(RequestKind, &str)> =
+            groups.iter().map(|g| (g.kind, g.month.as_str())).collect();
+        // Kinds in their fixed order, the latest month first.
+        assert_eq!(
+            keys,
+            [
+                (mc, "2026-10"),
+                (mc, "2026-09"),
+                (RequestKind::ServerGrant, "2026-09")
+            ]
+        );
+        let sept = &groups[1];
+        assert_eq!(sept.month_label, "September 2026");
+        assert_eq!(
+            (sept.requests, sept.processed, sept.returned, sept.refused),
+            (3, 2, 1, 0)
+        );
+        let kadis = sept
+            .steps
+            .iter()
+            .find(|s| s.step == "disposisi-kadis")
+            .unwrap();
+        assert_eq!(
+            (kadis.count, kadis.median_minutes, kadis.p90_minutes),
+            (3, 8, 15)
+        );
+        assert_eq!(kadis.standard_minutes, Some(10));
+        assert_eq!(kadis.within_percent, Some(67));
+        assert_eq!(kadis.role, "Kepala Dinas Komunikasi dan Informatika");
+        let total = sept.total.as_ref().unwrap();
+        assert_eq!(
+            (total.count, total.median_minutes, total.p90_minutes),
+            (2, 25, 55)
+        );
+        assert_eq!(total.within_percent, Some(50));
+        assert_eq!(groups[0].refused, 1);
+        assert!(groups[0].total.is_none());
+    }
+
     #[test]
     fn share_within_standard() {
         let t = timing(

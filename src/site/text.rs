@@ -1,10 +1,12 @@
 //! Words and formats people read: the site's language (Bahasa Indonesia by default,
-//! English by config), dates in the office's time zone, durations.
+//! English by config), status labels, dates in the office's time zone, durations.
 
 use jiff::Timestamp;
 use jiff::tz::Offset;
 
-use crate::model::config::TimeZone;
+use super::public::Status;
+use crate::model::config::{Completion, TimeZone};
+use crate::model::record::EventKind;
 
 /// The site's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +124,50 @@ pub fn duration(lang: Lang, minutes: i64) -> String {
     parts.join(" ")
 }
 
+/// The status as the public reads it.
+pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
+    match status {
+        Status::Submitted => lang.pick("diajukan", "submitted").into(),
+        Status::Waiting => match lang {
+            Lang::Id => format!("menunggu disposisi {waiting_for}"),
+            Lang::En => format!("awaiting disposition by the {waiting_for}"),
+        },
+        Status::Returned => lang
+            .pick("dikembalikan ke pemohon", "returned to the applicant")
+            .into(),
+        Status::Refused => lang.pick("ditolak", "refused").into(),
+        Status::Approved => lang.pick("disetujui", "approved").into(),
+        Status::Processed => lang.pick("telah diproses", "processed").into(),
+        Status::Failed => lang.pick("gagal diproses", "processing failed").into(),
+    }
+}
+
+/// What completing a step of this kind is called on the timeline.
+pub fn completion_title(lang: Lang, c: Completion) -> &'static str {
+    match c {
+        Completion::Submit => lang.pick("Permohonan diajukan", "Request submitted"),
+        Completion::Review => lang.pick("Disposisi", "Disposition"),
+        Completion::Check => lang.pick("Pemeriksaan otomatis lulus", "Automatic check passed"),
+        Completion::Merge => lang.pick("Permohonan disahkan", "Request merged"),
+        Completion::Apply => lang.pick("Akun diproses", "Account processed"),
+        Completion::Verify => lang.pick("Akun diuji", "Account tested"),
+        Completion::Notify => lang.pick("Pemohon diberi tahu", "Applicant notified"),
+    }
+}
+
+/// What a CI event is called on the timeline.
+pub fn event_title(lang: Lang, k: EventKind) -> &'static str {
+    match k {
+        EventKind::Applied => lang.pick("Perubahan akun diterapkan", "Account change applied"),
+        EventKind::Verified => lang.pick("Akun diuji dan berfungsi", "Account tested and working"),
+        EventKind::Notified => lang.pick("Pemohon diberi tahu", "Applicant notified"),
+        EventKind::Failed => lang.pick(
+            "Pemrosesan gagal; akan dicoba lagi",
+            "Processing failed; it will be retried",
+        ),
+    }
+}
+
 /// The interface's words, by key, for the templates' `t`.
 pub fn ui(lang: Lang) -> std::collections::BTreeMap<&'static str, &'static str> {
     UI.iter()
@@ -225,7 +271,11 @@ const UI: &[(&str, &str, &str)] = &[
         "Waktu dihitung dari selesainya langkah sebelumnya hingga selesainya langkah ini (waktu kalender), dibandingkan dengan waktu baku SOP. Median dan persentil ke-90 memakai metode peringkat terdekat.",
         "Times run from the end of the previous step to the end of this one (calendar time) and are compared with the SOP's standard. Median and 90th percentile use the nearest-rank method.",
     ),
-    ("per_month", "Per bulan pengajuan", "By month of submission"),
+    (
+        "per_month",
+        "Per bulan pengajuan (12 bulan terakhir; semua bulan dalam JSON)",
+        "By month of submission (last 12 months; every month in the JSON)",
+    ),
     ("month", "Bulan", "Month"),
     ("requests", "Permohonan", "Requests"),
     ("returned", "Dikembalikan", "Returned"),
@@ -260,6 +310,7 @@ const UI: &[(&str, &str, &str)] = &[
         "Browser Anda tidak menjalankan JavaScript dan server situs ini tidak meneruskan pencarian. Buka halaman tiket Anda langsung dengan mengetik alamat berikut pada bilah alamat, diganti dengan nomor tiket Anda (huruf besar):",
         "Your browser does not run JavaScript and this site's host does not forward lookups. Open your ticket's page directly by typing this address in the address bar, with your ticket number (capital letters):",
     ),
+    ("this_site", "(alamat situs ini)", "(this site's address)"),
     ("not_found", "Halaman tidak ditemukan", "Page not found"),
     (
         "not_found_text",

@@ -20,7 +20,14 @@ pub const MARKER: &str = ".loket-site";
 
 /// Where rendered files go. `path` is relative, with `/` separators.
 pub trait Sink: Sync {
-    fn put(&self, path: &str, bytes: &[u8]) -> Result<(), SiteError>;
+    /// Stores a file; true when it equals the one already published.
+    fn put(&self, path: &str, bytes: &[u8]) -> Result<bool, SiteError>;
+
+    /// Keeps the published file at `path` as it is, without rendering it again; only
+    /// when the previous build had the same fingerprint. False when it cannot.
+    fn reuse(&self, _path: &str) -> Result<bool, SiteError> {
+        Ok(false)
+    }
 }
 
 /// Keeps everything in memory (tests, small sites).
@@ -28,10 +35,10 @@ pub trait Sink: Sync {
 pub struct MemorySink(pub Mutex<BTreeMap<String, Vec<u8>>>);
 
 impl Sink for MemorySink {
-    fn put(&self, path: &str, bytes: &[u8]) -> Result<(), SiteError> {
+    fn put(&self, path: &str, bytes: &[u8]) -> Result<bool, SiteError> {
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        m.insert(path.to_string(), bytes.to_vec());
-        Ok(())
+        Ok(m.insert(path.to_string(), bytes.to_vec())
+            .is_some_and(|old| old == bytes))
     }
 }
 
@@ -57,6 +64,8 @@ pub struct DirWriter {
     written: AtomicUsize,
     kept: AtomicUsize,
     progress: ProgressBar,
+    /// Whether the published site was built with the same fingerprint.
+    same_fingerprint: bool,
 }
 
 fn write_err(path: &Path, source: std::io::Error) -> SiteError {
@@ -77,7 +86,14 @@ fn sibling(out: &Path, suffix: &str) -> PathBuf {
 impl DirWriter {
     /// Prepares a fresh temporary directory. Refuses an existing, non-empty `out`
     /// that a previous build did not make, as the swap would delete it.
-    pub fn new(out: &Path, progress: ProgressBar) -> Result<DirWriter, SiteError> {
+    ///
+    /// `fingerprint` identifies what the pages depend on besides their own data (see
+    /// [`super::render::fingerprint`]); it is kept in the marker file.
+    pub fn new(
+        out: &Path,
+        progress: ProgressBar,
+        fingerprint: &str,
+    ) -> Result<DirWriter, SiteError> {
         if out.exists() {
             let empty = fs::read_dir(out)
                 .map_err(|e| write_err(out, e))?
@@ -95,15 +111,18 @@ impl DirWriter {
             fs::remove_dir_all(&tmp).map_err(|e| write_err(&tmp, e))?;
         }
         fs::create_dir_all(&tmp).map_err(|e| write_err(&tmp, e))?;
-        fs::write(tmp.join(MARKER), "loket status site\n")
-            .map_err(|e| write_err(&tmp.join(MARKER), e))?;
-        Ok(DirWriter {
+        let marker = format!("loket status site\nfingerprint {fingerprint}\n");
+        let same_fingerprint = fs::read(out.join(MARKER)).is_ok_and(|m| m == marker.as_bytes());
+        let w = DirWriter {
             out: out.to_path_buf(),
             tmp,
             written: AtomicUsize::new(0),
             kept: AtomicUsize::new(0),
             progress,
-        })
+            same_fingerprint,
+        };
+        w.put(MARKER, marker.as_bytes())?;
+        Ok(w)
     }
 
     /// Swaps the new site in and removes the old one.
@@ -135,7 +154,7 @@ impl Drop for DirWriter {
 }
 
 impl Sink for DirWriter {
-    fn put(&self, path: &str, bytes: &[u8]) -> Result<(), SiteError> {
+    fn put(&self, path: &str, bytes: &[u8]) -> Result<bool, SiteError> {
         let dest = self.tmp.join(path);
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
@@ -143,13 +162,30 @@ impl Sink for DirWriter {
         let current = self.out.join(path);
         let same = fs::metadata(&current).is_ok_and(|m| m.len() == bytes.len() as u64)
             && fs::read(&current).is_ok_and(|old| old == bytes);
-        if same && fs::hard_link(&current, &dest).is_ok() {
+        let kept = same && fs::hard_link(&current, &dest).is_ok();
+        if kept {
             self.kept.fetch_add(1, Ordering::Relaxed);
         } else {
             fs::write(&dest, bytes).map_err(|e| write_err(&dest, e))?;
             self.written.fetch_add(1, Ordering::Relaxed);
         }
         self.progress.inc(1);
-        Ok(())
+        Ok(same)
+    }
+
+    fn reuse(&self, path: &str) -> Result<bool, SiteError> {
+        if !self.same_fingerprint {
+            return Ok(false);
+        }
+        let dest = self.tmp.join(path);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
+        }
+        if fs::hard_link(self.out.join(path), &dest).is_err() {
+            return Ok(false);
+        }
+        self.kept.fetch_add(1, Ordering::Relaxed);
+        self.progress.inc(1);
+        Ok(true)
     }
 }

@@ -85,7 +85,12 @@ pub struct FakeComment {
     pub id: u64,
     pub issue: u64,
     pub body: String,
+    /// Who wrote it; the token (the bot) may edit only its own.
+    pub author: String,
 }
+
+/// The login the test token belongs to.
+pub const BOT: &str = "loket-bot";
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -351,6 +356,25 @@ fn handle(
                 .collect();
             page(flavor, root, path, &q, items)
         }
+        ("GET", ["commits", sha, "pulls"]) if flavor == Flavor::GitHub => {
+            let items: Vec<Value> = s
+                .pulls
+                .values()
+                .filter(|p| p.merge_commit_sha.as_deref() == Some(*sha) || p.head_sha == *sha)
+                .map(|p| pull_json(flavor, p, true))
+                .collect();
+            page(flavor, root, path, &q, items)
+        }
+        ("GET", ["commits", sha, "pull"]) if flavor == Flavor::Forgejo => {
+            match s
+                .pulls
+                .values()
+                .find(|p| p.merge_commit_sha.as_deref() == Some(*sha))
+            {
+                Some(p) => json_resp(200, pull_json(flavor, p, false)),
+                None => not_found(),
+            }
+        }
         ("GET", ["pulls", n]) => match pull_of(s, n) {
             Some(p) => json_resp(200, pull_json(flavor, p, false)),
             None => not_found(),
@@ -384,7 +408,7 @@ fn handle(
                 .comments
                 .iter()
                 .filter(|c| c.issue == n)
-                .map(|c| json!({"id": c.id, "body": c.body, "user": user("loket-bot")}))
+                .map(|c| json!({"id": c.id, "body": c.body, "user": user(&c.author)}))
                 .collect();
             page(flavor, root, path, &q, items)
         }
@@ -400,8 +424,9 @@ fn handle(
                 id: 5_000 + s.next_id,
                 issue: n.parse().unwrap_or(0),
                 body: text,
+                author: BOT.into(),
             };
-            let v = json!({"id": c.id, "body": c.body, "user": user("loket-bot")});
+            let v = json!({"id": c.id, "body": c.body, "user": user(BOT)});
             s.comments.push(c);
             json_resp(201, v)
         }
@@ -411,12 +436,13 @@ fn handle(
                 .and_then(|v| v["body"].as_str().map(str::to_string));
             let id: u64 = id.parse().unwrap_or(0);
             match (s.comments.iter_mut().find(|c| c.id == id), text) {
+                (Some(c), _) if c.author != BOT => json_resp(
+                    403,
+                    json!({"message": "Must have admin rights to Repository."}),
+                ),
                 (Some(c), Some(t)) => {
                     c.body = t;
-                    json_resp(
-                        200,
-                        json!({"id": c.id, "body": c.body, "user": user("loket-bot")}),
-                    )
+                    json_resp(200, json!({"id": c.id, "body": c.body, "user": user(BOT)}))
                 }
                 _ => not_found(),
             }
@@ -650,6 +676,22 @@ impl Repo {
         std::fs::write(&p, text).unwrap();
         git(&self.dir, &["add", "-A"]);
         git(&self.dir, &["commit", "-q", "-m", &format!("add {path}")]);
+    }
+
+    /// Removes `path` on the PR branch.
+    pub fn remove_file(&self, path: &str) {
+        git(&self.dir, &["rm", "-q", path]);
+        git(
+            &self.dir,
+            &["commit", "-q", "-m", &format!("remove {path}")],
+        );
+    }
+
+    /// Copies a file of the bundled instance as it is.
+    pub fn copy_bundled(&self, rel: &str) {
+        let text =
+            std::fs::read_to_string(crate::common::repo_root().join(rel)).expect("bundled file");
+        self.commit_file(rel, &text);
     }
 
     /// Adds the bundled request `ticket` (from the repository's requests/).

@@ -136,6 +136,13 @@ impl Sshd {
         login
     }
 
+    /// Deletes `login` (an account the code under test creates with a fixed name,
+    /// e.g. from the bundled instance) now and when the server is dropped.
+    pub fn track(&self, login: &str) {
+        let _ = Command::new("userdel").args(["-r", "-f", login]).output();
+        self.users.lock().unwrap().push(login.to_string());
+    }
+
     /// sshd's log so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()

@@ -11,6 +11,7 @@
 //! each change is a block that reports its own result, so one failing change is
 //! reported against its ticket and the rest still apply.
 
+pub mod backend;
 pub mod script;
 pub mod session;
 
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
+pub use backend::SshBackend;
 pub use script::{Op, OpResult};
 pub use session::{LoginOutcome, SshError, SshSession, SshTarget, sh_quote};
 
@@ -68,7 +70,9 @@ impl LiveKey {
             };
         };
         let pk = entry.public_key();
-        let ticket = Some(pk.comment().trim())
+        // `loket:<ticket>` (also the key directory's mark), or a bare ticket.
+        let comment = pk.comment().trim();
+        let ticket = Some(comment.strip_prefix(KEY_MARK).unwrap_or(comment))
             .filter(|c| crate::ticket::Ticket::parse(c, None).is_ok())
             .map(str::to_string);
         let last_day = entry.config_opts().iter().find_map(|o| {
@@ -82,6 +86,19 @@ impl LiveKey {
             last_day,
         }
     }
+}
+
+/// Comment prefix of the key lines loket writes: `loket:<grant ticket>`.
+pub const KEY_MARK: &str = "loket:";
+
+/// The authorized_keys line for a key granted by `ticket` until `last_day`: sshd
+/// stops accepting it when the next day begins (server local time).
+pub fn key_line(key: &str, ticket: &str, last_day: Date) -> String {
+    let stop = last_day.checked_add(1.day()).unwrap_or(last_day);
+    format!(
+        "expiry-time=\"{}\" {key} {KEY_MARK}{ticket}",
+        stop.strftime("%Y%m%d")
+    )
 }
 
 /// `type base64` of an OpenSSH public key line (options and comment dropped).
@@ -168,6 +185,12 @@ pub fn account_expiry(last_days: impl Iterator<Item = Date>) -> Date {
 
 pub const EPOCH: Date = Date::constant(1970, 1, 1);
 
+/// The date `days` after 1970-01-01 (a shadow/`shadowExpire` day number), if in range.
+pub fn epoch_day(days: i64) -> Option<Date> {
+    let span = jiff::Span::new().try_days(days).ok()?;
+    EPOCH.checked_add(span).ok()
+}
+
 /// One host's backend for a run: the session is opened on first use.
 pub struct SshHost {
     target: SshTarget,
@@ -182,7 +205,19 @@ impl SshHost {
         }
     }
 
+    pub fn target(&self) -> &SshTarget {
+        &self.target
+    }
+
+    /// The process id of this host's SSH control master, if one is open.
+    pub fn master_pid(&self) -> Option<u32> {
+        self.session.as_ref().and_then(SshSession::master_pid)
+    }
+
     fn session(&mut self) -> Result<&SshSession, SshError> {
+        if self.session.as_ref().is_some_and(|s| !s.is_alive()) {
+            self.session = None;
+        }
         if self.session.is_none() {
             self.session = Some(SshSession::open(&self.target)?);
         }
@@ -208,6 +243,12 @@ impl SshHost {
         script::parse_results(&server, &out, ops.len())
     }
 
+    /// Runs a script as root on the host over this run's session (the command
+    /// backend uses this); returns its stdout.
+    pub fn run_script(&mut self, script: &str) -> Result<String, SshError> {
+        self.session()?.run_script(script)
+    }
+
     /// Logs in as `login` with the applicant's private key, as the applicant would.
     pub fn try_login(
         &mut self,
@@ -231,12 +272,25 @@ mod tests {
         assert_eq!(k.key, KEY);
         assert_eq!(k.last_day, Some(Date::constant(2027, 8, 14)));
         assert_eq!(k.ticket.as_deref(), Some("KDS-PH7H3-MSBP2"));
+        let marked = LiveKey::parse(&key_line(
+            KEY,
+            "KDS-PH7H3-MSBP2",
+            Date::constant(2027, 8, 14),
+        ));
+        assert_eq!(marked, k, "loket:<ticket> and a bare ticket read the same");
         // Only a valid ticket counts as loket's mark.
         let foreign = LiveKey::parse(&format!("{KEY} budi@laptop"));
         assert_eq!(foreign.ticket, None);
         assert_eq!(foreign.last_day, None);
         let junk = LiveKey::parse("not a key");
         assert_eq!(junk.key, "not a key");
+    }
+
+    #[test]
+    fn day_numbers_out_of_range_are_refused_not_panicked_on() {
+        assert_eq!(epoch_day(20000), Some(Date::constant(2024, 10, 4)));
+        assert_eq!(epoch_day(99_999_999), None);
+        assert_eq!(epoch_day(i64::MIN), None);
     }
 
     #[test]

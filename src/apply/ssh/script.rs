@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use jiff::ToSpan;
 use jiff::civil::Date;
 
 use super::session::{SshError, sh_quote};
-use super::{EPOCH, LiveAccount, LiveHost, LiveKey, account_expiry};
+use super::{EPOCH, LiveAccount, LiveHost, LiveKey, account_expiry, epoch_day, key_line};
 
 /// One change to one account on a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +49,14 @@ pub type OpResult = Result<(), String>;
 
 /// Helpers every apply script starts with.
 const PRELUDE: &str = r#"umask 077
+lk_has() { getent passwd "$1" >/dev/null || { echo "no account $1 on this server" >&2; return 1; }; }
 lk_prep() {
   h=$(getent passwd "$1" | cut -d: -f6)
   [ -n "$h" ] || { echo "no account $1 on this server" >&2; return 1; }
   g=$(id -g "$1")
   [ -d "$h/.ssh" ] || install -d -m 700 -o "$1" -g "$g" "$h/.ssh"
   ak="$h/.ssh/authorized_keys"
+  rm -f "$h/.ssh/.loket."*   # left by a run cut off before its rename
 }
 # lk_put LOGIN 'type base64' LINE: replace the key's line (or add it), atomically.
 lk_put() {
@@ -139,17 +140,22 @@ pub fn apply_script(ops: &[Op], live: &LiveHost) -> String {
                     ..
                 } => {
                     held.insert(key.clone(), *last_day);
-                    // sshd stops accepting the key at the start of this local day.
-                    let stop = last_day.checked_add(1.day()).unwrap_or(*last_day);
-                    let line =
-                        format!("expiry-time=\"{}\" {key} {ticket}", stop.strftime("%Y%m%d"));
+                    let line = key_line(key, ticket, *last_day);
                     let expiry = chage(login, account_expiry(held.values().copied()));
-                    format!("lk_put {q} {} {}\n{expiry}", sh_quote(key), sh_quote(&line))
+                    // Expiry first: a run killed in between leaves the key not
+                    // installed, so the next plan grants it again and converges.
+                    format!(
+                        "lk_has {q}\n{expiry}\nlk_put {q} {} {}",
+                        sh_quote(key),
+                        sh_quote(&line)
+                    )
                 }
                 Op::RemoveKey { key, .. } => {
                     held.remove(key);
                     let expiry = chage(login, account_expiry(held.values().copied()));
-                    format!("lk_del {q} {}\n{expiry}", sh_quote(key))
+                    // Expiry first: killed in between, the key is still there and
+                    // the next plan revokes it again.
+                    format!("lk_has {q}\n{expiry}\nlk_del {q} {}", sh_quote(key))
                 }
                 Op::SetExpiry { on, .. } => chage(login, *on),
             }
@@ -238,12 +244,8 @@ pub fn parse_read(server: &str, out: &str) -> Result<LiveHost, SshError> {
                 let expires_on = if expire.is_empty() || expire == "-1" {
                     None
                 } else {
-                    let days: i32 = expire.parse().map_err(|_| bad(server, line))?;
-                    Some(
-                        EPOCH
-                            .checked_add(days.days())
-                            .map_err(|_| bad(server, line))?,
-                    )
+                    let days: i64 = expire.parse().map_err(|_| bad(server, line))?;
+                    Some(epoch_day(days).ok_or_else(|| bad(server, line))?)
                 };
                 host.accounts.insert(
                     login.to_string(),
@@ -300,6 +302,10 @@ mod tests {
             "truncated output is refused"
         );
         assert!(parse_read("s", "garbage\nEND\n").is_err());
+        assert!(
+            parse_read("s", "U\tx\t99999999\t\nEND\n").is_err(),
+            "no panic"
+        );
     }
 
     #[test]
@@ -332,7 +338,11 @@ mod tests {
             ticket: "KDS-PH7H3-MSBP2".into(),
         }];
         let s = apply_script(&ops, &live);
-        assert!(s.contains("chage -E 0 'lktx'"), "{s}");
+        let (expire, remove) = (s.find("chage -E 0 'lktx'"), s.find("lk_del 'lktx'"));
+        assert!(
+            expire.is_some() && expire < remove,
+            "expiry before the key change: {s}"
+        );
         let bad = [Op::SetExpiry {
             login: "x; reboot".into(),
             on: EPOCH,

@@ -150,6 +150,11 @@ pub struct SshSession {
 impl SshSession {
     /// Connects as the admin and keeps the connection open until dropped.
     pub fn open(target: &SshTarget) -> Result<Self, SshError> {
+        if target.host_key.trim().is_empty() {
+            return Err(SshError::NoHostKey {
+                server: target.server.clone(),
+            });
+        }
         let (key_type, pinned) = parse_host_key(&target.server, &target.host_key)?;
         let io = |context| {
             let server = target.server.clone();
@@ -181,7 +186,8 @@ impl SshSession {
         let err_file = fs::File::create(&err_path).map_err(io("creating a log file"))?;
         let status = Command::new("ssh")
             .args(session.args())
-            .args(["-M", "-N", "-f", "-o", "ControlPersist=yes"])
+            // A master orphaned by a killed run exits once idle this long.
+            .args(["-M", "-N", "-f", "-o", "ControlPersist=300"])
             .arg("-i")
             .arg(&target.identity)
             .arg(session.destination(&target.admin_user))
@@ -199,6 +205,29 @@ impl SshSession {
 
     pub fn target(&self) -> &SshTarget {
         &self.target
+    }
+
+    /// Whether the control master still runs (it exits after an idle spell).
+    pub fn is_alive(&self) -> bool {
+        self.master_pid().is_some()
+    }
+
+    /// The control master's process id, while it runs.
+    pub fn master_pid(&self) -> Option<u32> {
+        let out = Command::new("ssh")
+            .args(self.args())
+            .args(["-O", "check"])
+            .arg(self.destination(&self.target.admin_user))
+            .stdin(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        // "Master running (pid=1234)"
+        let text = String::from_utf8_lossy(&out.stderr);
+        let pid = text.split("pid=").nth(1)?;
+        pid.trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()
     }
 
     fn known_hosts(&self) -> PathBuf {
@@ -241,6 +270,9 @@ impl SshSession {
         let mut child = Command::new("ssh")
             .args(self.args())
             .args(["-o", "ControlMaster=no"])
+            // Should the master be gone, ssh falls back to a direct connection.
+            .arg("-i")
+            .arg(&self.target.identity)
             .arg(self.destination(&self.target.admin_user))
             .arg(remote)
             .stdin(Stdio::piped())
@@ -249,7 +281,7 @@ impl SshSession {
             .spawn()
             .map_err(io("running ssh"))?;
         let mut stdin = child.stdin.take().expect("stdin is piped");
-        let script = script.to_string();
+        let script = wrap_script(script);
         // Write from a thread so a large script cannot deadlock against full pipes.
         let writer = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
         let out = child.wait_with_output().map_err(io("waiting for ssh"))?;
@@ -354,6 +386,12 @@ fn classify(target: &SshTarget, user: &str, stderr: &str) -> SshError {
     }
 }
 
+/// One function, called on the last line: a script cut short (loket killed while
+/// sending it) is never defined completely, so no part of it runs.
+pub fn wrap_script(script: &str) -> String {
+    format!("loket_main() {{\n{script}\n}}\nloket_main\n")
+}
+
 /// Quotes `s` for a POSIX shell as one word.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -367,6 +405,45 @@ mod tests {
     fn quoting_survives_quotes_and_metacharacters() {
         assert_eq!(sh_quote("abc"), "'abc'");
         assert_eq!(sh_quote("a'b; rm -rf /"), r"'a'\''b; rm -rf /'");
+    }
+
+    #[test]
+    fn a_truncated_script_runs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("ran");
+        let m = sh_quote(&mark.display().to_string());
+        let full = wrap_script(&format!("echo a >> {m}\necho b >> {m}"));
+        // Every cut before the call's last letter leaves nothing done.
+        for cut in 0..full.len() - 1 {
+            let mut child = Command::new("sh")
+                .arg("-s")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(&full.as_bytes()[..cut])
+                .unwrap();
+            child.wait().unwrap();
+            assert!(!mark.exists(), "cut at {cut} ran part of the script");
+        }
+        let mut child = Command::new("sh")
+            .arg("-s")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(full.as_bytes())
+            .unwrap();
+        child.wait().unwrap();
+        assert_eq!(std::fs::read_to_string(&mark).unwrap(), "a\nb\n");
     }
 
     #[test]

@@ -41,12 +41,14 @@ fn l051_fires_on_missing_past_and_too_long_expiry() {
     });
     fx.assert_fires("L051", &req, 21);
     let (mut fx, req) = grant(KEY_ED1);
+    fx.remove(ACC);
     fx.edit(&req, |s| {
         s.replace("expires = 2027-01-31", "expires = 2028-01-31")
     });
     let d = fx.assert_fires("L051", &req, 21);
     assert!(d.message.contains("365"), "{}", d.message);
     let mut fx = Fixture::kudus();
+    fx.freeze_base();
     let t = fx.server_grant("db-1", "opd-dinkes", KEY_ED1);
     fx.edit(&format!("requests/{t}.toml"), |s| {
         s.replace("expires = 2027-01-31", "expires = 2027-03-31")
@@ -62,6 +64,18 @@ fn l051_merged_grant_keeps_its_history_but_new_one_is_held_to_today() {
         s.replace("expires = 2027-01-31", "expires = 2026-11-20")
     });
     fx.assert_quiet("L051");
+    // merged, then the office shortened max-days: history stays valid
+    let (mut fx, _) = grant(KEY_ED1);
+    fx.edit("loket.toml", |s| {
+        s.replacen("max-days = 365", "max-days = 30", 1)
+    });
+    fx.assert_quiet("L051");
+    // but never before the submission date
+    let (mut fx, req) = grant(KEY_ED1);
+    fx.edit(&req, |s| {
+        s.replace("expires = 2027-01-31", "expires = 2026-10-01")
+    });
+    fx.assert_fires("L051", &req, 21);
     // the same request new in a pull request
     let mut fx = Fixture::kudus();
     fx.freeze_base();

@@ -1,0 +1,129 @@
+use crate::check::testutil::*;
+
+/// The preset with `from` replaced by `to` once, and the 1-based line of `needle`
+/// (a part of `to`) in the result.
+fn cfg_at(from: &str, to: &str, needle: &str) -> (Fixture, usize) {
+    let mut fx = Fixture::kudus();
+    let at = fx.files["loket.toml"].find(from).expect("in the preset");
+    fx.edit("loket.toml", |s| s.replacen(from, to, 1));
+    let text = &fx.files["loket.toml"];
+    let at = at + to.find(needle).expect("needle in to");
+    let line = 1 + text[..at].matches('\n').count();
+    (fx, line)
+}
+
+/// Fires `code` on the line where `to` starts.
+fn fires(code: &str, from: &str, to: &str) -> crate::diag::Diagnostic {
+    let (fx, line) = cfg_at(from, to, to);
+    fx.assert_fires(code, "loket.toml", line)
+}
+
+#[test]
+fn the_kudus_preset_passes_every_config_rule() {
+    Fixture::kudus().assert_clean();
+}
+
+#[test]
+fn l060_fires_on_unknown_roles() {
+    fires("L060", "role = \"kepala-seksi\"", "role = \"kasi\"");
+    fires(
+        "L060",
+        "config-change-role = \"kepala-dinas\"",
+        "config-change-role = \"bupati\"",
+    );
+}
+
+#[test]
+fn l061_fires_on_duplicate_step_id() {
+    let d = fires("L061", "id = \"cek-nama\"", "id = \"disposisi-kabid\"");
+    assert_eq!(d.secondary.len(), 1);
+}
+
+#[test]
+fn l062_fires_on_request_without_sop_and_kind_with_two() {
+    let mut fx = Fixture::kudus();
+    let t = fx.mail_create("budi");
+    fx.mail_change("mail-reset", "budi");
+    let reset = fx
+        .files
+        .keys()
+        .find(|k| k.starts_with("requests/") && !k.contains(&t))
+        .unwrap()
+        .clone();
+    fx.edit("loket.toml", |s| {
+        s.replacen(
+            "\"mail-deactivate\", \"mail-reset\"]",
+            "\"mail-deactivate\"]",
+            1,
+        )
+    });
+    fx.assert_fires("L062", &reset, 2);
+    fires(
+        "L062",
+        "kinds = [\"server-grant\", \"server-revoke\"]",
+        "kinds = [\"server-grant\", \"server-revoke\", \"mail-reset\"]",
+    );
+    // an office without a server SOP is fine while nobody asks for server access
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        s.replacen("[\"server-grant\", \"server-revoke\"]", "[]", 1)
+    });
+    fx.assert_quiet("L062");
+}
+
+#[test]
+fn l063_fires_on_broken_pattern() {
+    let (fx, line) = cfg_at(
+        "local-part-pattern = \"",
+        "local-part-pattern = \"(((",
+        "local",
+    );
+    fx.assert_fires("L063", "loket.toml", line);
+}
+
+#[test]
+fn l064_fires_on_duplicate_server_and_bad_fields() {
+    fires("L064", "name = \"db-1\"", "name = \"app-1\"");
+    let (fx, line) = cfg_at("max-days = 90", "max-days = 0", "max-days");
+    fx.assert_fires("L064", "loket.toml", line);
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        s.replacen(
+            "account-kinds = [\"opd\"]\nmax-days = 90",
+            "account-kinds = []\nmax-days = 90",
+            1,
+        )
+    });
+    let text = &fx.files["loket.toml"];
+    let line = 1 + text[..text.find("name = \"db-1\"").unwrap()]
+        .matches('\n')
+        .count();
+    fx.assert_fires("L064", "loket.toml", line);
+    let (fx, line) = cfg_at(
+        "max-days = 90",
+        "max-days = 90\nhost-key = \"ssh-ed25519 nonsense\"",
+        "host-key",
+    );
+    fx.assert_fires("L064", "loket.toml", line);
+}
+
+#[test]
+fn l065_fires_on_bad_empty_or_repeated_domains() {
+    let d = "domains = [\"kuduskab.go.id\"]";
+    fires("L065", d, "domains = [\"Kudus Kab\"]");
+    fires("L065", d, "domains = []");
+    fires(
+        "L065",
+        d,
+        "domains = [\"kuduskab.go.id\", \"kuduskab.go.id\"]",
+    );
+}
+
+#[test]
+fn l066_fires_on_bad_prefix() {
+    fires(
+        "L066",
+        "ticket-prefix = \"KDS\"",
+        "ticket-prefix = \"kudus-kab\"",
+    );
+}

@@ -1,0 +1,324 @@
+//! One request's SOP walked step by step: which approval completes which step,
+//! under the step rules (role on base, order, distinct people), and the outcome.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+
+use super::{
+    Approval, Finding, Pending, REFUSAL_PREFIXES, StepState, StepStatus, TicketRef, TicketStatus,
+    review_record, rules,
+};
+use crate::forge::Review;
+use crate::model::record::{Outcome, StepRecord};
+use crate::model::{Completion, Config, Sop};
+use rules::StepFacts;
+
+pub(super) fn ticket_status(
+    config: &Config,
+    t: &TicketRef,
+    approvals: &[Approval],
+    objections: &[&Review],
+    created: Option<Timestamp>,
+    check_passed: bool,
+    now: Timestamp,
+) -> TicketStatus {
+    let mut status = TicketStatus {
+        ticket: t.ticket.clone(),
+        kind: t.kind,
+        path: t.path.clone(),
+        sop: None,
+        outcome: Outcome::Pending,
+        steps: Vec::new(),
+        pending: None,
+        reason: None,
+        findings: Vec::new(),
+    };
+    let Some((sop_id, sop)) = config.sop_for(t.kind) else {
+        status.reason = Some(format!(
+            "no SOP in loket.toml (base branch) covers kind {}",
+            t.kind
+        ));
+        return status;
+    };
+    status.sop = Some(sop_id.to_string());
+    let title = |role: &str| {
+        config
+            .roles
+            .get(role)
+            .map_or_else(|| role.to_string(), |r| r.title.clone())
+    };
+
+    let choice = choose(config, sop, approvals, created, check_passed);
+    let mut previous: Option<Timestamp> = None;
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut blocked = false;
+    for (i, step) in sop.steps.iter().enumerate() {
+        let role = step.role.get_ref().as_str();
+        let done_by = *step.done_by.get_ref();
+        let state = match done_by {
+            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
+                StepState::AfterMerge
+            }
+            _ if blocked => StepState::Waiting,
+            Completion::Submit => {
+                previous = created;
+                StepState::Done {
+                    record: StepRecord {
+                        step: step.id.get_ref().clone(),
+                        done_by,
+                        role: role.to_string(),
+                        login: None,
+                        at: created.map(|c| c.to_string()).unwrap_or_default(),
+                        review_id: None,
+                    },
+                }
+            }
+            Completion::Check if check_passed => StepState::Done {
+                record: StepRecord {
+                    step: step.id.get_ref().clone(),
+                    done_by,
+                    role: role.to_string(),
+                    login: None,
+                    at: now.to_string(),
+                    review_id: None,
+                },
+            },
+            Completion::Check => {
+                status.findings.push(Finding {
+                    code: rules::CHECK_PASSES.code,
+                    login: None,
+                    review_id: None,
+                    step: Some(step.id.get_ref().clone()),
+                    message: "`loket check` does not pass on the head; fix the errors it reports"
+                        .into(),
+                });
+                StepState::Pending
+            }
+            Completion::Review => {
+                let facts = StepFacts {
+                    config,
+                    role,
+                    ordered: sop.ordered,
+                    previous_done_at: previous,
+                    distinct_people: sop.distinct_people,
+                    used: &used,
+                };
+                let chosen = choice[i].map(|k| &approvals[k]);
+                if chosen.is_none() {
+                    // Why each approval by a holder of the role does not complete it.
+                    // Not holding the role is only news when one holds none at all
+                    // (reported once below).
+                    for a in approvals {
+                        let failed = rules::step_rules()
+                            .find_map(|(rule, f)| f(&facts, a.review, a.at).map(|m| (rule, m)));
+                        if let Some((rule, message)) = failed
+                            && rule.code != rules::ROLE_ON_BASE.code
+                        {
+                            status.findings.push(Finding {
+                                code: rule.code,
+                                login: Some(a.review.login.clone()),
+                                review_id: Some(a.review.id),
+                                step: Some(step.id.get_ref().clone()),
+                                message,
+                            })
+                        }
+                    }
+                }
+                match chosen {
+                    Some(a) => {
+                        used.insert(a.review.login.to_ascii_lowercase());
+                        previous = Some(a.at);
+                        StepState::Done {
+                            record: review_record(step.id.get_ref(), role, a),
+                        }
+                    }
+                    None => StepState::Pending,
+                }
+            }
+        };
+        if matches!(state, StepState::Pending) {
+            if status.pending.is_none() {
+                status.pending = Some(Pending {
+                    step: step.id.get_ref().clone(),
+                    role: role.to_string(),
+                });
+            }
+            blocked = sop.ordered;
+        }
+        status.steps.push(StepStatus {
+            id: step.id.get_ref().clone(),
+            no: step.no,
+            role: role.to_string(),
+            role_title: title(role),
+            done_by,
+            state,
+        });
+    }
+    // Approvals by people holding none of the SOP's review roles on the base branch.
+    let review_roles: Vec<&str> = sop
+        .steps
+        .iter()
+        .filter(|s| *s.done_by.get_ref() == Completion::Review)
+        .map(|s| s.role.get_ref().as_str())
+        .collect();
+    let holds_any = |login: &str| config.roles_of(login).any(|r| review_roles.contains(&r));
+    for a in approvals {
+        if !holds_any(&a.review.login) {
+            status.findings.push(Finding {
+                code: rules::ROLE_ON_BASE.code,
+                login: Some(a.review.login.clone()),
+                review_id: Some(a.review.id),
+                step: None,
+                message: format!(
+                    "{} holds no role this SOP's steps need ({}) in loket.toml on the base branch",
+                    a.review.login,
+                    review_roles.join(", ")
+                ),
+            });
+        }
+    }
+    // A request for changes by someone holding one of the SOP's roles returns (or
+    // refuses) the request, whatever else is approved.
+    if let Some(o) = objections.iter().find(|o| holds_any(&o.login)) {
+        let body = o.body.trim();
+        let refused = REFUSAL_PREFIXES.iter().any(|p| {
+            body.get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p))
+        });
+        status.outcome = if refused {
+            Outcome::Refused
+        } else {
+            Outcome::Returned
+        };
+        // The reason is public (status site): name the role, never the login.
+        status.reason = Some(if body.is_empty() {
+            let roles: Vec<&str> = config
+                .roles_of(&o.login)
+                .filter(|r| review_roles.contains(r))
+                .collect();
+            format!("changes requested by {} (no reason given)", roles.join("/"))
+        } else {
+            body.chars().take(500).collect()
+        });
+        return status;
+    }
+    if status.pending.is_none() {
+        status.outcome = Outcome::Approved;
+    }
+    status
+}
+
+/// Which approval completes each review step: the assignment completing the most
+/// steps, earlier steps first. A plain first-fit could miss one when a person holds
+/// two roles (distinct people, or an unordered SOP), so this searches; it stops at
+/// the first assignment that completes every step it can, and SOPs are short.
+fn choose(
+    config: &Config,
+    sop: &Sop,
+    approvals: &[Approval],
+    created: Option<Timestamp>,
+    check_passed: bool,
+) -> Vec<Option<usize>> {
+    let n = sop.steps.len();
+    let mut search = Search {
+        config,
+        sop,
+        approvals,
+        created,
+        check_passed,
+        cur: vec![None; n],
+        done: vec![false; n],
+        best: (vec![false; n], vec![None; n]),
+        used: BTreeSet::new(),
+    };
+    search.step(0, None, false);
+    search.best.1
+}
+
+struct Search<'a> {
+    config: &'a Config,
+    sop: &'a Sop,
+    approvals: &'a [Approval<'a>],
+    created: Option<Timestamp>,
+    check_passed: bool,
+    cur: Vec<Option<usize>>,
+    done: Vec<bool>,
+    best: (Vec<bool>, Vec<Option<usize>>),
+    used: BTreeSet<String>,
+}
+
+impl Search<'_> {
+    /// Whether the best so far completes every step that can be completed before
+    /// the merge, so no other assignment can beat it.
+    fn perfect(&self) -> bool {
+        self.sop.steps.iter().zip(&self.best.0).all(|(s, d)| {
+            *d || matches!(
+                s.done_by.get_ref(),
+                Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify
+            )
+        })
+    }
+
+    fn step(&mut self, i: usize, previous: Option<Timestamp>, blocked: bool) {
+        if i == self.sop.steps.len() {
+            if self.done > self.best.0 {
+                self.best = (self.done.clone(), self.cur.clone());
+            }
+            return;
+        }
+        let step = &self.sop.steps[i];
+        match step.done_by.get_ref() {
+            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
+                self.step(i + 1, previous, blocked)
+            }
+            _ if blocked => self.step(i + 1, previous, blocked),
+            Completion::Submit => {
+                self.done[i] = true;
+                self.step(i + 1, self.created, blocked);
+                self.done[i] = false;
+            }
+            Completion::Check if self.check_passed => {
+                self.done[i] = true;
+                self.step(i + 1, previous, blocked);
+                self.done[i] = false;
+            }
+            Completion::Check => self.step(i + 1, previous, self.sop.ordered),
+            Completion::Review => {
+                let mut any = false;
+                for (k, a) in self.approvals.iter().enumerate() {
+                    let facts = StepFacts {
+                        config: self.config,
+                        role: step.role.get_ref(),
+                        ordered: self.sop.ordered,
+                        previous_done_at: previous,
+                        distinct_people: self.sop.distinct_people,
+                        used: &self.used,
+                    };
+                    if rules::step_rules().any(|(_, f)| f(&facts, a.review, a.at).is_some()) {
+                        continue;
+                    }
+                    any = true;
+                    let login = a.review.login.to_ascii_lowercase();
+                    let fresh = self.used.insert(login.clone());
+                    self.cur[i] = Some(k);
+                    self.done[i] = true;
+                    self.step(i + 1, Some(a.at), blocked);
+                    self.cur[i] = None;
+                    self.done[i] = false;
+                    if fresh {
+                        self.used.remove(&login);
+                    }
+                    if self.perfect() {
+                        return;
+                    }
+                }
+                // A completed step beats a pending one whatever follows, so leave
+                // the step pending only when no approval can complete it.
+                if !any {
+                    self.step(i + 1, previous, self.sop.ordered);
+                }
+            }
+        }
+    }
+}
