@@ -422,9 +422,15 @@ fn killed_applies_converge_without_loss_or_duplicates() {
             f[0]
         );
     }
-    // Every ticket recorded as applied, and verified at least once.
+    // Every ticket recorded as applied; no temp file of a killed write left there.
     for e in fs::read_dir(inst.join("records")).unwrap() {
-        let r = fs::read_to_string(e.unwrap().path()).unwrap();
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().to_string();
+        assert!(
+            name.starts_with("KDS-") && name.ends_with(".toml"),
+            "{name}"
+        );
+        let r = fs::read_to_string(e.path()).unwrap();
         assert!(r.contains("kind = \"applied\""), "{r}");
     }
 }

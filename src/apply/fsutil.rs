@@ -43,6 +43,19 @@ pub fn atomic_write(
     Ok(())
 }
 
+/// Removes temp files a killed run left in `dir` (only ours: `.loket-*`). Call with
+/// the apply lock held, so no live write is touched.
+pub fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(".loket-") {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// The numeric id of a group from `/etc/group`, if it exists.
 pub fn group_id(name: &str) -> Option<u32> {
     let text = fs::read_to_string("/etc/group").ok()?;
@@ -69,5 +82,8 @@ mod tests {
         // No temp files left behind.
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
         assert_eq!(group_id("root"), Some(0));
+        fs::write(p.parent().unwrap().join(".loket-abc"), "torn").unwrap();
+        remove_stale_temps(p.parent().unwrap());
+        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
     }
 }

@@ -150,6 +150,10 @@ pub fn apply(
     } else {
         Some(Lock::acquire(&state_dir)?)
     };
+    if !opts.dry_run {
+        // Temp files of a killed run's atomic writes (records/ is committed by CI).
+        super::fsutil::remove_stale_temps(&inst.root.join(crate::model::record::RECORDS_DIR));
+    }
     let (mut journal, interrupted) = if opts.dry_run {
         (None, Vec::new())
     } else {
