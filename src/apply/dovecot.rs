@@ -57,6 +57,9 @@ pub struct Dovecot {
     settings: DovecotSettings,
     root: PathBuf,
     domains: Vec<String>,
+    /// The passwd-file as read back from disk after the last batch, for verify
+    /// (re-reading it per change would be quadratic on large runs).
+    written: Option<BTreeMap<String, Entry>>,
 }
 
 impl Dovecot {
@@ -66,6 +69,7 @@ impl Dovecot {
             settings,
             root: root.to_path_buf(),
             domains,
+            written: None,
         }
     }
 
@@ -310,8 +314,12 @@ impl Backend for Dovecot {
             .zip(hashes)
             .map(|(c, h)| h.and_then(|h| self.change(&mut table, c, h)))
             .collect();
+        self.written = None;
         if results.iter().any(Result::is_ok)
-            && let Err(e) = self.write_all(&table)
+            && let Err(e) = self.write_all(&table).and_then(|()| {
+                self.written = Some(self.load()?);
+                Ok(())
+            })
         {
             let msg = e.to_string();
             for r in results.iter_mut().filter(|r| r.is_ok()) {
@@ -325,9 +333,14 @@ impl Backend for Dovecot {
         let Target::Mail { address, .. } = &c.planned.target else {
             return Err(BackendError::Other("not a mail change".into()));
         };
-        let table = self.load()?;
-        let e = table
-            .get(address)
+        let table = match self.written.take() {
+            Some(t) => t,
+            None => self.load()?,
+        };
+        let e = table.get(address).cloned();
+        self.written = Some(table);
+        let e = e
+            .as_ref()
             .ok_or_else(|| BackendError::Verify(format!("{address} is missing")))?;
         let want_active = !matches!(c.planned.action, Action::Disable)
             && !matches!(c.planned.target, Target::Mail { active: false, .. });
