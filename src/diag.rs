@@ -6,38 +6,48 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
 /// Index of a file in [`Sources`].
 pub type FileId = usize;
 
-/// One text file of the instance, kept with its line starts for line/column lookup.
+/// One text file of the instance, with its line starts for line/column lookup.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// Path relative to the instance root, with `/` separators.
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Built on the first lookup: a run over 100k files needs lines for only the few
+    /// that have diagnostics, and building them all up front cost a scan and an
+    /// allocation per file.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Self {
             path,
             text,
-            line_starts,
+            line_starts: OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
+        let line_starts = self.line_starts();
+        let line = line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = line_starts[line];
         let col = self
             .text
             .get(start..offset)
@@ -47,12 +57,9 @@ impl SourceFile {
 
     /// The text of the 1-based line `line`, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let end = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+        let line_starts = self.line_starts();
+        let start = line_starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        let end = line_starts.get(line).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 }
@@ -215,13 +222,9 @@ fn locate(sources: &Sources, label: &Label) -> (String, usize, usize) {
 /// Renders diagnostics rustc-style, with a snippet of each offending line.
 pub fn render_human(sources: &Sources, diags: &[Diagnostic]) -> String {
     use codespan_reporting::diagnostic as cd;
-    use codespan_reporting::files::SimpleFiles;
     use codespan_reporting::term;
 
-    let mut files = SimpleFiles::new();
-    for (_, f) in sources.iter() {
-        files.add(f.path.to_string_lossy().replace('\\', "/"), f.text.as_str());
-    }
+    let files = CodespanFiles(sources);
     let config = term::Config::default();
     let mut out = String::new();
     for d in diags {
@@ -248,6 +251,72 @@ pub fn render_human(sources: &Sources, diags: &[Diagnostic]) -> String {
         }
     }
     out
+}
+
+/// Lets codespan read [`Sources`] directly. Copying every file into codespan's
+/// `SimpleFiles` built line tables for all of them, which on a large instance cost
+/// more than the check itself; this only touches the files a diagnostic points at.
+/// Same answers as `SimpleFile`.
+struct CodespanFiles<'s>(&'s Sources);
+
+impl CodespanFiles<'_> {
+    fn file(&self, id: FileId) -> Result<&SourceFile, codespan_reporting::files::Error> {
+        self.0
+            .files
+            .get(id)
+            .ok_or(codespan_reporting::files::Error::FileMissing)
+    }
+
+    fn line_start(
+        &self,
+        id: FileId,
+        line_index: usize,
+    ) -> Result<usize, codespan_reporting::files::Error> {
+        let f = self.file(id)?;
+        let starts = f.line_starts();
+        match line_index.cmp(&starts.len()) {
+            std::cmp::Ordering::Less => Ok(starts[line_index]),
+            std::cmp::Ordering::Equal => Ok(f.text.len()),
+            std::cmp::Ordering::Greater => Err(codespan_reporting::files::Error::LineTooLarge {
+                given: line_index,
+                max: starts.len() - 1,
+            }),
+        }
+    }
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for CodespanFiles<'_> {
+    type FileId = FileId;
+    type Name = String;
+    type Source = &'a str;
+
+    fn name(&'a self, id: FileId) -> Result<String, codespan_reporting::files::Error> {
+        Ok(self.file(id)?.path.to_string_lossy().replace('\\', "/"))
+    }
+
+    fn source(&'a self, id: FileId) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.file(id)?.text.as_str())
+    }
+
+    fn line_index(
+        &'a self,
+        id: FileId,
+        byte_index: usize,
+    ) -> Result<usize, codespan_reporting::files::Error> {
+        Ok(self
+            .file(id)?
+            .line_starts()
+            .binary_search(&byte_index)
+            .unwrap_or_else(|next_line| next_line - 1))
+    }
+
+    fn line_range(
+        &'a self,
+        id: FileId,
+        line_index: usize,
+    ) -> Result<Range<usize>, codespan_reporting::files::Error> {
+        Ok(self.line_start(id, line_index)?..self.line_start(id, line_index + 1)?)
+    }
 }
 
 /// Spans must fall on char boundaries inside the file for the renderer.

@@ -1,6 +1,7 @@
 //! L024: one address, one account. Addresses are compared by a collision key so that
 //! names people or mail clients would confuse count as the same name.
 
+use rayon::prelude::*;
 use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
@@ -91,11 +92,15 @@ fn unique(cx: &Context, out: &mut Vec<Diagnostic>) {
     });
     let mut groups: HashMap<String, Vec<Entry>> =
         HashMap::with_capacity(cx.inst.mail_accounts.len());
-    for e in accounts.chain(pending) {
-        groups
-            .entry(address_key(e.w.addr.get_ref(), naming))
-            .or_default()
-            .push(e);
+    let entries: Vec<Entry> = accounts.chain(pending).collect();
+    // The keys (NFKC, confusable skeletons) are most of this rule's time: build them in
+    // parallel, then group in file order as before.
+    let keys: Vec<String> = entries
+        .par_iter()
+        .map(|e| address_key(e.w.addr.get_ref(), naming))
+        .collect();
+    for (key, e) in keys.into_iter().zip(entries) {
+        groups.entry(key).or_default().push(e);
     }
     // Built on the first collision only: most runs have none.
     let base_paths: OnceCell<HashSet<&std::path::Path>> = OnceCell::new();

@@ -85,6 +85,9 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
             }
         }
     }
+    // The process ends right after: freeing 100k parsed files one by one was ~7% of
+    // the run, for memory the OS takes back anyway.
+    std::mem::forget(inst);
     Ok(if report.is_clean() {
         ExitCode::SUCCESS
     } else {
