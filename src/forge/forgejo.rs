@@ -228,17 +228,10 @@ impl Forge for Forgejo {
     }
 
     fn create_comment(&self, number: u64, body: &str) -> Result<u64, ForgeError> {
-        let url = format!("{}/issues/{number}/comments", self.repo_url);
-        let v = self
-            .http
-            .send("POST", &url, &serde_json::json!({ "body": body }))?;
-        Ok(v.get("id").and_then(|i| i.as_u64()).unwrap_or(0))
+        self.http.create_comment(&self.repo_url, number, body)
     }
 
     fn edit_comment(&self, id: u64, body: &str) -> Result<(), ForgeError> {
-        let url = format!("{}/issues/comments/{id}", self.repo_url);
-        self.http
-            .send("PATCH", &url, &serde_json::json!({ "body": body }))
-            .map(drop)
+        self.http.edit_comment(&self.repo_url, id, body)
     }
 }

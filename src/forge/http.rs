@@ -119,6 +119,26 @@ impl Http {
         })
     }
 
+    /// Creates an issue comment; returns its id. GitHub and Forgejo/Gitea share these
+    /// endpoints under the repository URL, so both clients use this one.
+    pub fn create_comment(
+        &self,
+        repo_url: &str,
+        number: u64,
+        body: &str,
+    ) -> Result<u64, ForgeError> {
+        let url = format!("{repo_url}/issues/{number}/comments");
+        let v = self.send("POST", &url, &serde_json::json!({ "body": body }))?;
+        Ok(v.get("id").and_then(|i| i.as_u64()).unwrap_or(0))
+    }
+
+    /// Replaces the body of issue comment `id` (same endpoint on both forges).
+    pub fn edit_comment(&self, repo_url: &str, id: u64, body: &str) -> Result<(), ForgeError> {
+        let url = format!("{repo_url}/issues/comments/{id}");
+        self.send("PATCH", &url, &serde_json::json!({ "body": body }))
+            .map(drop)
+    }
+
     fn checked(
         &self,
         url: &str,
