@@ -307,7 +307,7 @@ fn entry(slapd: &Slapd, dn: &str) -> SearchEntry {
 /// apply, then a read and a no-op plan. Run with
 /// `cargo test --test apply_ldap -- --ignored --nocapture measure_`.
 #[test]
-#[ignore]
+#[ignore = "benchmark (BENCHMARKS.md): run with --ignored --nocapture"]
 fn measure_200_mail_creates() {
     let Some(slapd) = Slapd::start() else { return };
     let mut b = backend(&slapd, LdapRole::Mail);

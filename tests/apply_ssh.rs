@@ -503,7 +503,7 @@ fn loket_cli_applies_the_bundled_server_accounts_over_ssh() {
 /// applied in one batched script, then a read and a no-op diff. Run with
 /// `cargo test --test apply_ssh -- --ignored --nocapture measure_`.
 #[test]
-#[ignore]
+#[ignore = "benchmark (BENCHMARKS.md): run with --ignored --nocapture"]
 fn measure_batched_apply_of_200_accounts() {
     let Some(sshd) = Sshd::start() else { return };
     let key = keygen(&sshd.dir.path().join("k"), "k");
