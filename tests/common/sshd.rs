@@ -67,11 +67,11 @@ impl Sshd {
         }
         let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
         std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
-        // Under target/ rather than /tmp: sshd's StrictModes refuses key files below a
-        // world-writable directory, and the test config keeps StrictModes on.
+        // Not below /tmp: sshd's StrictModes refuses key files below a world-writable
+        // directory, and the test config keeps StrictModes on.
         let dir = tempfile::Builder::new()
             .prefix("sshd.")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .tempdir_in(strict_modes_safe_base())
             .expect("temp dir");
         let d = dir.path();
         let host_key = keygen(&d.join("host_ed25519"), "host");
@@ -164,4 +164,23 @@ impl Drop for Sshd {
             let _ = Command::new("userdel").args(["-r", "-f", u]).output();
         }
     }
+}
+
+/// A base directory no ancestor of which is group- or world-writable: target/'s temp
+/// dir normally, but a checkout under /tmp (a CI clone, say) needs a root-owned
+/// directory under /run instead.
+fn strict_modes_safe_base() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let safe = target
+        .ancestors()
+        .filter_map(|a| std::fs::metadata(a).ok())
+        .all(|m| m.permissions().mode() & 0o022 == 0);
+    if safe {
+        return target;
+    }
+    let run = PathBuf::from("/run/loket-tests");
+    std::fs::create_dir_all(&run).expect("create /run/loket-tests");
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    run
 }
