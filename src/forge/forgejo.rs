@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::http::{Http, MAX_PAGES, encode_path};
+use super::wire::{File, Pull, PullCommit, User};
 use super::{
     ChangedFile, Commit, Forge, ForgeError, ForgeKind, IssueComment, PullRequest, Review,
     ReviewState,
@@ -60,63 +61,6 @@ impl Forgejo {
 }
 
 #[derive(Deserialize)]
-struct User {
-    login: String,
-}
-
-#[derive(Deserialize)]
-struct Ref {
-    #[serde(rename = "ref")]
-    name: String,
-    sha: String,
-}
-
-#[derive(Deserialize)]
-struct Pull {
-    number: u64,
-    state: String,
-    user: Option<User>,
-    head: Ref,
-    base: Ref,
-    #[serde(default)]
-    merged: bool,
-    #[serde(default)]
-    merge_commit_sha: Option<String>,
-    created_at: String,
-}
-
-impl From<Pull> for PullRequest {
-    fn from(p: Pull) -> PullRequest {
-        PullRequest {
-            number: p.number,
-            author: p.user.map(|u| u.login).unwrap_or_default(),
-            head_sha: p.head.sha,
-            base_ref: p.base.name,
-            base_sha: p.base.sha,
-            state: p.state,
-            merged: p.merged,
-            merge_commit_sha: p.merge_commit_sha,
-            created_at: p.created_at,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct PullCommit {
-    sha: String,
-    author: Option<User>,
-    committer: Option<User>,
-}
-
-#[derive(Deserialize)]
-struct File {
-    filename: String,
-    status: String,
-    #[serde(default)]
-    previous_filename: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct PullReview {
     id: u64,
     user: Option<User>,
@@ -158,8 +102,12 @@ impl Forge for Forgejo {
 
     fn merged_pull_for_commit(&self, sha: &str) -> Result<Option<u64>, ForgeError> {
         let url = format!("{}/commits/{sha}/pull", self.repo_url);
-        match self.http.get::<Pull>(&url) {
-            Ok(p) if p.items.merged => Ok(Some(p.items.number)),
+        match self
+            .http
+            .get::<Pull>(&url)
+            .map(|p| PullRequest::from(p.items))
+        {
+            Ok(p) if p.merged => Ok(Some(p.number)),
             Ok(_) | Err(ForgeError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -180,11 +128,7 @@ impl Forge for Forgejo {
                 "pulls/{number}/commits?verification=false&files=false"
             ))?
             .into_iter()
-            .map(|c| Commit {
-                sha: c.sha,
-                author_login: c.author.map(|u| u.login),
-                committer_login: c.committer.map(|u| u.login),
-            })
+            .map(Into::into)
             .collect())
     }
 
@@ -192,11 +136,7 @@ impl Forge for Forgejo {
         Ok(self
             .list::<File>(&format!("pulls/{number}/files"))?
             .into_iter()
-            .map(|f| ChangedFile {
-                removed: matches!(f.status.as_str(), "deleted" | "removed"),
-                path: f.filename,
-                previous_path: f.previous_filename,
-            })
+            .map(Into::into)
             .collect())
     }
 

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::http::{Http, MAX_PAGES, encode_path, next_link};
+use super::wire::{File, Pull, PullCommit, User};
 use super::{
     ChangedFile, Commit, Forge, ForgeError, ForgeKind, IssueComment, PullRequest, Review,
     ReviewState,
@@ -42,65 +43,6 @@ impl GitHub {
         }
         Ok(out)
     }
-}
-
-#[derive(Deserialize)]
-struct User {
-    login: String,
-}
-
-#[derive(Deserialize)]
-struct Ref {
-    #[serde(rename = "ref")]
-    name: String,
-    sha: String,
-}
-
-#[derive(Deserialize)]
-struct Pull {
-    number: u64,
-    state: String,
-    user: Option<User>,
-    head: Ref,
-    base: Ref,
-    #[serde(default)]
-    merged: Option<bool>,
-    #[serde(default)]
-    merged_at: Option<String>,
-    merge_commit_sha: Option<String>,
-    created_at: String,
-}
-
-impl From<Pull> for PullRequest {
-    fn from(p: Pull) -> PullRequest {
-        PullRequest {
-            number: p.number,
-            author: p.user.map(|u| u.login).unwrap_or_default(),
-            head_sha: p.head.sha,
-            base_ref: p.base.name,
-            base_sha: p.base.sha,
-            state: p.state,
-            // The list endpoint has no `merged`; `merged_at` says the same.
-            merged: p.merged.unwrap_or(p.merged_at.is_some()),
-            merge_commit_sha: p.merge_commit_sha,
-            created_at: p.created_at,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct PullCommit {
-    sha: String,
-    author: Option<User>,
-    committer: Option<User>,
-}
-
-#[derive(Deserialize)]
-struct File {
-    filename: String,
-    status: String,
-    #[serde(default)]
-    previous_filename: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -164,11 +106,7 @@ impl Forge for GitHub {
         Ok(self
             .list::<PullCommit>(&format!("pulls/{number}/commits"))?
             .into_iter()
-            .map(|c| Commit {
-                sha: c.sha,
-                author_login: c.author.map(|u| u.login),
-                committer_login: c.committer.map(|u| u.login),
-            })
+            .map(Into::into)
             .collect())
     }
 
@@ -176,11 +114,7 @@ impl Forge for GitHub {
         Ok(self
             .list::<File>(&format!("pulls/{number}/files"))?
             .into_iter()
-            .map(|f| ChangedFile {
-                removed: f.status == "removed",
-                path: f.filename,
-                previous_path: f.previous_filename,
-            })
+            .map(Into::into)
             .collect())
     }
 

@@ -8,6 +8,7 @@
 mod forgejo;
 mod github;
 mod http;
+mod wire;
 
 use serde::Serialize;
 use thiserror::Error;
