@@ -8,9 +8,11 @@
 pub mod slapd;
 pub mod sshd;
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// True when running under CI, where a missing server is a failure, not a skip.
 pub fn in_ci() -> bool {
@@ -66,4 +68,35 @@ pub fn loket() -> Command {
 /// The repository root (the bundled Kudus instance).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A daemon's stderr, collected line by line for the test's failure messages.
+pub type DaemonLog = Arc<Mutex<Vec<String>>>;
+
+/// Starts a daemon in the foreground and waits (no sleeps) until its stderr shows
+/// `ready`; panics with everything it logged if it exits first.
+pub fn spawn_until_ready(cmd: &mut Command, what: &str, ready: &'static str) -> (Child, DaemonLog) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let log: DaemonLog = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("piped");
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(ready) {
+                let _ = tx.send(());
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    if rx.recv().is_err() {
+        let _ = child.wait();
+        panic!("{what} did not start:\n{}", log.lock().unwrap().join("\n"));
+    }
+    (child, log)
 }

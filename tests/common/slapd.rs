@@ -3,10 +3,8 @@
 //! openssh-lpk (`tests/fixtures/ldap/openssh-lpk.schema`), and a base tree loaded
 //! with `slapadd` before start.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 
 use super::{free_port, repo_root, require_binary};
@@ -73,31 +71,15 @@ impl Slapd {
         let port = free_port();
         let url = format!("ldap://127.0.0.1:{port}");
         // Foreground with the stats log on stderr; "slapd starting" means listening.
-        let mut child = Command::new(&slapd)
-            .arg("-f")
-            .arg(d.join("slapd.conf"))
-            .args(["-h", &format!("{url}/"), "-d", "stats"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start slapd");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().expect("piped");
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("slapd starting") {
-                    let _ = tx.send(());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        if rx.recv().is_err() {
-            let _ = child.wait();
-            panic!("slapd did not start:\n{}", log.lock().unwrap().join("\n"));
-        }
+        // Wait for "slapd starting" on its log (or its exit): no sleeps.
+        let (mut child, log) = super::spawn_until_ready(
+            Command::new(&slapd)
+                .arg("-f")
+                .arg(d.join("slapd.conf"))
+                .args(["-h", &format!("{url}/"), "-d", "stats"]),
+            "slapd",
+            "slapd starting",
+        );
         // "slapd starting" comes before the listener threads call listen(): wait
         // until a connection is accepted (bounded; this is readiness, not timing).
         let ready = (0..500).any(|_| {

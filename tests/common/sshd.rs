@@ -10,11 +10,9 @@
 //! Tests that create users serialise on [`Sshd::start`]'s lock: concurrent `useradd`
 //! runs contend for `/etc/passwd`'s lock.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{free_port, in_ci, require_binary};
@@ -89,31 +87,14 @@ impl Sshd {
             ak = d.join("admin_keys").display(),
         );
         std::fs::write(d.join("sshd_config"), config).unwrap();
-        let mut child = Command::new(&sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(d.join("sshd_config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start sshd");
-        // Wait for "Server listening" (or sshd's exit) on its log: no sleeps.
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().expect("piped");
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("Server listening on") {
-                    let _ = tx.send(());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        if rx.recv().is_err() {
-            let _ = child.wait();
-            panic!("sshd did not start:\n{}", log.lock().unwrap().join("\n"));
-        }
+        // Wait for "Server listening on" on its log (or its exit): no sleeps.
+        let (child, log) = super::spawn_until_ready(
+            Command::new(&sshd)
+                .args(["-D", "-e", "-f"])
+                .arg(d.join("sshd_config")),
+            "sshd",
+            "Server listening on",
+        );
         Some(Sshd {
             port,
             host_key: key_id(&host_key),
