@@ -7,17 +7,19 @@ use std::path::PathBuf;
 
 use jiff::civil::Date;
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use super::plan::PlannedChange;
 
-/// A plaintext password. Never printed: `Debug` and `Display` are redacted; reach
+/// A plaintext password, wiped from memory when dropped (`zeroize`). Never printed:
+/// `Debug` and `Display` are redacted; reach
 /// the text with [`Secret::expose`] only to hash or seal it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     pub fn new(text: String) -> Self {
-        Self(text)
+        Self(Zeroizing::new(text))
     }
     pub fn expose(&self) -> &str {
         &self.0

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use rand::{Rng, RngExt};
 use sha_crypt::{PasswordHasher, PasswordVerifier, ShaCrypt};
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use super::Secret;
 
@@ -38,9 +39,11 @@ pub enum CredentialError {
 /// A fresh random password.
 pub fn generate_password() -> Secret {
     let mut rng = rand::rng();
-    let text: String = (0..LENGTH)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
+    // Sized up front: a growing String would leave unwiped copies behind.
+    let mut text = String::with_capacity(LENGTH);
+    for _ in 0..LENGTH {
+        text.push(ALPHABET[rng.random_range(0..ALPHABET.len())] as char);
+    }
     Secret::new(text)
 }
 
@@ -86,14 +89,14 @@ pub fn seal(message: &str, recipient: &dyn age::Recipient) -> Result<Vec<u8>, Cr
     Ok(out)
 }
 
-/// The letter sealed for the applicant (Indonesian, then English).
-pub fn credential_message(ticket: &str, address: &str, password: &Secret) -> String {
-    format!(
+/// The letter sealed for the applicant (Indonesian, then English); wiped on drop.
+pub fn credential_message(ticket: &str, address: &str, password: &Secret) -> Zeroizing<String> {
+    Zeroizing::new(format!(
         "Tiket / Ticket: {ticket}\nAkun / Account: {address}\nKata sandi / Password: {}\n\n\
          Segera ganti kata sandi ini setelah masuk pertama kali.\n\
          Please change this password after your first login.\n",
         password.expose()
-    )
+    ))
 }
 
 /// The folder sealed credentials are written to.

@@ -150,7 +150,8 @@ pub fn open_sealed(
 ) -> Option<Secret> {
     let bytes = std::fs::read(path).ok()?;
     let dec = age::Decryptor::new(&bytes[..]).ok()?;
-    let mut text = String::new();
+    // The whole opened letter holds the password: wiped on drop, like the Secret.
+    let mut text = zeroize::Zeroizing::new(String::new());
     dec.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
         .ok()?
         .read_to_string(&mut text)
