@@ -627,3 +627,57 @@ fn a_failing_backend_fails_its_tickets_only_and_is_retried() {
     assert!(record.contains("outcome = \"processed\""), "{record}");
     assert_eq!(code(&loket(&inst, &["plan"])), 0);
 }
+
+#[test]
+fn a_failed_verification_is_retried_with_a_new_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(server) = MailServer::start(&tmp.path().join("srv")) else {
+        return;
+    };
+    let id = age::x25519::Identity::generate();
+    let state = tmp.path().join("state");
+    // IMAP unreachable: every create is written but its login test fails.
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let good = server.backend_toml();
+    let broken = good.replace(&server.imap(), &dead);
+    let inst = instance(
+        tmp.path(),
+        &backends(&id.to_public().to_string(), &broken, &state),
+    );
+    set_account(&inst, LESTARI, "active", &[LESTARI_CREATE]);
+    let apply = loket(&inst, &["apply", "--run", "imap-down-1"]);
+    assert_eq!(code(&apply), 1, "{}", text(&apply));
+    assert!(text(&apply).contains(&format!("FAILED create {LESTARI}")));
+    let first = sealed_password(&state, LESTARI_CREATE, &id);
+    let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
+    assert!(record.contains("outcome = \"failed\""), "{record}");
+    let listed = fs::read_to_string(state.join("unverified.json")).unwrap();
+    assert!(listed.contains(LESTARI) && !listed.contains(first.expose()));
+    // Live equals accounts/ now: the plan alone would never come back to it.
+    assert_eq!(code(&loket(&inst, &["plan"])), 0);
+
+    let config = fs::read_to_string(inst.join("loket.toml")).unwrap();
+    fs::write(
+        inst.join("loket.toml"),
+        config.replace(&dead, &server.imap()),
+    )
+    .unwrap();
+    let apply = loket(&inst, &["apply", "--run", "imap-up-2"]);
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    assert!(
+        text(&apply).contains(&format!("ok reset {LESTARI}")),
+        "{}",
+        text(&apply)
+    );
+    let second = sealed_password(&state, LESTARI_CREATE, &id);
+    assert_ne!(first, second);
+    mailcheck::imap_login(&server.imap(), LESTARI, &second).unwrap();
+    assert!(mailcheck::imap_login(&server.imap(), LESTARI, &first).is_err());
+    let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
+    assert!(record.contains("outcome = \"processed\""), "{record}");
+    assert!(!state.join("unverified.json").exists());
+    // Nothing left: a third run does nothing.
+    let apply = loket(&inst, &["apply", "--run", "idle-3"]);
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    assert!(text(&apply).contains("0 changes"), "{}", text(&apply));
+}

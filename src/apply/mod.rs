@@ -23,6 +23,7 @@ pub mod plan;
 pub mod records;
 pub mod run;
 pub mod ssh;
+pub mod unverified;
 pub mod verify;
 
 pub use backend::{
@@ -56,6 +57,8 @@ pub enum ApplyError {
     Credential(#[from] credentials::CredentialError),
     #[error("{path}: cannot update the record: {message}")]
     Record { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    State { path: PathBuf, message: String },
     #[error(
         "refused: the run would remove access from {removals} of {total} live accounts/keys \
          on `{backend}`, more than max-disable-share = {max_share}. If accounts/ is right, \

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::fmt;
 
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::backend::LiveState;
 use crate::model::account::{KeyStatus, MailAccount, ServerAccount};
 use crate::model::request::RequestKind;
 use crate::model::time::to_date;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
@@ -54,7 +54,7 @@ impl Action {
 }
 
 /// What a change is about. Public keys are not secret; nothing here is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Target {
     /// A mail account; `active` is the state it is created in.
@@ -94,7 +94,7 @@ impl fmt::Display for Target {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedChange {
     /// The backend that carries it out (its [`super::Backend::name`]).
     pub backend: String,

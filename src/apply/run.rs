@@ -15,6 +15,7 @@ use super::journal::{Entry, Journal};
 use super::lock::Lock;
 use super::plan::{Desired, Plan, PlannedChange, Target, diff_mail, diff_server};
 use super::records::{self, TicketEvents};
+use super::unverified::Unverified;
 use super::{ApplyError, guard};
 use crate::model::record::{Event, EventKind};
 use crate::model::request::{Request, RequestKind};
@@ -160,11 +161,17 @@ pub fn apply(
         let (j, i) = Journal::open(&state_dir)?;
         (Some(j), i)
     };
-    let planned = plan(
+    let mut planned = plan(
         inst,
         slots,
         opts.today.unwrap_or_else(|| today(config, opts.now)),
     );
+    // Changes an earlier run applied but could not verify: redone or re-verified.
+    let unverified = Unverified::load(&state_dir)?;
+    let retries = unverified.retries(&planned.plan.changes);
+    let reapplied: HashSet<String> = retries.reapply.iter().map(PlannedChange::key).collect();
+    planned.plan.changes.extend(retries.reapply);
+    let mut failed_verify: Vec<PlannedChange> = Vec::new();
     let requests: HashMap<&str, &Request> = inst
         .requests
         .iter()
@@ -325,6 +332,7 @@ pub fn apply(
                                     e.push(applied.clone());
                                     e.push(event(EventKind::Failed, Some(msg.clone())));
                                 }
+                                failed_verify.push(change.planned.clone());
                                 Status::Failed(msg)
                             }
                         }
@@ -354,8 +362,59 @@ pub fn apply(
             journal.log(&dones)?;
         }
     }
+    for c in retries.reverify {
+        let Some(slot) = slots.iter_mut().find(|s| s.backend.name() == c.backend) else {
+            continue; // backend no longer configured: nothing left to verify
+        };
+        if opts.dry_run {
+            report.changes.push(ChangeReport {
+                change: c,
+                status: Status::Planned,
+                sealed: None,
+            });
+            continue;
+        }
+        let (kind, status) = match slot.backend.verify(&Change {
+            planned: &c,
+            password: None,
+        }) {
+            Ok(super::Verified::AsUser(how) | super::Verified::State(how)) => {
+                (EventKind::Verified, Status::Verified(how))
+            }
+            Err(err) => {
+                failed_verify.push(c.clone());
+                (EventKind::Failed, Status::Failed(err.to_string()))
+            }
+        };
+        let detail = match &status {
+            Status::Verified(s) | Status::Failed(s) => s.clone(),
+            _ => String::new(),
+        };
+        for t in &c.tickets {
+            events
+                .entry(t.clone())
+                .or_default()
+                .push(event(kind, Some(format!("re-verified: {detail}"))));
+        }
+        report.changes.push(ChangeReport {
+            change: c,
+            status,
+            sealed: None,
+        });
+    }
     if !opts.dry_run {
         flush_records(inst, config, &mut events, &kind_of)?;
+        // A redone change that failed before its verification stays listed too: the
+        // live state already matches, so no plan would bring it back.
+        for r in &report.changes {
+            if reapplied.contains(&r.change.key())
+                && !matches!(r.status, Status::Verified(_))
+                && !failed_verify.contains(&r.change)
+            {
+                failed_verify.push(r.change.clone());
+            }
+        }
+        unverified.save(failed_verify)?;
     }
     if let Some(j) = journal.as_mut() {
         j.clear()?;

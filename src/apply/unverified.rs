@@ -1,0 +1,151 @@
+//! Changes applied but not verified, kept in `<state>/unverified.json`.
+//!
+//! A verification that fails after a successful apply leaves the live system equal to
+//! `accounts/`, so the next plan would never show the change again and the ticket
+//! would stay "gagal diproses" for good. Each run therefore retries what is listed
+//! here (unless the plan redoes the change anyway):
+//! - a change that set a password (create, reset) is redone as a **reset**: the
+//!   password of the failed run cannot be tested again (only its sealed copy exists),
+//!   and by the documented route it has not reached the applicant yet (the sealed
+//!   file goes out with the notification letter, after verification). The new
+//!   password replaces the sealed file of the same ticket and is tested as a user;
+//! - any other change is verified again as it stands.
+//!
+//! No secrets: the file holds planned changes only (addresses, logins, public keys).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::ApplyError;
+use super::fsutil::atomic_write;
+use super::plan::{Action, PlannedChange, Target};
+
+const FILE: &str = "unverified.json";
+
+/// The persisted list.
+#[derive(Debug)]
+pub struct Unverified {
+    path: PathBuf,
+    pub changes: Vec<PlannedChange>,
+}
+
+/// What this run does with the listed changes the plan does not cover.
+#[derive(Debug, Default, PartialEq)]
+pub struct Retries {
+    /// Redone through the normal pipeline (gate, seal, journal, apply, verify).
+    pub reapply: Vec<PlannedChange>,
+    /// Only verified again.
+    pub reverify: Vec<PlannedChange>,
+}
+
+impl Unverified {
+    /// Reads the list; none yet is an empty list.
+    pub fn load(state_dir: &Path) -> Result<Unverified, ApplyError> {
+        let path = state_dir.join(FILE);
+        let changes = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApplyError::State {
+                path: path.clone(),
+                message: format!(
+                    "{e}; it lists changes awaiting verification: repair it, or delete it \
+                         and run `loket verify` for the tickets recorded as failed"
+                ),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(ApplyError::Io { path, source: e }),
+        };
+        Ok(Unverified { path, changes })
+    }
+
+    /// The retries for this run: listed changes whose key the plan does not hold
+    /// (a planned change supersedes its listed twin).
+    pub fn retries(&self, planned: &[PlannedChange]) -> Retries {
+        let planned: HashSet<String> = planned.iter().map(PlannedChange::key).collect();
+        let mut out = Retries::default();
+        for c in self.changes.iter().filter(|c| !planned.contains(&c.key())) {
+            if c.action.needs_password(&c.target) && matches!(c.target, Target::Mail { .. }) {
+                out.reapply.push(PlannedChange {
+                    action: Action::Reset,
+                    ..c.clone()
+                });
+            } else {
+                out.reverify.push(c.clone());
+            }
+        }
+        out
+    }
+
+    /// Replaces the list with the changes that failed verification in this run.
+    pub fn save(mut self, failed: Vec<PlannedChange>) -> Result<(), ApplyError> {
+        self.changes = failed;
+        if self.changes.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ApplyError::Io {
+                    path: self.path,
+                    source: e,
+                }),
+                _ => Ok(()),
+            };
+        }
+        let json = serde_json::to_vec_pretty(&self.changes).expect("plain data serialises");
+        Ok(atomic_write(&self.path, &json, 0o600, None)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: Action, target: Target) -> PlannedChange {
+        PlannedChange {
+            backend: "mail".into(),
+            tickets: vec!["KDS-AAAAA-AAAAA".into()],
+            action,
+            target,
+        }
+    }
+
+    fn mail(active: bool) -> Target {
+        Target::Mail {
+            address: "a@kuduskab.go.id".into(),
+            active,
+        }
+    }
+
+    #[test]
+    fn password_changes_are_redone_as_resets_others_reverified() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut u = Unverified::load(dir.path()).unwrap();
+        assert!(u.changes.is_empty());
+        let create = change(Action::Create, mail(true));
+        let disable = change(Action::Disable, mail(false));
+        u.changes = vec![create.clone(), disable.clone()];
+        let r = u.retries(&[]);
+        assert_eq!(r.reapply.len(), 1);
+        assert_eq!(r.reapply[0].action, Action::Reset);
+        assert_eq!(r.reverify, vec![disable.clone()]);
+        // A change the plan holds again is left to the plan.
+        let r = u.retries(std::slice::from_ref(&create));
+        assert!(r.reapply.is_empty());
+        assert_eq!(r.reverify, vec![disable]);
+    }
+
+    #[test]
+    fn saved_list_round_trips_and_empty_list_removes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let u = Unverified::load(dir.path()).unwrap();
+        let c = change(Action::Reset, mail(true));
+        u.save(vec![c.clone()]).unwrap();
+        let u = Unverified::load(dir.path()).unwrap();
+        assert_eq!(u.changes, vec![c]);
+        u.save(Vec::new()).unwrap();
+        assert!(!dir.path().join(FILE).exists());
+    }
+
+    #[test]
+    fn a_corrupt_list_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE), "[{").unwrap();
+        let err = Unverified::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(FILE) && err.contains("loket verify"), "{err}");
+    }
+}
