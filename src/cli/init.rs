@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use loket::init::{PRESETS, init, preset};
+use loket::init::{AdminKey, PRESETS, init, preset};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,6 +15,11 @@ pub struct Args {
     /// Directory to create the instance in (created if missing).
     #[arg(required_unless_present = "list")]
     dir: Option<PathBuf>,
+    /// The office admin's age (`age1…`) or SSH (`ssh-ed25519 …`) public key, to seal
+    /// credentials of requests without their own recipient. Default: a new age key
+    /// pair, its identity written to admin-identity.key (0600, git-ignored).
+    #[arg(long)]
+    admin_recipient: Option<String>,
     /// List the presets and exit.
     #[arg(long)]
     list: bool,
@@ -40,13 +45,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let Some(p) = preset(&id) else {
         bail!("no preset '{id}' (see `loket init --list`)");
     };
-    init(&dir, p)?;
+    let admin = args
+        .admin_recipient
+        .map_or(AdminKey::Generate, AdminKey::Given);
+    let w = init(&dir, p, &admin)?;
+    let mut out = std::io::stdout().lock();
     let _ = writeln!(
-        std::io::stdout(),
-        "Instance for {} written to {}.\nNext: review loket.toml (roles' forge logins, servers), \
-         `git init`, commit, then run `loket check`.",
+        out,
+        "Instance for {} written to {}.",
         p.office,
         dir.display()
+    );
+    if let Some(id) = &w.identity {
+        let _ = writeln!(
+            out,
+            "Admin key: {} (in loket.toml). Its identity is in {} (0600, git-ignored): \
+             move it to the admin's own machine; it opens sealed credentials.",
+            w.recipient,
+            id.display()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Next: review loket.toml (roles' forge logins, servers), `git init`, commit, then \
+         run `loket check`."
     );
     Ok(ExitCode::SUCCESS)
 }
