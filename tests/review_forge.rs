@@ -175,6 +175,28 @@ fn comment_is_edited_in_place(flavor: Flavor) {
     assert_eq!(posts, 1, "the second run edits, never posts again");
 }
 
+fn comment_shows_the_accounts_the_merge_will_change(flavor: Flavor) {
+    let (forge, repo) = setup(flavor);
+    let out = forge.review(&repo, 1, &["--comment"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let body = forge.with(|s| s.comments.last().unwrap().body.clone());
+    assert!(body.contains("Tidak ada akun yang berubah."), "{body}");
+
+    repo.copy_bundled("accounts/mail/dimas.hartono@kuduskab.go.id.toml");
+    forge.with(|s| s.pull(1).head_sha = repo.head_sha());
+    let out = forge.review(&repo, 1, &["--comment"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let comments = forge.with(|s| s.comments.clone());
+    assert_eq!(comments.len(), 1, "edited in place: {comments:#?}");
+    let body = &comments[0].body;
+    assert!(
+        body.contains(&format!("| `{MAIL}` | `dovecot` | buat akun email |")),
+        "{body}"
+    );
+    // The address names the applicant: it stays out of the comment.
+    assert!(!body.contains("dimas"), "{body}");
+}
+
 fn job_summary_has_a_table(flavor: Flavor) {
     let (forge, repo) = setup(flavor);
     let dir = tempfile::tempdir().unwrap();
@@ -383,6 +405,7 @@ both_forges!(
     forge_down,
     bad_repo_argument,
     comment_is_edited_in_place,
+    comment_shows_the_accounts_the_merge_will_change,
     job_summary_has_a_table,
     record_refuses_unapproved_merge,
     record_needs_a_merged_pr,

@@ -20,6 +20,7 @@ pub mod ldap;
 pub mod lock;
 pub mod mailcheck;
 pub mod plan;
+pub mod preview;
 pub mod records;
 pub mod run;
 pub mod ssh;

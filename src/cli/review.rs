@@ -220,7 +220,9 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&ev)?),
         Format::Human => print!("{}", render::human(&ev)),
     }
-    let md = render::markdown(&ev);
+    let today = loket::apply::run::today(config, now);
+    let changes = loket::apply::preview::pull_plan(&head, &base.instance, config, today);
+    let md = render::markdown(&ev) + &render::plan_markdown(&changes);
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         let mut f = std::fs::OpenOptions::new()
             .create(true)

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{Evaluation, Finding, StepState, TicketStatus, rules};
+use crate::apply::plan::{Action, Plan, Target};
 use crate::model::config::TimeZone;
 use crate::model::record::Outcome;
 
@@ -283,4 +284,45 @@ fn md_escape(s: &str) -> String {
         .replace('\n', " ")
         .replace('@', "@\u{200b}")
         .replace('<', "&lt;")
+}
+
+/// The PR comment's section on what merging will change, per ticket. No addresses,
+/// logins or hosts: the comment may be public, and the request file already says it.
+pub fn plan_markdown(plan: &Plan) -> String {
+    let mut s = String::from("\n#### Perubahan akun setelah merge\n\n");
+    if plan.is_empty() {
+        s += "Tidak ada akun yang berubah.\n";
+        return s;
+    }
+    let _ = writeln!(s, "| Tiket | Sistem | Perubahan |");
+    let _ = writeln!(s, "|---|---|---|");
+    for c in &plan.changes {
+        let what = match &c.target {
+            Target::Mail { .. } => "akun email",
+            Target::ServerAccount { .. } => "akun server",
+            Target::Key { .. } => "kunci SSH",
+        };
+        let action = match c.action {
+            Action::Create => "buat",
+            Action::Disable => "nonaktifkan",
+            Action::Enable => "aktifkan kembali",
+            Action::Reset => "reset kata sandi",
+            Action::Grant => "pasang",
+            Action::Revoke => "cabut",
+            Action::Expire => "akhiri (kedaluwarsa)",
+        };
+        let tickets: Vec<String> = c.tickets.iter().map(|t| format!("`{t}`")).collect();
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {action} {what} |",
+            tickets.join(", "),
+            c.backend
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n<sub>Dihitung dari `accounts/` terhadap cabang dasar, seolah cabang dasar sudah diterapkan; \
+         rencana terhadap sistem sebenarnya dibuat saat `loket apply`.</sub>"
+    );
+    s
 }
