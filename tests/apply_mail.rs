@@ -8,11 +8,10 @@ mod common;
 mod mail;
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use loket::apply::{Secret, credentials, mailcheck};
+use loket::apply::{Secret, mailcheck};
 use rand::RngExt;
 
 use apply::*;
@@ -191,45 +190,6 @@ fn mail_lifecycle_against_real_dovecot_and_postfix() {
     }
 }
 
-/// Writes `n` approved mail-create requests with their accounts and records.
-fn bulk_instance(dir: &Path, backends: &str, n: usize) -> PathBuf {
-    let inst = instance(dir, backends);
-    for sub in ["requests", "accounts", "records"] {
-        fs::remove_dir_all(inst.join(sub)).unwrap();
-    }
-    fs::create_dir_all(inst.join("accounts/mail")).unwrap();
-    fs::create_dir_all(inst.join("requests")).unwrap();
-    fs::create_dir_all(inst.join("records")).unwrap();
-    let root = common::repo_root();
-    let request = fs::read_to_string(root.join("requests/KDS-QTF6R-ZN7MH.toml")).unwrap();
-    let record = fs::read_to_string(root.join("records/KDS-QTF6R-ZN7MH.toml")).unwrap();
-    let record = &record[..record.find("[[events]]").unwrap_or(record.len())];
-    let record = record.replace("outcome = \"processed\"", "outcome = \"approved\"");
-    let account =
-        fs::read_to_string(root.join("accounts/mail/agus.handayani@kuduskab.go.id.toml")).unwrap();
-    for i in 0..n {
-        let t = loket::ticket::Ticket::generate("KDS").to_string();
-        let local = format!("pegawai.{i:04}");
-        // sequence numbers start at 001 (L030)
-        let nip = format!("19900101201501{}{:03}", 1 + i % 2, i + 1);
-        let sub = |s: &str| {
-            s.replace("KDS-QTF6R-ZN7MH", &t)
-                .replace("agus.handayani", &local)
-                .replace("199711242024082015", &nip)
-                .replace("Agus Handayani", &format!("Pegawai {i}"))
-                .replace("800/114/14.2026", &format!("800/{i}/14.2026"))
-        };
-        fs::write(inst.join(format!("requests/{t}.toml")), sub(&request)).unwrap();
-        fs::write(inst.join(format!("records/{t}.toml")), sub(&record)).unwrap();
-        fs::write(
-            inst.join(format!("accounts/mail/{local}@kuduskab.go.id.toml")),
-            sub(&account),
-        )
-        .unwrap();
-    }
-    inst
-}
-
 #[test]
 fn killed_applies_converge_without_loss_or_duplicates() {
     let tmp = tempfile::tempdir().unwrap();
@@ -305,25 +265,7 @@ fn killed_applies_converge_without_loss_or_duplicates() {
 
     // Every account exactly once, and the sealed password opens it.
     let passwd = fs::read_to_string(state.join("mail/passwd")).unwrap();
-    let users: Vec<&str> = passwd
-        .lines()
-        .map(|l| l.split(':').next().unwrap())
-        .collect();
-    let mut unique = users.clone();
-    unique.dedup();
-    assert_eq!(users.len(), n);
-    assert_eq!(unique.len(), n);
-    for line in passwd.lines() {
-        let f: Vec<&str> = line.split(':').collect();
-        let ticket = f[4].trim_start_matches("loket ");
-        let pw = sealed_password(&state, ticket, &id);
-        let hash = f[1].trim_start_matches("{SHA512-CRYPT}");
-        assert!(
-            credentials::crypt_matches(&pw, hash),
-            "{} lost its password",
-            f[0]
-        );
-    }
+    assert_every_password_opens(&passwd, &state, &id, n);
     // Every ticket recorded as applied; no temp file of a killed write left there.
     for e in fs::read_dir(inst.join("records")).unwrap() {
         let e = e.unwrap();

@@ -281,3 +281,107 @@ fn a_failing_remote_step_fails_its_tickets_and_keeps_the_old_file() {
         .trim_start_matches("{SHA512-CRYPT}");
     assert!(loket::apply::credentials::crypt_matches(&pw, hash));
 }
+
+/// The mail files of `n` approved creates on `mail-1`, with no daemons.
+fn bulk_over_ssh(tmp: &Path, sshd: &Sshd, n: usize) -> (PathBuf, PathBuf, age::x25519::Identity) {
+    let id = age::x25519::Identity::generate();
+    let state = tmp.join("state");
+    let (mail, passwd) = bare_files(&tmp.join("host"));
+    let inst = bulk_instance(
+        tmp,
+        &remote_backends(
+            &id.to_public().to_string(),
+            &mail,
+            &state,
+            sshd,
+            &sshd.host_key,
+        ),
+        n,
+    );
+    (inst, passwd, id)
+}
+
+#[test]
+fn killed_remote_applies_leave_old_or_new_files_and_converge() {
+    let Some(sshd) = Sshd::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let n = 200;
+    let (inst, passwd, id) = bulk_over_ssh(tmp.path(), &sshd, n);
+    let state = tmp.path().join("state");
+    let host = passwd.parent().unwrap().to_path_buf();
+    // How long a whole run takes, so kills land anywhere in it.
+    let t0 = std::time::Instant::now();
+    let full = loket(&inst, &["apply"]);
+    assert_eq!(code(&full), 0, "{}", text(&full));
+    let span = t0.elapsed().as_millis().max(20) as u64;
+
+    let reset = |inst: &Path| {
+        fs::remove_dir_all(&state).unwrap();
+        fs::remove_dir_all(&host).unwrap();
+        fs::create_dir_all(&host).unwrap();
+        for e in fs::read_dir(inst.join("records")).unwrap() {
+            let p = e.unwrap().path();
+            let r = fs::read_to_string(&p).unwrap();
+            fs::write(&p, &r[..r.find("\n[[events]]").unwrap_or(r.len())]).unwrap();
+        }
+    };
+    reset(&inst);
+    let mut kills = 0;
+    for i in 0..40 {
+        if kills >= 8 {
+            break;
+        }
+        let mut child = common::loket()
+            .arg("-C")
+            .arg(&inst)
+            .arg("apply")
+            .env_remove("LOKET_SSH_IDENTITY")
+            .env_remove("LOKET_SSH_KEY")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill points spread over the whole run.
+        std::thread::sleep(std::time::Duration::from_millis((i as u64 * 7919) % span));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        // Whatever the kill left parses: no truncated passwd-file, no torn line.
+        let file = fs::read_to_string(&passwd).unwrap_or_default();
+        assert!(file.is_empty() || file.ends_with('\n'));
+        assert!(file.lines().all(|l| l.split(':').count() == 8), "torn line");
+        let plan = loket(&inst, &["plan"]);
+        assert!(matches!(code(&plan), 0 | 2), "{}", text(&plan));
+        if code(&plan) == 0 {
+            reset(&inst); // converged: start over for more kill points
+        }
+    }
+    eprintln!("{kills} remote runs killed");
+    assert!(kills >= 6, "only {kills} runs were killed mid-way");
+    let last = loket(&inst, &["apply"]);
+    assert_eq!(code(&last), 0, "{}", text(&last));
+    assert_eq!(code(&loket(&inst, &["plan"])), 0);
+    let text = fs::read_to_string(&passwd).unwrap();
+    assert_every_password_opens(&text, &state, &id, n);
+}
+
+/// Not a test: times a remote apply of 200 mail creates and a no-op plan, for
+/// BENCHMARKS.md (`cargo test --release --test apply_mail_ssh -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_remote_apply_of_200_mail_accounts() {
+    let Some(sshd) = Sshd::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (inst, _, _) = bulk_over_ssh(tmp.path(), &sshd, 200);
+    let t0 = std::time::Instant::now();
+    let apply = loket(&inst, &["apply"]);
+    let applied = t0.elapsed();
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    let t1 = std::time::Instant::now();
+    let plan = loket(&inst, &["plan"]);
+    let planned = t1.elapsed();
+    assert_eq!(code(&plan), 0, "{}", text(&plan));
+    eprintln!("remote apply of 200 creates: {applied:?}; no-op plan: {planned:?}");
+}
