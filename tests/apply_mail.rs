@@ -1,120 +1,21 @@
 //! `loket plan/apply/verify/audit` end to end: against a real Dovecot + Postfix
 //! (tests/common/mail.rs), the key directory, and a run killed at random points.
 
+#[path = "common/apply.rs"]
+mod apply;
 mod common;
 #[path = "common/mail.rs"]
 mod mail;
 
 use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use loket::apply::{Secret, credentials, mailcheck};
+use loket::apply::{Secret, mailcheck};
 use rand::RngExt;
 
+use apply::*;
 use mail::MailServer;
-
-/// Copies the bundled Kudus instance into `dir` with `backends` as its [backends].
-fn instance(dir: &Path, backends: &str) -> PathBuf {
-    let root = common::repo_root();
-    let inst = dir.join("inst");
-    for sub in [
-        "requests",
-        "accounts/mail",
-        "accounts/server/app-1",
-        "accounts/server/db-1",
-        "records",
-    ] {
-        fs::create_dir_all(inst.join(sub)).unwrap();
-        for e in fs::read_dir(root.join(sub)).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_file() {
-                fs::copy(e.path(), inst.join(sub).join(e.file_name())).unwrap();
-            }
-        }
-    }
-    let config = fs::read_to_string(root.join("loket.toml")).unwrap();
-    let start = config.find("[backends]").expect("[backends] in loket.toml");
-    let end = config.find("[[servers]]").unwrap();
-    fs::write(
-        inst.join("loket.toml"),
-        format!("{}{backends}\n{}", &config[..start], &config[end..]),
-    )
-    .unwrap();
-    inst
-}
-
-fn backends(recipient: &str, mail: &str, state: &Path) -> String {
-    format!(
-        "[backends]\nstate-dir = \"{s}\"\nadmin-recipient = \"{recipient}\"\n\n{mail}\n\
-         [backends.server]\ntype = \"keydir\"\ndir = \"{s}/keys\"\n",
-        s = state.display()
-    )
-}
-
-fn loket(inst: &Path, args: &[&str]) -> Output {
-    common::loket()
-        .arg("-C")
-        .arg(inst)
-        .args(args)
-        .env_remove("GITHUB_RUN_ID")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-/// The password sealed for `ticket`, opened with the admin identity.
-fn sealed_password(state: &Path, ticket: &str, id: &age::x25519::Identity) -> Secret {
-    let bytes = fs::read(state.join("outbox").join(format!("{ticket}.age")))
-        .unwrap_or_else(|e| panic!("outbox/{ticket}.age: {e}"));
-    let mut out = String::new();
-    age::Decryptor::new(&bytes[..])
-        .unwrap()
-        .decrypt(std::iter::once(id as &dyn age::Identity))
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let pw = out
-        .lines()
-        .find_map(|l| l.strip_prefix("Kata sandi / Password: "))
-        .expect("password line");
-    Secret::new(pw.to_string())
-}
-
-fn set_account(inst: &Path, address: &str, status: &str, tickets: &[&str]) {
-    let p = inst.join(format!("accounts/mail/{address}.toml"));
-    let t = fs::read_to_string(&p).unwrap();
-    let body = &t[t.find("[holder]").unwrap()..];
-    let tickets: Vec<String> = tickets.iter().map(|t| format!("\"{t}\"")).collect();
-    fs::write(
-        &p,
-        format!(
-            "address = \"{address}\"\nstatus = \"{status}\"\ntickets = [{}]\n\n{body}",
-            tickets.join(", ")
-        ),
-    )
-    .unwrap();
-}
-
-const LESTARI: &str = "agus.lestari@kuduskab.go.id";
-const LESTARI_CREATE: &str = "KDS-X8FA5-QQEQ8";
-const LESTARI_RESET: &str = "KDS-ENY54-JAFNR";
-const BAMBANG: &str = "bambang.prasetyo@kuduskab.go.id";
-const BAMBANG_CREATE: &str = "KDS-U2HXP-3TXUM";
-const BAMBANG_DEACTIVATE: &str = "KDS-KBHP7-4TBWU";
 
 #[test]
 fn mail_lifecycle_against_real_dovecot_and_postfix() {
@@ -289,45 +190,6 @@ fn mail_lifecycle_against_real_dovecot_and_postfix() {
     }
 }
 
-/// Writes `n` approved mail-create requests with their accounts and records.
-fn bulk_instance(dir: &Path, backends: &str, n: usize) -> PathBuf {
-    let inst = instance(dir, backends);
-    for sub in ["requests", "accounts", "records"] {
-        fs::remove_dir_all(inst.join(sub)).unwrap();
-    }
-    fs::create_dir_all(inst.join("accounts/mail")).unwrap();
-    fs::create_dir_all(inst.join("requests")).unwrap();
-    fs::create_dir_all(inst.join("records")).unwrap();
-    let root = common::repo_root();
-    let request = fs::read_to_string(root.join("requests/KDS-QTF6R-ZN7MH.toml")).unwrap();
-    let record = fs::read_to_string(root.join("records/KDS-QTF6R-ZN7MH.toml")).unwrap();
-    let record = &record[..record.find("[[events]]").unwrap_or(record.len())];
-    let record = record.replace("outcome = \"processed\"", "outcome = \"approved\"");
-    let account =
-        fs::read_to_string(root.join("accounts/mail/agus.handayani@kuduskab.go.id.toml")).unwrap();
-    for i in 0..n {
-        let t = loket::ticket::Ticket::generate("KDS").to_string();
-        let local = format!("pegawai.{i:04}");
-        // sequence numbers start at 001 (L030)
-        let nip = format!("19900101201501{}{:03}", 1 + i % 2, i + 1);
-        let sub = |s: &str| {
-            s.replace("KDS-QTF6R-ZN7MH", &t)
-                .replace("agus.handayani", &local)
-                .replace("199711242024082015", &nip)
-                .replace("Agus Handayani", &format!("Pegawai {i}"))
-                .replace("800/114/14.2026", &format!("800/{i}/14.2026"))
-        };
-        fs::write(inst.join(format!("requests/{t}.toml")), sub(&request)).unwrap();
-        fs::write(inst.join(format!("records/{t}.toml")), sub(&record)).unwrap();
-        fs::write(
-            inst.join(format!("accounts/mail/{local}@kuduskab.go.id.toml")),
-            sub(&account),
-        )
-        .unwrap();
-    }
-    inst
-}
-
 #[test]
 fn killed_applies_converge_without_loss_or_duplicates() {
     let tmp = tempfile::tempdir().unwrap();
@@ -403,25 +265,7 @@ fn killed_applies_converge_without_loss_or_duplicates() {
 
     // Every account exactly once, and the sealed password opens it.
     let passwd = fs::read_to_string(state.join("mail/passwd")).unwrap();
-    let users: Vec<&str> = passwd
-        .lines()
-        .map(|l| l.split(':').next().unwrap())
-        .collect();
-    let mut unique = users.clone();
-    unique.dedup();
-    assert_eq!(users.len(), n);
-    assert_eq!(unique.len(), n);
-    for line in passwd.lines() {
-        let f: Vec<&str> = line.split(':').collect();
-        let ticket = f[4].trim_start_matches("loket ");
-        let pw = sealed_password(&state, ticket, &id);
-        let hash = f[1].trim_start_matches("{SHA512-CRYPT}");
-        assert!(
-            credentials::crypt_matches(&pw, hash),
-            "{} lost its password",
-            f[0]
-        );
-    }
+    assert_every_password_opens(&passwd, &state, &id, n);
     // Every ticket recorded as applied; no temp file of a killed write left there.
     for e in fs::read_dir(inst.join("records")).unwrap() {
         let e = e.unwrap();

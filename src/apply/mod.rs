@@ -91,7 +91,9 @@ pub fn open_backends(inst: &Instance, config: &Config) -> Result<Vec<Slot>, Appl
     match &config.backends.mail {
         Some(MailBackend::Dovecot(s)) => slots.push(Slot {
             role: Role::Mail,
-            backend: Box::new(dovecot::Dovecot::new((**s).clone(), &inst.root, domains)),
+            backend: Box::new(
+                dovecot::Dovecot::open((**s).clone(), config, &inst.root, domains).map_err(cfg)?,
+            ),
         }),
         Some(MailBackend::Ldap(s)) => slots.push(Slot {
             role: Role::Mail,

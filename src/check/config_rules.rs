@@ -1,6 +1,6 @@
-//! L060–L066: `loket.toml` itself — roles, SOP steps, request kinds, the naming
-//! pattern, servers, domains and the ticket prefix. Each diagnostic points at the key
-//! that is wrong.
+//! L060–L067: `loket.toml` itself — roles, SOP steps, request kinds, the naming
+//! pattern, servers, domains, the ticket prefix and the mail backend's SSH host.
+//! Each diagnostic points at the key that is wrong.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -10,6 +10,7 @@ use regex::Regex;
 use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};
 use crate::model::{Config, RequestKind};
+pub use mail_host::MAIL_HOST;
 
 pub const ROLES: Rule = Rule {
     code: "L060",
@@ -364,5 +365,6 @@ fn prefix(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
+mod mail_host;
 #[cfg(test)]
 mod tests;

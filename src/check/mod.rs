@@ -7,7 +7,7 @@
 //!
 //! Rules by concern (codes in docs/rules.md): `syntax` L001–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
-//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L066, `base`
+//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L067, `base`
 //! L070–L073. Lookups rules share are built once in [`Index`]; no rule is quadratic.
 
 mod base;
@@ -78,6 +78,7 @@ pub static RULES: &[Rule] = &[
     config_rules::SERVERS,
     config_rules::DOMAINS,
     config_rules::PREFIX,
+    config_rules::MAIL_HOST,
     base::REQUEST_EDITED,
     base::REQUEST_DELETED,
     base::ACCOUNT_UNEXPLAINED,

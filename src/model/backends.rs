@@ -58,7 +58,7 @@ fn max_disable_share() -> f64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum MailBackend {
-    /// Dovecot passwd-file + Postfix virtual maps, written as local files.
+    /// Dovecot passwd-file + Postfix virtual maps, written locally or over SSH.
     Dovecot(Box<DovecotSettings>),
     /// OpenLDAP inetOrgPerson entries.
     Ldap(LdapSettings),
@@ -120,6 +120,14 @@ pub struct DovecotSettings {
     /// SMTP `host:port` to send the welcome/test mail to in `verify`.
     #[serde(default)]
     pub smtp: Option<String>,
+    /// The `[[servers]]` entry of the mail host: the files are read and written
+    /// there over SSH (paths absolute); none: on this machine.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Admin private key for `host` (as in `[backends.server]` type ssh);
+    /// `LOKET_SSH_IDENTITY` / `LOKET_SSH_KEY` override it.
+    #[serde(default)]
+    pub identity_file: Option<String>,
 }
 
 fn vmail_id() -> u32 {

@@ -1,74 +1,99 @@
 //! Dovecot + Postfix, file-based: the Dovecot passwd-file (passdb and userdb) and the
-//! Postfix virtual mailbox domain and map files, written locally.
+//! Postfix virtual mailbox domain and map files, on this machine ([`local`]) or on
+//! the mail host over SSH ([`remote`], `host = "<[[servers]] name>"`).
 //!
-//! Line format: `address:{SHA512-CRYPT}$6$…:uid:gid:loket KDS-…,KDS-…:home::[nologin]`.
+//! Line format ([`entry`]): `address:{SHA512-CRYPT}$6$…:uid:gid:loket KDS-…:home::[nologin]`.
 //! The gecos field (unused by Dovecot) holds the tickets applied, so a reset is done
 //! once. A disabled account keeps its line, hash and mailbox, gets Dovecot's
 //! `nologin` (login refused) and leaves the Postfix map (new mail bounces).
 //! The maps are written before the passwd-file, which is the commit point: a run
-//! killed between the two is redone by the next. Running over SSH is not built yet.
+//! killed between the two is redone by the next. This module owns the table and
+//! the diff; [`MailFiles`] owns where and how the files are read and written.
+
+pub mod entry;
+pub mod local;
+pub mod remote;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rayon::prelude::*;
 
 use super::backend::{Backend, BackendError, Change, LiveMail, LiveState, Verified};
 use super::credentials::{crypt_matches, sha512_crypt};
-use super::fsutil::atomic_write;
 use super::mailcheck;
 use super::plan::{Action, Target};
 use crate::model::backends::DovecotSettings;
+use crate::model::config::Config;
+use entry::Entry;
 
-const TICKETS_PREFIX: &str = "loket ";
 const SCHEME: &str = "{SHA512-CRYPT}";
 
-/// One passwd-file line, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Entry {
-    hash: String,
-    uid: String,
-    gid: String,
-    tickets: Vec<String>,
-    home: String,
-    extra: Vec<String>,
+/// One file of a commit, written atomically: temp file beside it with `mode` (and
+/// `group`, where it exists) set before the text goes in, fsync, rename.
+#[derive(Debug, Clone)]
+pub struct FileWrite {
+    pub path: PathBuf,
+    /// Whole lines (or empty).
+    pub text: String,
+    pub mode: u32,
+    pub group: Option<String>,
+    /// Run after the rename (program and arguments); its failure fails the commit.
+    pub then: Option<Vec<String>>,
 }
 
-impl Entry {
-    fn active(&self) -> bool {
-        !self.extra.iter().any(|f| f == "nologin")
-    }
-
-    fn line(&self, user: &str) -> String {
-        format!(
-            "{user}:{}:{}:{}:{TICKETS_PREFIX}{}:{}::{}\n",
-            self.hash,
-            self.uid,
-            self.gid,
-            self.tickets.join(","),
-            self.home,
-            self.extra.join(" ")
-        )
-    }
+/// Where the passwd-file and maps live.
+pub trait MailFiles {
+    /// How a path is named in messages (`/etc/dovecot/users`, `mail-1:/etc/dovecot/users`).
+    fn label(&self, path: &Path) -> String;
+    /// The file's text; empty when it does not exist.
+    fn read(&mut self, path: &Path) -> Result<String, BackendError>;
+    /// Writes `writes` in order, each with its command, stopping at the first
+    /// failure; returns the last file as read back after its write.
+    fn commit(&mut self, writes: &[FileWrite]) -> Result<String, BackendError>;
 }
 
 pub struct Dovecot {
     settings: DovecotSettings,
     root: PathBuf,
     domains: Vec<String>,
-    /// The passwd-file as read back from disk after the last batch, for verify
-    /// (re-reading it per change would be quadratic on large runs).
+    files: Box<dyn MailFiles>,
+    /// The passwd-file as read back after the last batch, for verify (re-reading
+    /// it per change would be quadratic on large runs).
     written: Option<BTreeMap<String, Entry>>,
 }
 
 impl Dovecot {
-    /// `root` resolves relative paths; `domains` are the office's mail domains.
+    /// Local files. `root` resolves relative paths; `domains` are the office's mail domains.
     pub fn new(settings: DovecotSettings, root: &Path, domains: Vec<String>) -> Self {
+        Self::with_files(settings, root, domains, Box::new(local::LocalFiles))
+    }
+
+    /// The files on `settings.host` when set (over SSH), else local ones.
+    pub fn open(
+        settings: DovecotSettings,
+        config: &Config,
+        root: &Path,
+        domains: Vec<String>,
+    ) -> Result<Self, BackendError> {
+        let files: Box<dyn MailFiles> = match &settings.host {
+            None => Box::new(local::LocalFiles),
+            Some(name) => Box::new(remote::RemoteFiles::open(&settings, name, config, root)?),
+        };
+        Ok(Self::with_files(settings, root, domains, files))
+    }
+
+    pub fn with_files(
+        settings: DovecotSettings,
+        root: &Path,
+        domains: Vec<String>,
+        files: Box<dyn MailFiles>,
+    ) -> Self {
         Self {
             settings,
             root: root.to_path_buf(),
             domains,
+            files,
             written: None,
         }
     }
@@ -81,50 +106,10 @@ impl Dovecot {
         self.path(&self.settings.passwd_file)
     }
 
-    fn load(&self) -> Result<BTreeMap<String, Entry>, BackendError> {
+    fn load(&mut self) -> Result<BTreeMap<String, Entry>, BackendError> {
         let path = self.passwd_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(BackendError::io(path, e)),
-        };
-        let mut out = BTreeMap::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let f: Vec<&str> = line.splitn(8, ':').collect();
-            if f.len() < 2 {
-                return Err(BackendError::Parse {
-                    path: path.clone(),
-                    line: i + 1,
-                    message: "not a passwd-file line (user:password:…)".into(),
-                });
-            }
-            let field = |n: usize| f.get(n).copied().unwrap_or("").to_string();
-            let gecos = field(4);
-            let tickets = gecos
-                .strip_prefix(TICKETS_PREFIX)
-                .map(|t| {
-                    t.split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.insert(
-                f[0].to_lowercase(),
-                Entry {
-                    hash: field(1),
-                    uid: field(2),
-                    gid: field(3),
-                    tickets,
-                    home: field(5),
-                    extra: field(7).split_whitespace().map(String::from).collect(),
-                },
-            );
-        }
-        Ok(out)
+        let text = self.files.read(&path)?;
+        entry::parse(&text, &self.files.label(&path))
     }
 
     fn home_for(&self, address: &str) -> String {
@@ -134,7 +119,6 @@ impl Dovecot {
             .replace("%d", domain)
             .replace("%n", local)
     }
-
     /// Applies one change to the in-memory table; `hash` of its new password.
     fn change(
         &self,
@@ -200,70 +184,83 @@ impl Dovecot {
         Ok(())
     }
 
-    fn write_all(&self, table: &BTreeMap<String, Entry>) -> Result<(), BackendError> {
-        let group = Some(self.settings.group.as_str());
+    /// The files of `table`, maps first, the passwd-file (the commit point) last.
+    fn writes(&self, table: &BTreeMap<String, Entry>) -> Result<Vec<FileWrite>, BackendError> {
+        let mut out = Vec::new();
         if let Some(p) = &self.settings.virtual_domains {
-            let text: String = self.domains.iter().map(|d| format!("{d}\n")).collect();
-            atomic_write(&self.path(p), text.as_bytes(), 0o644, None)?;
+            out.push(FileWrite {
+                path: self.path(p),
+                text: self.domains.iter().map(|d| format!("{d}\n")).collect(),
+                mode: 0o644,
+                group: None,
+                then: None,
+            });
         }
         if let Some(p) = &self.settings.virtual_mailboxes {
             let mut text = String::with_capacity(table.len() * 64);
-            for (user, e) in table.iter().filter(|(_, e)| e.active()) {
+            for user in table.iter().filter(|(_, e)| e.active()).map(|(u, _)| u) {
                 let (local, domain) = user.split_once('@').unwrap_or((user, ""));
                 text.push_str(&format!("{user} {domain}/{local}/\n"));
-                let _ = e;
             }
             let path = self.path(p);
-            atomic_write(&path, text.as_bytes(), 0o644, None)?;
-            if let Some(postmap) = &self.settings.postmap {
-                run(command(postmap)?.arg(&path))?;
+            let then = match &self.settings.postmap {
+                Some(line) => {
+                    let mut argv = command(line)?;
+                    argv.push(path.display().to_string());
+                    Some(argv)
+                }
+                None => None,
+            };
+            out.push(FileWrite {
+                path,
+                text,
+                mode: 0o644,
+                group: None,
+                then,
+            });
+        }
+        let then = match &self.settings.doveadm {
+            Some(line) => {
+                let mut argv = command(line)?;
+                if let Some(c) = &self.settings.doveadm_config {
+                    argv.extend(["-c".into(), self.path(c).display().to_string()]);
+                }
+                argv.push("reload".into());
+                Some(argv)
             }
-        }
-        let mut text = String::with_capacity(table.len() * 160);
-        for (user, e) in table {
-            text.push_str(&e.line(user));
-        }
-        atomic_write(&self.passwd_path(), text.as_bytes(), 0o640, group)?;
-        if let Some(doveadm) = &self.settings.doveadm {
-            let mut cmd = command(doveadm)?;
-            if let Some(c) = &self.settings.doveadm_config {
-                cmd.arg("-c").arg(self.path(c));
-            }
-            run(cmd.arg("reload"))?;
-        }
+            None => None,
+        };
+        out.push(FileWrite {
+            path: self.passwd_path(),
+            text: entry::render(table),
+            mode: 0o640,
+            group: Some(self.settings.group.clone()),
+            then,
+        });
+        Ok(out)
+    }
+}
+
+impl Dovecot {
+    /// Writes the files and keeps the passwd-file as read back, for verify.
+    fn commit(&mut self, table: &BTreeMap<String, Entry>) -> Result<(), BackendError> {
+        let writes = self.writes(table)?;
+        let back = self.files.commit(&writes)?;
+        let label = self.files.label(&self.passwd_path());
+        self.written = Some(entry::parse(&back, &label)?);
         Ok(())
     }
 }
 
 /// A configured command line (program and arguments, split on spaces).
-fn command(line: &str) -> Result<Command, BackendError> {
-    let mut words = line.split_whitespace();
-    let program = words
-        .next()
-        .ok_or_else(|| BackendError::Other("empty command in [backends.mail]".into()))?;
-    let mut cmd = Command::new(program);
-    cmd.args(words);
-    Ok(cmd)
-}
-
-fn run(cmd: &mut Command) -> Result<(), BackendError> {
-    let shown = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| BackendError::Command {
-        command: shown.clone(),
-        message: e.to_string(),
-    })?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(BackendError::Command {
-            command: shown,
-            message: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        })
+fn command(line: &str) -> Result<Vec<String>, BackendError> {
+    let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
+    if argv.is_empty() {
+        return Err(BackendError::Other(
+            "empty command in [backends.mail]".into(),
+        ));
     }
+    Ok(argv)
 }
 
 impl Backend for Dovecot {
@@ -316,10 +313,7 @@ impl Backend for Dovecot {
             .collect();
         self.written = None;
         if results.iter().any(Result::is_ok)
-            && let Err(e) = self.write_all(&table).and_then(|()| {
-                self.written = Some(self.load()?);
-                Ok(())
-            })
+            && let Err(e) = self.commit(&table)
         {
             let msg = e.to_string();
             for r in results.iter_mut().filter(|r| r.is_ok()) {
