@@ -367,21 +367,33 @@ fn killed_remote_applies_leave_old_or_new_files_and_converge() {
     assert_every_password_opens(&text, &state, &id, n);
 }
 
-/// Not a test: times a remote apply of 200 mail creates and a no-op plan, for
-/// BENCHMARKS.md (`cargo test --release --test apply_mail_ssh -- --ignored --nocapture`).
+/// Not a test: times an apply of 200 mail creates and a no-op plan, the files on
+/// `mail-1` over SSH and, for comparison, the same files written locally
+/// (`cargo test --release --test apply_mail_ssh -- --ignored --nocapture measure_`).
 #[test]
 #[ignore]
 fn measure_remote_apply_of_200_mail_accounts() {
     let Some(sshd) = Sshd::start() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let (inst, _, _) = bulk_over_ssh(tmp.path(), &sshd, 200);
-    let t0 = std::time::Instant::now();
-    let apply = loket(&inst, &["apply"]);
-    let applied = t0.elapsed();
-    assert_eq!(code(&apply), 0, "{}", text(&apply));
-    let t1 = std::time::Instant::now();
-    let plan = loket(&inst, &["plan"]);
-    let planned = t1.elapsed();
-    assert_eq!(code(&plan), 0, "{}", text(&plan));
-    eprintln!("remote apply of 200 creates: {applied:?}; no-op plan: {planned:?}");
+    for remote in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (inst, _, _) = bulk_over_ssh(tmp.path(), &sshd, 200);
+        if !remote {
+            let config = fs::read_to_string(inst.join("loket.toml")).unwrap();
+            fs::write(
+                inst.join("loket.toml"),
+                config.replace("host = \"mail-1\"\n", ""),
+            )
+            .unwrap();
+        }
+        let t0 = std::time::Instant::now();
+        let apply = loket(&inst, &["apply"]);
+        let applied = t0.elapsed();
+        assert_eq!(code(&apply), 0, "{}", text(&apply));
+        let t1 = std::time::Instant::now();
+        let plan = loket(&inst, &["plan"]);
+        let planned = t1.elapsed();
+        assert_eq!(code(&plan), 0, "{}", text(&plan));
+        let place = if remote { "over SSH" } else { "local" };
+        eprintln!("{place}: apply of 200 creates {applied:?}; no-op plan {planned:?}");
+    }
 }

@@ -67,7 +67,7 @@ impl RemoteFiles {
         Ok(Self::new(SshHost::new(target_for(server, &identity.path))).keep(identity))
     }
 
-    /// Files on `host` (tests build the target themselves).
+    /// Files on `host`, reached with the target it was built with.
     pub fn new(host: SshHost) -> Self {
         Self {
             server: host.target().server.clone(),
@@ -79,11 +79,6 @@ impl RemoteFiles {
     fn keep(mut self, identity: AdminIdentity) -> Self {
         self._identity = Some(identity);
         self
-    }
-
-    /// The control master's process id, while it runs (tests count sessions).
-    pub fn master_pid(&self) -> Option<u32> {
-        self.host.master_pid()
     }
 
     fn run(&mut self, script: &str) -> Result<String, BackendError> {
