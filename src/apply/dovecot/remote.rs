@@ -81,6 +81,18 @@ impl RemoteFiles {
         self
     }
 
+    /// The transport decodes output lossily; a replaced byte must not be written
+    /// back as if it were the file (locally, such a file fails to read too).
+    fn utf8(&self, path: &Path, text: String) -> Result<String, BackendError> {
+        if text.contains(char::REPLACEMENT_CHARACTER) {
+            return Err(BackendError::Other(format!(
+                "{}: not UTF-8 text; fix or remove the offending line by hand",
+                self.label(path)
+            )));
+        }
+        Ok(text)
+    }
+
     fn run(&mut self, script: &str) -> Result<String, BackendError> {
         self.host.run_script(script).map_err(remote_error)
     }
@@ -92,11 +104,16 @@ impl MailFiles for RemoteFiles {
     }
 
     fn read(&mut self, path: &Path) -> Result<String, BackendError> {
-        self.run(&read_script(path))
+        let text = self.run(&read_script(path))?;
+        self.utf8(path, text)
     }
 
     fn commit(&mut self, writes: &[FileWrite]) -> Result<String, BackendError> {
-        self.run(&commit_script(writes))
+        let text = self.run(&commit_script(writes))?;
+        match writes.last() {
+            Some(w) => self.utf8(&w.path, text),
+            None => Ok(text),
+        }
     }
 }
 
