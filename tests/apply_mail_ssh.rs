@@ -154,6 +154,19 @@ fn mail_lifecycle_on_a_mail_host_over_ssh() {
     let maps = fs::read_to_string(&server.virtual_mailboxes).unwrap();
     assert!(!maps.contains(BAMBANG) && maps.contains(LESTARI), "{maps}");
     assert_eq!(code(&loket(&inst, &["plan"])), 0);
+
+    // `loket verify` reads the passwd-file on mail-1 and logs in as the users would.
+    let key = tmp.path().join("admin.key");
+    let secret = age::secrecy::ExposeSecret::expose_secret(&id.to_string()).to_string();
+    fs::write(&key, format!("{secret}\n")).unwrap();
+    let verify = loket(&inst, &["verify", "--identity", key.to_str().unwrap()]);
+    assert_eq!(code(&verify), 0, "{}", text(&verify));
+    assert!(
+        text(&verify).contains(&format!("IMAP login as {LESTARI} works"))
+            && text(&verify).contains(&format!("IMAP login as {BAMBANG} refused")),
+        "{}",
+        text(&verify)
+    );
 }
 
 /// A mail host without daemons: the files under `dir`, no postmap/doveadm/verify.
@@ -282,6 +295,35 @@ fn a_failing_remote_step_fails_its_tickets_and_keeps_the_old_file() {
     assert!(loket::apply::credentials::crypt_matches(&pw, hash));
 }
 
+#[test]
+fn a_remote_file_that_is_not_utf8_is_refused_not_rewritten() {
+    let Some(sshd) = Sshd::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let state = tmp.path().join("state");
+    let (mail, passwd) = bare_files(&tmp.path().join("host"));
+    let latin1 = b"# caf\xe9\nx@kuduskab.go.id:{SHA512-CRYPT}*:5000:5000::/v::\n";
+    fs::write(&passwd, latin1).unwrap();
+    let inst = instance(
+        tmp.path(),
+        &remote_backends(
+            &id.to_public().to_string(),
+            &mail,
+            &state,
+            &sshd,
+            &sshd.host_key,
+        ),
+    );
+    let apply = loket(&inst, &["apply"]);
+    assert_eq!(code(&apply), 1, "{}", text(&apply));
+    assert!(
+        text(&apply).contains(&format!("mail-1:{}: not UTF-8 text", passwd.display())),
+        "{}",
+        text(&apply)
+    );
+    assert_eq!(fs::read(&passwd).unwrap(), latin1);
+}
+
 /// The mail files of `n` approved creates on `mail-1`, with no daemons.
 fn bulk_over_ssh(tmp: &Path, sshd: &Sshd, n: usize) -> (PathBuf, PathBuf, age::x25519::Identity) {
     let id = age::x25519::Identity::generate();
@@ -367,21 +409,33 @@ fn killed_remote_applies_leave_old_or_new_files_and_converge() {
     assert_every_password_opens(&text, &state, &id, n);
 }
 
-/// Not a test: times a remote apply of 200 mail creates and a no-op plan, for
-/// BENCHMARKS.md (`cargo test --release --test apply_mail_ssh -- --ignored --nocapture`).
+/// Not a test: times an apply of 200 mail creates and a no-op plan, the files on
+/// `mail-1` over SSH and, for comparison, the same files written locally
+/// (`cargo test --release --test apply_mail_ssh -- --ignored --nocapture measure_`).
 #[test]
 #[ignore]
 fn measure_remote_apply_of_200_mail_accounts() {
     let Some(sshd) = Sshd::start() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let (inst, _, _) = bulk_over_ssh(tmp.path(), &sshd, 200);
-    let t0 = std::time::Instant::now();
-    let apply = loket(&inst, &["apply"]);
-    let applied = t0.elapsed();
-    assert_eq!(code(&apply), 0, "{}", text(&apply));
-    let t1 = std::time::Instant::now();
-    let plan = loket(&inst, &["plan"]);
-    let planned = t1.elapsed();
-    assert_eq!(code(&plan), 0, "{}", text(&plan));
-    eprintln!("remote apply of 200 creates: {applied:?}; no-op plan: {planned:?}");
+    for remote in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (inst, _, _) = bulk_over_ssh(tmp.path(), &sshd, 200);
+        if !remote {
+            let config = fs::read_to_string(inst.join("loket.toml")).unwrap();
+            fs::write(
+                inst.join("loket.toml"),
+                config.replace("host = \"mail-1\"\n", ""),
+            )
+            .unwrap();
+        }
+        let t0 = std::time::Instant::now();
+        let apply = loket(&inst, &["apply"]);
+        let applied = t0.elapsed();
+        assert_eq!(code(&apply), 0, "{}", text(&apply));
+        let t1 = std::time::Instant::now();
+        let plan = loket(&inst, &["plan"]);
+        let planned = t1.elapsed();
+        assert_eq!(code(&plan), 0, "{}", text(&plan));
+        let place = if remote { "over SSH" } else { "local" };
+        eprintln!("{place}: apply of 200 creates {applied:?}; no-op plan {planned:?}");
+    }
 }

@@ -67,7 +67,7 @@ impl RemoteFiles {
         Ok(Self::new(SshHost::new(target_for(server, &identity.path))).keep(identity))
     }
 
-    /// Files on `host` (tests build the target themselves).
+    /// Files on `host`, reached with the target it was built with.
     pub fn new(host: SshHost) -> Self {
         Self {
             server: host.target().server.clone(),
@@ -81,9 +81,16 @@ impl RemoteFiles {
         self
     }
 
-    /// The control master's process id, while it runs (tests count sessions).
-    pub fn master_pid(&self) -> Option<u32> {
-        self.host.master_pid()
+    /// The transport decodes output lossily; a replaced byte must not be written
+    /// back as if it were the file (locally, such a file fails to read too).
+    fn utf8(&self, path: &Path, text: String) -> Result<String, BackendError> {
+        if text.contains(char::REPLACEMENT_CHARACTER) {
+            return Err(BackendError::Other(format!(
+                "{}: not UTF-8 text; fix or remove the offending line by hand",
+                self.label(path)
+            )));
+        }
+        Ok(text)
     }
 
     fn run(&mut self, script: &str) -> Result<String, BackendError> {
@@ -97,11 +104,16 @@ impl MailFiles for RemoteFiles {
     }
 
     fn read(&mut self, path: &Path) -> Result<String, BackendError> {
-        self.run(&read_script(path))
+        let text = self.run(&read_script(path))?;
+        self.utf8(path, text)
     }
 
     fn commit(&mut self, writes: &[FileWrite]) -> Result<String, BackendError> {
-        self.run(&commit_script(writes))
+        let text = self.run(&commit_script(writes))?;
+        match writes.last() {
+            Some(w) => self.utf8(&w.path, text),
+            None => Ok(text),
+        }
     }
 }
 
