@@ -68,6 +68,8 @@ id_ed25519
 .env
 /_site/
 /target/
+# loket's local state, e.g. its parse cache (state/cache/)
+/state/
 ";
 
 #[derive(Debug, Error)]

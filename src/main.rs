@@ -22,6 +22,10 @@ struct Cli {
         env = "LOKET_DIR"
     )]
     dir: std::path::PathBuf,
+    /// Read and parse every file; neither use nor update the parse cache in
+    /// state/cache/ (also LOKET_NO_CACHE=1).
+    #[arg(long, global = true)]
+    no_cache: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,6 +62,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let dir = cli.dir;
+    if cli.no_cache {
+        loket::model::cache::disable();
+    }
     let result = match cli.command {
         Command::Check(a) => cli::check::run(&dir, a),
         Command::Rules(a) => cli::check::rules(a),
