@@ -266,3 +266,69 @@ fn unwritable_cache_dir_loads_without_it() {
     assert_eq!(snapshot(&again), expected);
     assert!(!from_cache(&again, ACCOUNT));
 }
+
+/// `records/` go through their own cache file, with the same guarantees.
+#[test]
+fn records_load_the_same_through_the_cache() {
+    use loket::model::cache::RECORDS_CACHE;
+    use loket::model::record::Progress;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = common::repo_root();
+    fs::create_dir_all(d.join("records")).unwrap();
+    for e in fs::read_dir(root.join("records")).unwrap() {
+        let p = e.unwrap().path();
+        fs::copy(&p, d.join("records").join(p.file_name().unwrap())).unwrap();
+    }
+    let expected = |d: &Path| {
+        let mut v: Vec<Progress> = fs::read_dir(d.join("records"))
+            .unwrap()
+            .map(|e| toml::from_str(&fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
+            .collect();
+        v.sort_by(|a, b| a.ticket.cmp(&b.ticket));
+        v
+    };
+    settle();
+    let want = expected(d);
+    assert!(want.len() > 5 && want.iter().any(|p| !p.events.is_empty()));
+    assert_eq!(loket::site::load_records(d).unwrap(), want);
+    assert!(d.join(RECORDS_CACHE).exists());
+    let written = fs::metadata(d.join(RECORDS_CACHE))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(loket::site::load_records(d).unwrap(), want);
+    let unchanged = fs::metadata(d.join(RECORDS_CACHE))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(
+        written, unchanged,
+        "a warm load that changed nothing does not rewrite"
+    );
+
+    // An edit of the same size with the mtime put back is seen.
+    let first = d.join("records").join(format!("{}.toml", want[0].ticket));
+    let mtime = fs::metadata(&first).unwrap().modified().unwrap();
+    let text = fs::read_to_string(&first).unwrap();
+    let edited = text.replacen(&want[0].ticket, &want[0].ticket.to_lowercase(), 1);
+    assert_eq!(edited.len(), text.len());
+    fs::write(&first, &edited).unwrap();
+    let f = fs::File::options().write(true).open(&first).unwrap();
+    f.set_times(fs::FileTimes::new().set_modified(mtime))
+        .unwrap();
+    drop(f);
+    let got = loket::site::load_records(d).unwrap();
+    assert_eq!(got, expected(d));
+    assert!(
+        got.iter()
+            .any(|p| p.ticket == want[0].ticket.to_lowercase())
+    );
+
+    // A broken record fails with the same error with or without a cache file.
+    fs::write(d.join(RECORDS_CACHE), b"junk").unwrap();
+    fs::write(&first, "ticket = \n").unwrap();
+    let err = loket::site::load_records(d).unwrap_err().to_string();
+    assert!(err.contains(":1:"), "{err}");
+    assert!(err.contains(&*first.to_string_lossy()), "{err}");
+}

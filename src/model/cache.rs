@@ -199,6 +199,28 @@ fn decode_as<'a, V: DeserializeOwned>(bytes: &'a [u8], binary: &str) -> Option<V
     Some(entries)
 }
 
+/// The entry of each of `paths` (sorted), by a merge with the sorted entries.
+pub fn align<'p, 'a, V>(
+    paths: impl Iterator<Item = &'p str>,
+    entries: Vec<Entry<'a, V>>,
+) -> Vec<Option<Entry<'a, V>>> {
+    let mut entries = entries.into_iter().peekable();
+    paths
+        .map(|rel| {
+            while let Some(e) = entries.peek() {
+                match e.path.cmp(rel) {
+                    std::cmp::Ordering::Less => {
+                        entries.next();
+                    }
+                    std::cmp::Ordering::Equal => return entries.next(),
+                    std::cmp::Ordering::Greater => return None,
+                }
+            }
+            None
+        })
+        .collect()
+}
+
 /// Writes `entries` (sorted by path) to `path` atomically. `start` is when this run
 /// started; the caller stores only entries settled before it.
 pub fn write<V: Serialize>(

@@ -45,7 +45,7 @@ pub(super) fn load(root: &Path, use_cache: bool) -> Result<Instance, LoadError> 
         return Err(LoadError::NotAnInstance(root.to_path_buf()));
     }
     let old_len = old.len();
-    let old = align(&paths, old);
+    let old = cache::align(paths.iter().map(|f| f.rel.as_str()), old);
     let slots: Vec<Slot> = paths
         .into_par_iter()
         .zip(old)
@@ -146,26 +146,6 @@ fn walk_into(dir: &Path, rel: &str, found: &mut Vec<Found>) -> Result<(), LoadEr
         }
     }
     Ok(())
-}
-
-/// The cache entry of each path, by a merge of the two sorted lists.
-fn align<'a>(paths: &[Found], old: Vec<Entry<'a, Cached>>) -> Vec<Option<Entry<'a, Cached>>> {
-    let mut old = old.into_iter().peekable();
-    paths
-        .iter()
-        .map(|Found { rel, .. }| {
-            while let Some(e) = old.peek() {
-                match e.path.cmp(rel.as_str()) {
-                    std::cmp::Ordering::Less => {
-                        old.next();
-                    }
-                    std::cmp::Ordering::Equal => return old.next(),
-                    std::cmp::Ordering::Greater => return None,
-                }
-            }
-            None
-        })
-        .collect()
 }
 
 fn load_one(

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 mod load;
 pub mod record;
+pub mod record_cache;
 pub mod request;
 pub mod spanned;
 pub mod time;
