@@ -199,11 +199,21 @@ fn decode_as<'a, V: DeserializeOwned>(bytes: &'a [u8], binary: &str) -> Option<V
     Some(entries)
 }
 
-/// The entry of each of `paths` (sorted), by a merge with the sorted entries.
-pub fn align<'p, 'a, V>(
+/// What the cache knows of one file, once matched to it by path.
+#[derive(Debug)]
+pub struct Known<V> {
+    pub key: StatKey,
+    pub hash: ContentHash,
+    pub value: V,
+}
+
+/// The entry of each of `paths` (sorted), by a merge with the sorted entries. The
+/// result borrows nothing, so the cache file's bytes can be freed before the values
+/// are used.
+pub fn align<'p, V>(
     paths: impl Iterator<Item = &'p str>,
-    entries: Vec<Entry<'a, V>>,
-) -> Vec<Option<Entry<'a, V>>> {
+    entries: Vec<Entry<'_, V>>,
+) -> Vec<Option<Known<V>>> {
     let mut entries = entries.into_iter().peekable();
     paths
         .map(|rel| {
@@ -212,7 +222,13 @@ pub fn align<'p, 'a, V>(
                     std::cmp::Ordering::Less => {
                         entries.next();
                     }
-                    std::cmp::Ordering::Equal => return entries.next(),
+                    std::cmp::Ordering::Equal => {
+                        return entries.next().map(|e| Known {
+                            key: e.key,
+                            hash: e.hash,
+                            value: e.value,
+                        });
+                    }
                     std::cmp::Ordering::Greater => return None,
                 }
             }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::cache::{self, Entry, EntryRef, Stamp, StatKey};
+use super::cache::{self, EntryRef, Known, Stamp, StatKey};
 use super::{
     ACCOUNTS_DIR, CONFIG_FILE, Cached, CachedRef, Instance, LoadError, Parsed, Place, REQUESTS_DIR,
     parse_one, place_of,
@@ -46,6 +46,8 @@ pub(super) fn load(root: &Path, use_cache: bool) -> Result<Instance, LoadError> 
     }
     let old_len = old.len();
     let old = cache::align(paths.iter().map(|f| f.rel.as_str()), old);
+    // 70 MB on 210k files: freed before the load allocates the instance, which reuses it.
+    drop(bytes);
     let slots: Vec<Slot> = paths
         .into_par_iter()
         .zip(old)
@@ -151,7 +153,7 @@ fn walk_into(dir: &Path, rel: &str, found: &mut Vec<Found>) -> Result<(), LoadEr
 fn load_one(
     id: FileId,
     Found { rel, abs, key }: Found,
-    old: Option<Entry<'_, Cached>>,
+    old: Option<Known<Cached>>,
     start: Stamp,
 ) -> Result<Slot, LoadError> {
     let io = |source| LoadError::Io {

@@ -215,7 +215,8 @@ impl Instance {
             ..Default::default()
         };
         for (id, (file, p)) in files.into_iter().enumerate() {
-            if file.path == Path::new(CONFIG_FILE) {
+            // Bytes, not `Path` equality, which compares component by component.
+            if file.path.as_os_str() == CONFIG_FILE {
                 inst.config_file = Some(id);
             }
             inst.sources.push(file);

@@ -210,6 +210,7 @@ pub fn load<E: Send>(
         .unwrap_or_default();
     let old_len = old.len();
     let old = cache::align(files.iter().map(|f| f.0.as_str()), old);
+    drop(bytes);
     let slots: Vec<Slot> = files
         .into_par_iter()
         .zip(old)
