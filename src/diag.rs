@@ -6,63 +6,14 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use serde::Serialize;
 
+mod source;
+pub use source::{ContentHash, SourceFile, Text, content_hash};
+
 /// Index of a file in [`Sources`].
 pub type FileId = usize;
-
-/// One text file of the instance, with its line starts for line/column lookup.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    /// Path relative to the instance root, with `/` separators.
-    pub path: PathBuf,
-    pub text: String,
-    /// Built on the first lookup: a run over 100k files needs lines for only the few
-    /// that have diagnostics, and building them all up front cost a scan and an
-    /// allocation per file.
-    line_starts: OnceLock<Vec<usize>>,
-}
-
-impl SourceFile {
-    pub fn new(path: PathBuf, text: String) -> Self {
-        Self {
-            path,
-            text,
-            line_starts: OnceLock::new(),
-        }
-    }
-
-    fn line_starts(&self) -> &[usize] {
-        self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
-        })
-    }
-
-    /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let line_starts = self.line_starts();
-        let line = line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
-        (line + 1, col + 1)
-    }
-
-    /// The text of the 1-based line `line`, without its newline.
-    pub fn line_text(&self, line: usize) -> &str {
-        let line_starts = self.line_starts();
-        let start = line_starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
-        let end = line_starts.get(line).copied().unwrap_or(self.text.len());
-        self.text[start..end].trim_end_matches(['\n', '\r'])
-    }
-}
 
 /// Every file a run has read, addressed by [`FileId`].
 #[derive(Debug, Default, Clone)]
@@ -72,7 +23,17 @@ pub struct Sources {
 
 impl Sources {
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
-        self.files.push(SourceFile::new(path.into(), text));
+        self.push(SourceFile::new(path.into(), text))
+    }
+
+    pub fn with_capacity(files: usize) -> Self {
+        Self {
+            files: Vec::with_capacity(files),
+        }
+    }
+
+    pub fn push(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
         self.files.len() - 1
     }
 
@@ -90,6 +51,14 @@ impl Sources {
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate()
+    }
+
+    /// [`Sources::iter`] on all cores, e.g. to read many lazily loaded texts at once.
+    pub fn par_iter(
+        &self,
+    ) -> impl rayon::iter::IndexedParallelIterator<Item = (FileId, &SourceFile)> {
+        use rayon::prelude::*;
+        self.files.par_iter().enumerate()
     }
 
     pub fn find(&self, path: &Path) -> Option<FileId> {

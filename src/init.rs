@@ -70,6 +70,8 @@ id_ed25519
 /state/
 /_site/
 /target/
+# loket's local state, e.g. its parse cache (state/cache/)
+/state/
 ";
 
 /// Where `loket init` writes a generated admin identity (git-ignored by `*.key`).

@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 
-use toml::Spanned;
+use crate::model::Spanned;
 
 use super::{Base, Context, Rule};
-use crate::diag::{Diagnostic, FileId, Label};
+use crate::diag::{Diagnostic, FileId, Label, SourceFile};
 use crate::model::CONFIG_FILE;
 
 pub const REQUEST_EDITED: Rule = Rule {
@@ -48,6 +48,23 @@ fn base_paths(b: &Base) -> HashMap<&Path, FileId> {
         .iter()
         .map(|(id, f)| (f.path.as_path(), id))
         .collect()
+}
+
+/// Where a file changed between base and head, if it did. Compares content hashes
+/// first: the head's are known without reading files the parse cache skipped.
+fn changed(old: &SourceFile, new: &SourceFile) -> Option<Range<usize>> {
+    if old.same_text(new) {
+        return None;
+    }
+    first_difference(&old.text, &new.text)
+}
+
+/// Hashes every base file on all cores, before rules compare them one by one.
+fn hash_base(b: &Base) {
+    use rayon::prelude::*;
+    b.instance.sources.par_iter().for_each(|(_, f)| {
+        f.content_hash();
+    });
 }
 
 /// The head's copy of a base file changed: where the first difference is.
@@ -95,6 +112,7 @@ fn anchor(cx: &Context, ticket: &str) -> Option<(FileId, Range<usize>)> {
 
 fn request_edited(cx: &Context, out: &mut Vec<Diagnostic>) {
     let Some(b) = cx.base else { return };
+    hash_base(b);
     let base = base_paths(b);
     for (id, f) in cx.inst.sources.iter() {
         if !f.path.starts_with("requests") {
@@ -103,7 +121,7 @@ fn request_edited(cx: &Context, out: &mut Vec<Diagnostic>) {
         let Some(&bid) = base.get(f.path.as_path()) else {
             continue;
         };
-        if let Some(span) = first_difference(&b.instance.sources.get(bid).text, &f.text) {
+        if let Some(span) = changed(b.instance.sources.get(bid), f) {
             out.push(
                 Diagnostic::error(
                     "L070",
@@ -160,6 +178,7 @@ fn account_unexplained(cx: &Context, out: &mut Vec<Diagnostic>) {
     let (Some(b), Some(merged)) = (cx.base, &cx.base_tickets) else {
         return;
     };
+    hash_base(b);
     let base = base_paths(b);
     // Tickets each base account file listed, by path.
     let mut base_lists: HashMap<&Path, Vec<&str>> = HashMap::new();
@@ -198,10 +217,10 @@ fn account_unexplained(cx: &Context, out: &mut Vec<Diagnostic>) {
         let f = cx.inst.sources.get(file);
         let old = base
             .get(f.path.as_path())
-            .map(|&id| b.instance.sources.get(id).text.as_str());
+            .map(|&id| b.instance.sources.get(id));
         let span = match old {
             None => 0..0,
-            Some(old) => match first_difference(old, &f.text) {
+            Some(old) => match changed(old, f) {
                 None => continue,
                 Some(span) => span,
             },

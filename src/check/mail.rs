@@ -2,8 +2,8 @@
 //! reserved names. Checked where an address is made: `mail-create` requests and the
 //! account files under `accounts/mail/`.
 
+use crate::model::Spanned;
 use regex::Regex;
-use toml::Spanned;
 
 use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label, Severity};

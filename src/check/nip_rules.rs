@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use toml::Spanned;
+use crate::model::Spanned;
 
 use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};

@@ -174,7 +174,7 @@ fn target(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn missing(file: usize, t: &toml::Spanned<String>) -> Diagnostic {
+fn missing(file: usize, t: &crate::model::Spanned<String>) -> Diagnostic {
     Diagnostic::error(
         "L041",
         Label::new(file, t.span(), "no such request"),

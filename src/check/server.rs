@@ -9,9 +9,9 @@
 
 use std::collections::HashMap;
 
+use crate::model::Spanned;
 use jiff::ToSpan;
 use ssh_key::public::KeyData;
-use toml::Spanned;
 
 use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};

@@ -214,7 +214,7 @@ fn kind_fields(cx: &Context, out: &mut Vec<Diagnostic>) {
 }
 
 fn field_length(cx: &Context, out: &mut Vec<Diagnostic>) {
-    use toml::Spanned;
+    use crate::model::Spanned;
     let mut check = |file: usize, field: &str, v: &Spanned<String>, max: usize| {
         let n = v.get_ref().chars().count();
         if n > max {

@@ -2,8 +2,8 @@
 //! (`accounts/mail/<address>.toml`) and per server account
 //! (`accounts/server/<server>/<login>.toml`). Each names the tickets that made it.
 
+use crate::model::Spanned;
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
 use toml::value::Datetime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -15,7 +15,7 @@ pub enum AccountStatus {
 }
 
 /// One official mail account.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MailAccount {
     pub address: Spanned<String>,
@@ -26,7 +26,7 @@ pub struct MailAccount {
 }
 
 /// The person an account or key belongs to. Personal data.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Holder {
     pub name: Spanned<String>,
@@ -36,7 +36,7 @@ pub struct Holder {
 }
 
 /// One account on a server, and the keys allowed into it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ServerAccount {
     pub server: Spanned<String>,
@@ -57,7 +57,7 @@ pub enum KeyStatus {
 }
 
 /// One person's key on a server account, from one `server-grant` ticket.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ServerKey {
     /// The `server-grant` ticket.
@@ -65,6 +65,7 @@ pub struct ServerKey {
     pub holder: Holder,
     pub key: Spanned<String>,
     /// Last day of access.
+    #[serde(with = "super::spanned::datetime")]
     pub expires: Spanned<Datetime>,
     pub status: Spanned<KeyStatus>,
     /// The `server-revoke` ticket that ended it early, if any.

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::Spanned;
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
 
 use super::request::RequestKind;
 

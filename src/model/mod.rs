@@ -3,9 +3,13 @@
 
 pub mod account;
 pub mod backends;
+pub mod cache;
 pub mod config;
+mod load;
 pub mod record;
+pub mod record_cache;
 pub mod request;
+pub mod spanned;
 pub mod time;
 
 use std::ops::Range;
@@ -13,12 +17,14 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::diag::{FileId, Sources};
+use crate::diag::{FileId, SourceFile, Sources};
 pub use account::{AccountStatus, Holder, KeyStatus, MailAccount, ServerAccount, ServerKey};
 pub use config::{Completion, Config, Sop, Step};
 pub use request::{Request, RequestKind};
+pub use spanned::Spanned;
 
 pub const CONFIG_FILE: &str = "loket.toml";
 pub const REQUESTS_DIR: &str = "requests";
@@ -114,40 +120,47 @@ pub fn is_instance_path(path: &str) -> bool {
 
 enum Parsed {
     Config(Box<Config>),
-    Request(Box<Request>),
-    Mail(Box<MailAccount>),
-    Server(Box<ServerAccount>),
+    Cached(Cached),
     Failed(ParseFailure),
     Skip,
 }
 
+/// What the parse cache keeps: every data file but `loket.toml` (read every run).
+/// The variants' order is the cache format; [`CachedRef`] mirrors it.
+#[derive(Debug, Deserialize)]
+enum Cached {
+    Request(Box<Request>),
+    Mail(Box<MailAccount>),
+    Server(Box<ServerAccount>),
+}
+
+/// [`Cached`] borrowed from an [`Instance`], for writing the cache.
+#[derive(Debug, Serialize)]
+enum CachedRef<'a> {
+    Request(&'a Request),
+    Mail(&'a MailAccount),
+    Server(&'a ServerAccount),
+}
+
 impl Instance {
-    /// Reads the instance rooted at `root` from disk.
+    /// Reads the instance rooted at `root` from disk, through the parse cache unless
+    /// it is turned off ([`cache::enabled`]).
     pub fn load(root: &Path) -> Result<Instance, LoadError> {
-        let (files, not_utf8) = read_tree(root)?;
-        if !files.iter().any(|(p, _)| p == CONFIG_FILE) {
-            return Err(LoadError::NotAnInstance(root.to_path_buf()));
-        }
-        let mut inst = Self::from_files(root, files);
-        inst.refuse_not_utf8(&not_utf8);
-        Ok(inst)
+        load::load(root, cache::enabled())
+    }
+
+    /// Reads the instance without the parse cache (neither read nor written).
+    pub fn load_uncached(root: &Path) -> Result<Instance, LoadError> {
+        load::load(root, false)
     }
 
     /// Files that were not UTF-8 were read lossily; report them as syntax failures at
     /// the first bad byte and drop whatever the lossy text parsed to.
-    fn refuse_not_utf8(&mut self, bad: &[(String, usize)]) {
+    fn refuse_not_utf8(&mut self, bad: &[(FileId, usize)]) {
         if bad.is_empty() {
             return;
         }
-        let ids: std::collections::HashMap<&Path, FileId> = self
-            .sources
-            .iter()
-            .map(|(id, f)| (f.path.as_path(), id))
-            .collect();
-        let bad: std::collections::HashMap<FileId, usize> = bad
-            .iter()
-            .filter_map(|(path, at)| Some((*ids.get(Path::new(path))?, *at)))
-            .collect();
+        let bad: std::collections::HashMap<FileId, usize> = bad.iter().copied().collect();
         self.requests.retain(|r| !bad.contains_key(&r.file));
         self.mail_accounts.retain(|a| !bad.contains_key(&a.file));
         self.server_accounts.retain(|a| !bad.contains_key(&a.file));
@@ -171,42 +184,58 @@ impl Instance {
     /// Paths use `/` separators. Parsing runs in parallel; order is kept.
     pub fn from_files(root: &Path, mut files: Vec<(String, String)>) -> Instance {
         files.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut sources = Sources::default();
-        let places: Vec<Place> = files.iter().map(|(p, _)| place_of(p)).collect();
-        for (path, text) in files {
-            sources.add(PathBuf::from(path), text);
-        }
-        let parsed: Vec<Parsed> = (0..sources.len())
+        let files: Vec<(SourceFile, Parsed)> = files
             .into_par_iter()
-            .map(|id| parse_one(id, places[id], &sources.get(id).text))
+            .enumerate()
+            .map(|(id, (path, text))| {
+                let parsed = parse_one(id, place_of(&path), &text);
+                (SourceFile::new(PathBuf::from(path), text), parsed)
+            })
             .collect();
+        Self::assemble(root, files)
+    }
+
+    /// An instance from its files, sorted by path, each with what it parsed to.
+    fn assemble(root: &Path, files: Vec<(SourceFile, Parsed)>) -> Instance {
+        // Sized up front: growing vectors of ~1 KB requests by doubling cost a third
+        // of a warm load in copies and page faults.
+        let count = |f: fn(&Parsed) -> bool| files.iter().filter(|(_, p)| f(p)).count();
         let mut inst = Instance {
             root: root.to_path_buf(),
+            sources: Sources::with_capacity(files.len()),
+            requests: Vec::with_capacity(count(|p| {
+                matches!(p, Parsed::Cached(Cached::Request(_)))
+            })),
+            mail_accounts: Vec::with_capacity(count(|p| {
+                matches!(p, Parsed::Cached(Cached::Mail(_)))
+            })),
+            server_accounts: Vec::with_capacity(count(|p| {
+                matches!(p, Parsed::Cached(Cached::Server(_)))
+            })),
             ..Default::default()
         };
-        inst.sources = sources;
-        for (id, p) in parsed.into_iter().enumerate() {
+        for (id, (file, p)) in files.into_iter().enumerate() {
+            // Bytes, not `Path` equality, which compares component by component.
+            if file.path.as_os_str() == CONFIG_FILE {
+                inst.config_file = Some(id);
+            }
+            inst.sources.push(file);
             match p {
-                Parsed::Config(c) => {
-                    inst.config = Some(*c);
-                }
-                Parsed::Request(r) => inst.requests.push(Loaded {
+                Parsed::Config(c) => inst.config = Some(*c),
+                Parsed::Cached(Cached::Request(v)) => inst.requests.push(Loaded {
                     file: id,
-                    value: *r,
+                    value: *v,
                 }),
-                Parsed::Mail(m) => inst.mail_accounts.push(Loaded {
+                Parsed::Cached(Cached::Mail(v)) => inst.mail_accounts.push(Loaded {
                     file: id,
-                    value: *m,
+                    value: *v,
                 }),
-                Parsed::Server(s) => inst.server_accounts.push(Loaded {
+                Parsed::Cached(Cached::Server(v)) => inst.server_accounts.push(Loaded {
                     file: id,
-                    value: *s,
+                    value: *v,
                 }),
                 Parsed::Failed(f) => inst.failures.push(f),
                 Parsed::Skip => {}
-            }
-            if places[id] == Place::Config {
-                inst.config_file = Some(id);
             }
         }
         inst
@@ -225,13 +254,13 @@ fn parse_one(id: FileId, place: Place, text: &str) -> Parsed {
             parse::<Config>(id, text).map_or_else(fail, |v| Parsed::Config(Box::new(v)))
         }
         Place::Request => {
-            parse::<Request>(id, text).map_or_else(fail, |v| Parsed::Request(Box::new(v)))
+            parse(id, text).map_or_else(fail, |v| Parsed::Cached(Cached::Request(Box::new(v))))
         }
         Place::MailAccount => {
-            parse::<MailAccount>(id, text).map_or_else(fail, |v| Parsed::Mail(Box::new(v)))
+            parse(id, text).map_or_else(fail, |v| Parsed::Cached(Cached::Mail(Box::new(v))))
         }
         Place::ServerAccount => {
-            parse::<ServerAccount>(id, text).map_or_else(fail, |v| Parsed::Server(Box::new(v)))
+            parse(id, text).map_or_else(fail, |v| Parsed::Cached(Cached::Server(Box::new(v))))
         }
         Place::Other => Parsed::Skip,
     }
@@ -252,70 +281,4 @@ fn parse<T: DeserializeOwned>(file: FileId, text: &str) -> Result<T, ParseFailur
             kind,
         }
     })
-}
-
-/// Reads `loket.toml`, `requests/**` and `accounts/**` under `root`.
-/// Also returns the files that were not UTF-8, with the offset of the first bad byte;
-/// their text is read lossily so a diagnostic can still show it.
-#[allow(clippy::type_complexity)]
-fn read_tree(root: &Path) -> Result<(Vec<(String, String)>, Vec<(String, usize)>), LoadError> {
-    let io = |path: &Path, source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut paths = Vec::new();
-    let config = root.join(CONFIG_FILE);
-    if config.is_file() {
-        paths.push(config);
-    }
-    for dir in [REQUESTS_DIR, ACCOUNTS_DIR] {
-        let dir = root.join(dir);
-        if !dir.exists() {
-            continue;
-        }
-        // No per-directory sort here: `from_files` sorts all paths once, and walkdir's
-        // sort compared `Path::file_name`s, a tenth of the load time on 100k files.
-        for entry in walkdir::WalkDir::new(&dir) {
-            let entry = entry.map_err(|e| {
-                let path = e.path().unwrap_or(&dir).to_path_buf();
-                io(&path, e.into())
-            })?;
-            if entry.file_type().is_file() {
-                paths.push(entry.into_path());
-            }
-        }
-    }
-    let read: Vec<(String, String, Option<usize>)> = paths
-        .into_par_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).map_err(|e| io(&p, e))?;
-            let rel = p
-                .strip_prefix(root)
-                .unwrap_or(&p)
-                .to_string_lossy()
-                .replace('\\', "/");
-            Ok(match String::from_utf8(bytes) {
-                Ok(text) => (rel, text, None),
-                Err(e) => {
-                    let at = e.utf8_error().valid_up_to();
-                    (
-                        rel,
-                        String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                        Some(at),
-                    )
-                }
-            })
-        })
-        .collect::<Result<_, LoadError>>()?;
-    let mut bad = Vec::new();
-    let files = read
-        .into_iter()
-        .map(|(rel, text, at)| {
-            if let Some(at) = at {
-                bad.push((rel.clone(), at));
-            }
-            (rel, text)
-        })
-        .collect();
-    Ok((files, bad))
 }

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
+use crate::model::Spanned;
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
 use toml::value::Datetime;
 
 /// The kinds of request loket handles.
@@ -82,12 +82,13 @@ impl fmt::Display for RequestKind {
 }
 
 /// One request file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Request {
     pub ticket: Spanned<String>,
     pub kind: Spanned<RequestKind>,
     /// When the applicant submitted it (offset date-time).
+    #[serde(with = "super::spanned::datetime")]
     pub submitted: Spanned<Datetime>,
     pub applicant: Applicant,
     pub letter: Letter,
@@ -100,7 +101,7 @@ pub struct Request {
 }
 
 /// Who asks. Every field here is personal data: never on the public site.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Applicant {
     pub name: Spanned<String>,
@@ -118,16 +119,17 @@ pub struct Applicant {
 }
 
 /// The request letter (surat permohonan).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Letter {
     pub number: Spanned<String>,
+    #[serde(with = "super::spanned::datetime")]
     pub date: Spanned<Datetime>,
     /// Title of the official who signed it, e.g. "Kepala Dinas Kesehatan".
     pub signatory: Spanned<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MailDetails {
     /// The full address, e.g. `budi.santoso@kuduskab.go.id`.
@@ -150,7 +152,7 @@ pub enum DeactivateReason {
     Meninggal,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ServerDetails {
     /// A server name from the inventory in `loket.toml`.
@@ -163,7 +165,7 @@ pub struct ServerDetails {
     #[serde(default)]
     pub key: Option<Spanned<String>>,
     /// Last day of access (`server-grant`).
-    #[serde(default)]
+    #[serde(default, with = "super::spanned::option_datetime")]
     pub expires: Option<Spanned<Datetime>>,
     /// The applicant agrees to the server-access terms (`server-grant`).
     #[serde(default)]

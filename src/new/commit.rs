@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
+use rayon::prelude::*;
 
 use super::{Draft, NewError};
 use crate::check::{Base, Options, run};
@@ -26,11 +27,12 @@ pub struct Validated {
 /// request is pending (held to today and the server's maximum), and every accounts/
 /// change must be explained by it.
 pub fn validate(before: Instance, draft: &Draft, today: Date) -> Validated {
+    // In parallel: texts the parse cache let the load skip are read here.
     let mut files: Vec<(String, String)> = before
         .sources
-        .iter()
+        .par_iter()
         .filter(|(_, f)| !draft.files.iter().any(|c| Path::new(&c.path) == f.path))
-        .map(|(_, f)| (f.path.to_string_lossy().into_owned(), f.text.clone()))
+        .map(|(_, f)| (f.path.to_string_lossy().into_owned(), f.text.to_string()))
         .collect();
     files.extend(draft.files.iter().map(|c| (c.path.clone(), c.text.clone())));
     let after = Instance::from_files(&before.root, files);

@@ -151,7 +151,7 @@ mod tests {
 
     fn names(used: &[&str]) -> Names {
         let naming = Naming {
-            reserved: vec![toml::Spanned::new(0..0, "humas".to_string())],
+            reserved: vec![crate::model::Spanned::new(0..0, "humas".to_string())],
             ..Naming::default()
         };
         Names::new(used.iter().copied(), &naming)

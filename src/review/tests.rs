@@ -159,7 +159,7 @@ fn gate_refuses_an_unapproved_config_change() {
     // The Kadis approved: both the request and the config change pass.
     assert!(gate::judge(&config(), &d, &t, true, Timestamp::UNIX_EPOCH).is_ok());
     let mut c = config();
-    c.approvals.config_change_role = Some(toml::Spanned::new(0..0, "kepala-seksi".into()));
+    c.approvals.config_change_role = Some(crate::model::Spanned::new(0..0, "kepala-seksi".into()));
     c.roles.get_mut("kepala-seksi").unwrap().logins.clear();
     let err = gate::judge(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap_err();
     assert!(
@@ -183,7 +183,7 @@ fn forge_gate_judges_each_ticket_on_its_own() {
     // The server SOP here also needs the admin's review; the mail SOP does not.
     let mut c = config();
     c.sops.get_mut("server").unwrap().steps[4].done_by =
-        toml::Spanned::new(0..0, Completion::Review);
+        crate::model::Spanned::new(0..0, Completion::Review);
     let mut t = mail();
     t.requests.push(TicketRef {
         ticket: "KDS-3ZTYU-SR663".into(),
@@ -255,7 +255,7 @@ fn assignment_finds_the_one_person_per_step_that_works() {
             .get_mut(role)
             .unwrap()
             .logins
-            .push(toml::Spanned::new(0..0, login.to_string()));
+            .push(crate::model::Spanned::new(0..0, login.to_string()));
     };
     add(&mut c, "kepala-dinas", "dua-peran");
     add(&mut c, "kepala-bidang", "dua-peran");

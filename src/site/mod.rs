@@ -15,7 +15,6 @@ pub mod write;
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::model::record::{Progress, RECORDS_DIR, Snapshot};
@@ -92,7 +91,8 @@ impl SiteData {
     }
 }
 
-/// Reads every `records/*.toml`, in parallel, sorted by ticket.
+/// Reads every `records/*.toml`, in parallel and through the parse cache, sorted by
+/// ticket.
 pub fn load_records(root: &Path) -> Result<Vec<Progress>, SiteError> {
     let dir = root.join(RECORDS_DIR);
     if !dir.is_dir() {
@@ -109,10 +109,8 @@ pub fn load_records(root: &Path) -> Result<Vec<Progress>, SiteError> {
             paths.push(path);
         }
     }
-    let mut records: Vec<Progress> = paths
-        .par_iter()
-        .map(|p| read_toml_or_json::<Progress>(p))
-        .collect::<Result<_, _>>()?;
+    let mut records =
+        crate::model::record_cache::load(root, paths, read_toml_or_json::<Progress>, read_err)?;
     records.sort_by(|a, b| a.ticket.cmp(&b.ticket));
     Ok(records)
 }
