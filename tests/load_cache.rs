@@ -181,6 +181,7 @@ fn edits_deletions_and_additions_are_seen() {
     assert_ne!(old, new);
     assert_eq!(old.len(), new.len());
     fs::write(&path, &new).unwrap();
+    let written = std::time::Instant::now();
     let f = fs::File::options().write(true).open(&path).unwrap();
     f.set_times(fs::FileTimes::new().set_modified(mtime))
         .unwrap();
@@ -189,8 +190,12 @@ fn edits_deletions_and_additions_are_seen() {
     let inst = load(d);
     assert!(snapshot(&inst).contains("Budi Santosa"));
     assert_eq!(snapshot(&inst), reference(d));
-    // Just changed, so not cached yet: read again next time, not trusted.
-    assert!(!from_cache(&load(d), ACCOUNT));
+    // Just changed, so not cached yet: read again next time, not trusted. (Unless this
+    // thread stalled past the racy window, when storing it was right.)
+    let again = load(d);
+    if written.elapsed() < RACY {
+        assert!(!from_cache(&again, ACCOUNT));
+    }
 
     // Deleted and added files.
     let request = fs::read_dir(d.join("requests"))
