@@ -7,6 +7,7 @@ PACKAGES=(
   dovecot-imapd dovecot-lmtpd postfix
   openssh-server openssh-client
   slapd ldap-utils
+  sudo
   chromium
 )
 

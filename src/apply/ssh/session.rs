@@ -65,6 +65,16 @@ pub enum SshError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "server {server}: the admin login {user} may not run `sudo -n /bin/sh -s` (sudo said: \
+         {detail}); nothing was changed. Install sudo on the server and add the sudoers \
+         line `{user} ALL=(root) NOPASSWD: /bin/sh -s` (see docs/apply.md)"
+    )]
+    Sudo {
+        server: String,
+        user: String,
+        detail: String,
+    },
     #[error("server {server}: remote script failed (exit {code}): {stderr}")]
     Script {
         server: String,
@@ -73,6 +83,29 @@ pub enum SshError {
     },
     #[error("server {server}: unexpected output from the remote script: {line}")]
     Output { server: String, line: String },
+}
+
+/// What a non-root admin runs; the sudoers line of docs/apply.md allows exactly this
+/// (`-n`: fail at once rather than wait for a password nobody will type).
+pub const SUDO_SH: &str = "sudo -n /bin/sh -s";
+
+/// sudo's own refusal, told apart from a failing script: sudo exits 1 with a
+/// `sudo: ` line before the shell starts (no password rule, a password required,
+/// `requiretty`); the login shell exits 127 when sudo is not installed.
+fn sudo_refusal(code: i32, stderr: &str) -> Option<String> {
+    const REFUSALS: [&str; 5] = [
+        "password is required",
+        "terminal is required",
+        "not allowed to execute",
+        "not in the sudoers file",
+        "must have a tty",
+    ];
+    let line = stderr.lines().map(str::trim).find(|l| match code {
+        1 => l.starts_with("sudo: ") && REFUSALS.iter().any(|r| l.contains(r)),
+        127 => l.contains("sudo") && l.contains("not found"),
+        _ => false,
+    })?;
+    Some(line.to_string())
 }
 
 /// Options every `ssh` call gets: no user config, no agent keys, no prompts, and only
@@ -262,11 +295,8 @@ impl SshSession {
                 source,
             }
         };
-        let remote = if self.target.admin_user == "root" {
-            "/bin/sh -s"
-        } else {
-            "sudo -n /bin/sh -s"
-        };
+        let via_sudo = self.target.admin_user != "root";
+        let remote = if via_sudo { SUDO_SH } else { "/bin/sh -s" };
         let mut child = Command::new("ssh")
             .args(self.args())
             .args(["-o", "ControlMaster=no"])
@@ -291,6 +321,13 @@ impl SshSession {
             let code = out.status.code().unwrap_or(-1);
             if code == 255 {
                 return Err(classify(&self.target, &self.target.admin_user, &stderr));
+            }
+            if via_sudo && let Some(detail) = sudo_refusal(code, &stderr) {
+                return Err(SshError::Sudo {
+                    server: self.target.server.clone(),
+                    user: self.target.admin_user.clone(),
+                    detail,
+                });
             }
             return Err(SshError::Script {
                 server: self.target.server.clone(),
@@ -398,90 +435,5 @@ pub fn sh_quote(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_survives_quotes_and_metacharacters() {
-        assert_eq!(sh_quote("abc"), "'abc'");
-        assert_eq!(sh_quote("a'b; rm -rf /"), r"'a'\''b; rm -rf /'");
-    }
-
-    #[test]
-    fn a_truncated_script_runs_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let mark = dir.path().join("ran");
-        let m = sh_quote(&mark.display().to_string());
-        let full = wrap_script(&format!("echo a >> {m}\necho b >> {m}"));
-        // Every cut before the call's last letter leaves nothing done.
-        for cut in 0..full.len() - 1 {
-            let mut child = Command::new("sh")
-                .arg("-s")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(&full.as_bytes()[..cut])
-                .unwrap();
-            child.wait().unwrap();
-            assert!(!mark.exists(), "cut at {cut} ran part of the script");
-        }
-        let mut child = Command::new("sh")
-            .arg("-s")
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(full.as_bytes())
-            .unwrap();
-        child.wait().unwrap();
-        assert_eq!(std::fs::read_to_string(&mark).unwrap(), "a\nb\n");
-    }
-
-    #[test]
-    fn host_key_must_parse() {
-        let err = parse_host_key("app-1", "ssh-ed25519 notbase64").unwrap_err();
-        assert!(matches!(err, SshError::BadHostKey { .. }), "{err}");
-        let ok = parse_host_key(
-            "app-1",
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINlRHbndlDyb8Z1Kb0Y/Jy5GjuyXBzlBpJpgYqcaZl+a c",
-        )
-        .unwrap();
-        assert_eq!(ok.0, "ssh-ed25519");
-        assert!(!ok.1.ends_with(" c"));
-    }
-
-    #[test]
-    fn mismatch_is_told_apart_from_refusal() {
-        let t = SshTarget {
-            server: "app-1".into(),
-            address: "127.0.0.1".into(),
-            port: 22,
-            host_key: String::new(),
-            admin_user: "root".into(),
-            identity: PathBuf::new(),
-        };
-        let e = classify(
-            &t,
-            "root",
-            "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.",
-        );
-        assert!(matches!(e, SshError::HostKeyMismatch { .. }));
-        let e = classify(&t, "x", "x@127.0.0.1: Permission denied (publickey).");
-        assert!(matches!(e, SshError::AdminRefused { .. }));
-        let e = classify(
-            &t,
-            "x",
-            "ssh: connect to host 127.0.0.1 port 22: Connection refused",
-        );
-        assert!(matches!(e, SshError::Connect { .. }));
-    }
-}
+#[path = "session_tests.rs"]
+mod tests;
