@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use loket::apply::command::{CommandBackend, Runner, TemplateFile, render_mail};
-use loket::apply::plan::{Action, Desired, diff_mail};
+use loket::apply::plan::{Action, Desired, Kinds, diff_mail};
 use loket::apply::{Backend, Change, Secret, Verified};
 use loket::model::account::MailAccount;
 use loket::model::request::RequestKind;
@@ -215,12 +215,14 @@ fn run(b: &mut CommandBackend, acc: &MailAccount) -> Vec<(Action, Option<Secret>
     let desired = Desired {
         mail: vec![acc],
         server: vec![],
-        kinds: [
-            (CREATE, RequestKind::MailCreate),
-            (RESET, RequestKind::MailReset),
-            (DEACTIVATE, RequestKind::MailDeactivate),
-        ]
-        .into(),
+        kinds: Kinds::Known(
+            [
+                (CREATE, RequestKind::MailCreate),
+                (RESET, RequestKind::MailReset),
+                (DEACTIVATE, RequestKind::MailDeactivate),
+            ]
+            .into(),
+        ),
     };
     let live = b.read().expect("read");
     let plan = diff_mail(b.name(), &desired, &live);

@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use ldap3::{LdapConn, Scope, SearchEntry};
 use loket::apply::credentials::generate_password;
 use loket::apply::ldap::{LdapBackend, LdapRole};
-use loket::apply::plan::{Action, Desired, PlannedChange, diff_mail, diff_server};
+use loket::apply::plan::{Action, Desired, Kinds, PlannedChange, diff_mail, diff_server};
 use loket::apply::{Backend, Change, Secret, Verified};
 use loket::model::account::{MailAccount, ServerAccount};
 use loket::model::backends::LdapSettings;
@@ -61,14 +61,14 @@ fn mail(address: &str, status: &str, tickets: &[&str]) -> MailAccount {
     .unwrap()
 }
 
-fn kinds() -> HashMap<&'static str, RequestKind> {
-    HashMap::from([
+fn kinds() -> Kinds<'static> {
+    Kinds::Known(HashMap::from([
         (CREATE, RequestKind::MailCreate),
         (RESET, RequestKind::MailReset),
         (DEACTIVATE, RequestKind::MailDeactivate),
         (GRANT, RequestKind::ServerGrant),
         (REVOKE, RequestKind::ServerRevoke),
-    ])
+    ]))
 }
 
 /// Plans `acc` against the live entry, applies with a fresh password where the

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use loket::model::Instance;
-use loket::model::cache::{LOAD_CACHE, RACY};
+use loket::model::cache::{LOAD_CACHE, LOAD_CACHES, RACY};
 
 const ACCOUNT: &str = "accounts/mail/budi.santoso@kuduskab.go.id.toml";
 const SYNTAX: &str = "requests/KDS-SYNTX-ERROR.toml";
@@ -336,4 +336,39 @@ fn records_load_the_same_through_the_cache() {
     let err = loket::site::load_records(d).unwrap_err().to_string();
     assert!(err.contains(":1:"), "{err}");
     assert!(err.contains(&*first.to_string_lossy()), "{err}");
+}
+
+#[test]
+fn an_accounts_only_load_leaves_the_requests_cache_alone() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = instance();
+    let d = dir.path();
+    settle();
+    let full = load(d);
+    let requests_cache = d.join(LOAD_CACHES[1].1);
+    let before = fs::metadata(&requests_cache).unwrap();
+
+    let plan = Instance::load_accounts(d).unwrap();
+    assert!(plan.requests.is_empty() && plan.requests_skipped);
+    assert!(!full.requests.is_empty() && !full.requests_skipped);
+    assert_eq!(
+        format!("{:?}", plan.mail_accounts),
+        format!("{:?}", full.mail_accounts)
+    );
+    assert!(
+        from_cache(&plan, ACCOUNT),
+        "accounts come from their own cache"
+    );
+    let after = fs::metadata(&requests_cache).unwrap();
+    assert_eq!(
+        (after.ino(), after.mtime_nsec()),
+        (before.ino(), before.mtime_nsec())
+    );
+
+    // Without any cache yet, an accounts-only load writes the accounts' cache only.
+    fs::remove_file(d.join(LOAD_CACHE)).unwrap();
+    fs::remove_file(&requests_cache).unwrap();
+    Instance::load_accounts(d).unwrap();
+    assert!(d.join(LOAD_CACHE).exists() && !requests_cache.exists());
+    assert!(from_cache(&Instance::load_accounts(d).unwrap(), ACCOUNT));
 }

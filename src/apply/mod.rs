@@ -16,6 +16,7 @@ pub mod gate;
 pub mod guard;
 pub mod journal;
 pub mod keydir;
+pub mod kinds;
 pub mod ldap;
 pub mod lock;
 pub mod mailcheck;
@@ -153,11 +154,16 @@ impl<'a> Desired<'a> {
         Desired {
             mail: inst.mail_accounts.iter().map(|l| &l.value).collect(),
             server: inst.server_accounts.iter().map(|l| &l.value).collect(),
-            kinds: inst
-                .requests
-                .iter()
-                .map(|r| (r.value.ticket(), r.value.kind()))
-                .collect::<HashMap<_, _>>(),
+            kinds: if inst.requests_skipped {
+                plan::Kinds::OnDisk(inst.root.clone())
+            } else {
+                plan::Kinds::Known(
+                    inst.requests
+                        .iter()
+                        .map(|r| (r.value.ticket(), r.value.kind()))
+                        .collect::<HashMap<_, _>>(),
+                )
+            },
         }
     }
 }

@@ -2,7 +2,6 @@
 //! serialises to JSON, snapshots well), and the diff of `accounts/` against the
 //! live state that produces it.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use jiff::civil::Date;
@@ -11,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::backend::LiveState;
 use crate::model::account::{KeyStatus, MailAccount, ServerAccount};
 use crate::model::request::RequestKind;
+
+pub use super::kinds::Kinds;
 use crate::model::time::to_date;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -170,7 +171,7 @@ impl fmt::Display for Plan {
 pub struct Desired<'a> {
     pub mail: Vec<&'a MailAccount>,
     pub server: Vec<&'a ServerAccount>,
-    pub kinds: HashMap<&'a str, RequestKind>,
+    pub kinds: Kinds<'a>,
 }
 
 /// Mail changes for `backend` from desired vs live.
@@ -179,7 +180,7 @@ pub fn diff_mail(backend: &str, desired: &Desired<'_>, live: &LiveState) -> Vec<
     for acc in &desired.mail {
         let address = acc.address.get_ref().to_lowercase();
         let tickets: Vec<String> = acc.tickets.iter().map(|t| t.get_ref().clone()).collect();
-        let kind = |t: &str| desired.kinds.get(t).copied();
+        let kind = |t: &str| desired.kinds.get(t);
         let change = |action, tickets: Vec<String>, active| PlannedChange {
             backend: backend.to_string(),
             tickets,
@@ -299,6 +300,7 @@ pub fn diff_server(
 mod tests {
     use super::*;
     use crate::apply::{LiveKey, LiveMail, LiveServerAccount};
+    use std::collections::HashMap;
 
     fn mail(address: &str, status: &str, tickets: &[&str]) -> MailAccount {
         let t: Vec<String> = tickets.iter().map(|t| format!("\"{t}\"")).collect();
@@ -376,7 +378,7 @@ holder = { name = "D", opd = "Dinas Kesehatan" }
         let desired = Desired {
             mail: accounts.iter().collect(),
             server: vec![&server],
-            kinds,
+            kinds: Kinds::Known(kinds),
         };
         let mut live = LiveState::default();
         live.mail

@@ -65,7 +65,10 @@ pub struct AuditArgs {
 }
 
 fn load(dir: &Path) -> Result<(Instance, Vec<Slot>)> {
-    let inst = Instance::load(dir)?;
+    open(Instance::load(dir)?)
+}
+
+fn open(inst: Instance) -> Result<(Instance, Vec<Slot>)> {
     if let Some(f) = inst.failures.first() {
         bail!(
             "{} cannot be read ({}); run `loket check` and fix it first",
@@ -102,7 +105,8 @@ fn exit_1(r: Result<ExitCode>) -> Result<ExitCode> {
 
 pub fn plan(dir: &Path, a: PlanArgs) -> Result<ExitCode> {
     exit_1((|| {
-        let (inst, mut slots) = load(dir)?;
+        // Accounts only: `loket check` and `apply` judge the requests.
+        let (inst, mut slots) = open(Instance::load_accounts(dir)?)?;
         let today = today(&inst, a.today);
         let planned = run::plan(&inst, &mut slots, today);
         match a.format {

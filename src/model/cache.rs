@@ -28,8 +28,14 @@ use thiserror::Error;
 
 use crate::diag::ContentHash;
 
-/// Where the instance loader keeps its cache, relative to the root.
-pub const LOAD_CACHE: &str = "state/cache/load-v1.bin";
+/// Where the instance loader keeps its caches, relative to the root: one per data
+/// folder, so a load of `accounts/` alone (`loket plan`) decodes and writes only its own.
+pub const LOAD_CACHES: [(&str, &str); 2] = [
+    ("accounts/", "state/cache/accounts-v1.bin"),
+    ("requests/", "state/cache/requests-v1.bin"),
+];
+/// The accounts' cache (the first of [`LOAD_CACHES`]).
+pub const LOAD_CACHE: &str = LOAD_CACHES[0].1;
 /// Where `records/` are cached, relative to the root.
 pub const RECORDS_CACHE: &str = "state/cache/records-v1.bin";
 

@@ -26,17 +26,38 @@ struct Slot {
 }
 
 pub(super) fn load(root: &Path, use_cache: bool) -> Result<Instance, LoadError> {
+    load_scoped(root, use_cache, true)
+}
+
+/// [`load`], with or without `requests/`. Each data folder has its own cache file
+/// ([`cache::LOAD_CACHES`]), read and rewritten only when that folder is loaded.
+pub(super) fn load_scoped(
+    root: &Path,
+    use_cache: bool,
+    with_requests: bool,
+) -> Result<Instance, LoadError> {
     let start = Stamp::now();
-    let cache_file = root.join(cache::LOAD_CACHE);
-    // Decoding the cache and walking the tree take about as long; do both at once.
-    let bytes = use_cache.then(|| cache::read_file(&cache_file)).flatten();
-    let (paths, old) = rayon::join(
-        || walk(root),
+    let parts: Vec<(&str, PathBuf)> = cache::LOAD_CACHES
+        .iter()
+        .filter(|(dir, _)| with_requests || !dir.starts_with(REQUESTS_DIR))
+        .map(|(dir, file)| (*dir, root.join(file)))
+        .collect();
+    // Decoding the caches and walking the tree take about as long; do both at once.
+    let bytes: Vec<Option<Vec<u8>>> = parts
+        .iter()
+        .map(|(_, file)| use_cache.then(|| cache::read_file(file)).flatten())
+        .collect();
+    let (paths, decoded) = rayon::join(
+        || walk(root, with_requests),
         || {
             bytes
-                .as_deref()
-                .map(cache::decode::<Cached>)
-                .unwrap_or_default()
+                .par_iter()
+                .map(|b| {
+                    b.as_deref()
+                        .map(cache::decode::<Cached>)
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
         },
     );
     let mut paths = paths?;
@@ -44,7 +65,10 @@ pub(super) fn load(root: &Path, use_cache: bool) -> Result<Instance, LoadError> 
     if !paths.iter().any(|f| f.rel == CONFIG_FILE) {
         return Err(LoadError::NotAnInstance(root.to_path_buf()));
     }
-    let old_len = old.len();
+    let old_lens: Vec<usize> = decoded.iter().map(Vec::len).collect();
+    // The parts' folders sort apart ("accounts/" < "requests/"): one sorted list.
+    let mut old: Vec<_> = decoded.into_iter().flatten().collect();
+    old.sort_by(|a, b| a.path.cmp(b.path));
     let old = cache::align(paths.iter().map(|f| f.rel.as_str()), old);
     // 70 MB on 210k files: freed before the load allocates the instance, which reuses it.
     drop(bytes);
@@ -55,8 +79,20 @@ pub(super) fn load(root: &Path, use_cache: bool) -> Result<Instance, LoadError> 
         .map(|(id, (found, old))| load_one(id, found, old, start))
         .collect::<Result<_, _>>()?;
 
-    let hits = slots.iter().filter(|s| s.hit).count();
-    let fresh = slots.iter().filter(|s| !s.hit && s.key.is_some()).count();
+    // Per part: rewrite only when something changed; an unchanged run costs no write.
+    let changed: Vec<bool> = parts
+        .iter()
+        .zip(&old_lens)
+        .map(|((dir, _), old_len)| {
+            let mine = slots.iter().filter(|s| s.file.path.starts_with(dir));
+            let (mut hits, mut fresh) = (0, 0);
+            for s in mine {
+                hits += usize::from(s.hit);
+                fresh += usize::from(!s.hit && s.key.is_some());
+            }
+            fresh > 0 || hits != *old_len
+        })
+        .collect();
     let not_utf8: Vec<(FileId, usize)> = slots
         .iter()
         .enumerate()
@@ -68,11 +104,19 @@ pub(super) fn load(root: &Path, use_cache: bool) -> Result<Instance, LoadError> 
         slots.into_iter().map(|s| (s.file, s.parsed)).collect(),
     );
     inst.refuse_not_utf8(&not_utf8);
+    inst.requests_skipped = !with_requests;
 
-    // Rewrite only when something changed: an unchanged run costs no write.
-    if use_cache && (fresh > 0 || hits != old_len) {
-        // Best effort: an unwritable state/ only means the next run parses again.
-        let _ = cache::write(&cache_file, start, &entries(&inst, &keys));
+    if use_cache && changed.contains(&true) {
+        let mut all = entries(&inst, &keys);
+        for ((dir, file), changed) in parts.iter().zip(&changed) {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                all.into_iter().partition(|e| e.path.starts_with(dir));
+            all = rest;
+            if *changed {
+                // Best effort: an unwritable state/ only means the next run parses again.
+                let _ = cache::write(file, start, &mine);
+            }
+        }
     }
     Ok(inst)
 }
@@ -89,7 +133,7 @@ struct Found {
 /// open handle (`DirEntry::metadata`), which halved the kernel's share of a warm load
 /// compared with stat'ing full paths: with the parse cache, walking and stat'ing is
 /// most of what a load does.
-fn walk(root: &Path) -> Result<Vec<Found>, LoadError> {
+fn walk(root: &Path, with_requests: bool) -> Result<Vec<Found>, LoadError> {
     let io = |path: &Path, source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -105,7 +149,13 @@ fn walk(root: &Path) -> Result<Vec<Found>, LoadError> {
         });
     }
     let (requests, accounts) = rayon::join(
-        || walk_dir(root, REQUESTS_DIR),
+        || {
+            if with_requests {
+                walk_dir(root, REQUESTS_DIR)
+            } else {
+                Ok(Vec::new())
+            }
+        },
         || walk_dir(root, ACCOUNTS_DIR),
     );
     found.extend(requests?);

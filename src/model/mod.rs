@@ -83,6 +83,8 @@ pub struct Instance {
     pub mail_accounts: Vec<Loaded<MailAccount>>,
     pub server_accounts: Vec<Loaded<ServerAccount>>,
     pub failures: Vec<ParseFailure>,
+    /// `requests/` was not read ([`Instance::load_accounts`]): `requests` is empty.
+    pub requests_skipped: bool,
 }
 
 /// Where a file sits decides what it must parse as.
@@ -152,6 +154,13 @@ impl Instance {
     /// Reads the instance without the parse cache (neither read nor written).
     pub fn load_uncached(root: &Path) -> Result<Instance, LoadError> {
         load::load(root, false)
+    }
+
+    /// Reads `loket.toml` and `accounts/` only (through the cache, never writing it),
+    /// for `loket plan`: a no-op plan needs no request, and the few it does need are
+    /// read one by one ([`crate::apply::plan::Kinds`]).
+    pub fn load_accounts(root: &Path) -> Result<Instance, LoadError> {
+        load::load_scoped(root, cache::enabled(), false)
     }
 
     /// Files that were not UTF-8 were read lossily; report them as syntax failures at
