@@ -72,6 +72,14 @@ fn mail_lifecycle_against_real_dovecot_and_postfix() {
 
     // Reset: the old password stops working, the new one works.
     set_account(&inst, LESTARI, "active", &[LESTARI_CREATE, LESTARI_RESET]);
+    // `plan` reads no requests but this one, to know the new ticket is a reset.
+    let plan = loket(&inst, &["plan"]);
+    assert_eq!(code(&plan), 2, "{}", text(&plan));
+    assert!(
+        text(&plan).contains(&format!("reset    {LESTARI}  [{LESTARI_RESET}]")),
+        "{}",
+        text(&plan)
+    );
     let reset = loket(&inst, &["apply"]);
     assert_eq!(code(&reset), 0, "{}\n{}", text(&reset), server.logs());
     assert!(text(&reset).contains("reset"), "{}", text(&reset));
