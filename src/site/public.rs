@@ -170,11 +170,20 @@ pub fn tickets(
         if out.contains_key(&p.ticket) {
             continue;
         }
-        let Some((sop_id, sop)) = sop_of_progress(config, p) else {
-            continue;
+        // Entries written since `kind` exists carry it; older ones are inferred.
+        let (kind, (sop_id, sop)) = match p.kind {
+            Some(k) => match config.sop_for(k) {
+                Some(found) => (Some(k), found),
+                None => continue,
+            },
+            None => {
+                let Some((sop_id, sop)) = sop_of_progress(config, p) else {
+                    continue;
+                };
+                let kinds: Vec<RequestKind> = sop.kinds.iter().map(|k| *k.get_ref()).collect();
+                ((kinds.len() == 1).then(|| kinds[0]), (sop_id, sop))
+            }
         };
-        let kinds: Vec<RequestKind> = sop.kinds.iter().map(|k| *k.get_ref()).collect();
-        let kind = (kinds.len() == 1).then(|| kinds[0]);
         let submitted = p
             .steps
             .iter()
@@ -197,8 +206,8 @@ pub fn tickets(
     out.into_values().collect()
 }
 
-/// The SOP an open pull request follows, from the step ids its progress names (a
-/// snapshot entry carries no request kind). `None` when it cannot be told apart.
+/// The SOP an open pull request follows, from the step ids its progress names (for
+/// snapshot entries written before they carried their kind). `None` when no SOP fits.
 fn sop_of_progress<'c>(config: &'c Config, p: &Progress) -> Option<(&'c str, &'c Sop)> {
     let ids: Vec<&str> = p
         .steps
@@ -622,5 +631,45 @@ at = "2026-09-18T08:15:00+07:00"
             "menunggu disposisi Kepala Bidang Informatika"
         );
         assert_eq!(t.timeline[0].kind, "pending");
+    }
+
+    #[test]
+    fn a_snapshot_entry_names_its_kind_else_it_is_inferred() {
+        // Only the first step, which both SOPs share: the inference picks `email`.
+        let entry = |kind: &str| -> Progress {
+            toml::from_str(&format!(
+                r#"ticket = "KDS-37HYX-6ESXV"
+outcome = "pending"
+{kind}
+pending-step = "disposisi-kadis"
+
+[[steps]]
+step = "permohonan"
+done-by = "submit"
+role = "pemohon"
+at = "2026-09-18T08:00:00+07:00"
+"#
+            ))
+            .unwrap()
+        };
+        let snap = |p| Snapshot {
+            taken_at: "2026-09-19T00:00:00Z".into(),
+            tickets: vec![p],
+        };
+        let inst = instance(true);
+        let find = |s: &Snapshot| {
+            tickets(&inst, &[], Some(s), Lang::Id)
+                .into_iter()
+                .find(|t| t.ticket == "KDS-37HYX-6ESXV")
+                .unwrap()
+        };
+        let old = find(&snap(entry("")));
+        assert_eq!((old.sop.as_str(), old.kind), ("email", None));
+        let new = find(&snap(entry("kind = \"server-grant\"")));
+        assert_eq!(
+            (new.sop.as_str(), new.kind),
+            ("server", Some(RequestKind::ServerGrant))
+        );
+        assert_eq!(new.kind_label, "Permohonan akses server");
     }
 }
