@@ -16,7 +16,8 @@ use loket::site::write::DirWriter;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Output directory; replaced whole when the build succeeds.
+    /// Output: a link to the newly built copy of the site, swapped in atomically when
+    /// the build succeeds (the copies live in `.NAME.loket/` beside it).
     #[arg(long, default_value = "public")]
     out: PathBuf,
     /// Open pull requests' progress from `loket forge snapshot` (TOML or JSON), so
@@ -105,8 +106,12 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     let writer = DirWriter::new(&a.out, progress, &fingerprint)?;
     let summary = render::render_site(&data, &templates, &writer)?;
     let stats = writer.finish()?;
+    let removed = match stats.removed {
+        0 => String::new(),
+        n => format!(", {n} removed"),
+    };
     eprintln!(
-        "{} tickets, {} files in {}: {} written, {} unchanged",
+        "{} tickets, {} files in {}: {} written, {} unchanged{removed}",
         summary.tickets,
         summary.pages,
         a.out.display(),
