@@ -12,6 +12,7 @@ use loket::diag;
 use loket::letter::{self, LetterOptions};
 use loket::site::SiteData;
 use loket::site::render::{self, Templates};
+use loket::site::timing::Timings;
 use loket::site::write::DirWriter;
 
 #[derive(clap::Args)]
@@ -51,7 +52,11 @@ pub struct LetterArgs {
 }
 
 /// Loads the instance and refuses to publish one that does not pass `loket check`.
-fn load_checked(dir: &Path, snapshot: Option<&Path>) -> Result<Option<SiteData>> {
+fn load_checked(
+    dir: &Path,
+    snapshot: Option<&Path>,
+    timings: &mut Timings,
+) -> Result<Option<SiteData>> {
     let data = match SiteData::load(dir, snapshot) {
         Ok(d) => d,
         Err(loket::site::SiteError::Invalid(_)) => {
@@ -62,9 +67,11 @@ fn load_checked(dir: &Path, snapshot: Option<&Path>) -> Result<Option<SiteData>>
         }
         Err(e) => return Err(e.into()),
     };
+    timings.mark("load");
     if !report(&data.instance)? {
         return Ok(None);
     }
+    timings.mark("check");
     Ok(Some(data))
 }
 
@@ -87,7 +94,8 @@ fn report(inst: &loket::model::Instance) -> Result<bool> {
 }
 
 pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
-    let Some(data) = load_checked(dir, a.snapshot.as_deref())? else {
+    let mut timings = Timings::from_env();
+    let Some(data) = load_checked(dir, a.snapshot.as_deref(), &mut timings)? else {
         return Ok(ExitCode::from(1));
     };
     let templates = Templates::for_instance(dir)?;
@@ -103,9 +111,13 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
         ProgressBar::hidden()
     };
     let fingerprint = render::fingerprint(&data, &templates);
+    timings.mark("templates, fingerprint");
     let writer = DirWriter::new(&a.out, progress, &fingerprint)?;
+    timings.mark("open copy, manifest");
     let summary = render::render_site(&data, &templates, &writer)?;
+    timings.mark("render (all stages)");
     let stats = writer.finish()?;
+    timings.mark("finish, swap");
     let removed = match stats.removed {
         0 => String::new(),
         n => format!(", {n} removed"),
@@ -122,7 +134,7 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
 }
 
 pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
-    let Some(data) = load_checked(dir, None)? else {
+    let Some(data) = load_checked(dir, None, &mut Timings::from_env())? else {
         return Ok(ExitCode::from(1));
     };
     let templates = Templates::for_instance(dir)?;

@@ -31,7 +31,7 @@ pub enum Outcome {
 }
 
 /// One completed SOP step.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StepRecord {
     /// The step id from the SOP in `loket.toml`.
@@ -50,7 +50,8 @@ pub struct StepRecord {
 }
 
 /// The state of one ticket: a record file, or one entry of a forge snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// (`Hash`: the site keys its per-ticket build cache on it.)
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Progress {
     pub ticket: String,
@@ -77,7 +78,7 @@ pub struct Progress {
     pub events: Vec<Event>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     Applied,
@@ -87,7 +88,7 @@ pub enum EventKind {
 }
 
 /// Something CI did to a ticket's accounts.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Event {
     pub kind: EventKind,

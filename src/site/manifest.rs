@@ -5,7 +5,6 @@
 //! manifest on disk always describes its copy truthfully.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -25,11 +24,39 @@ pub fn hash(bytes: &[u8]) -> Hash {
     h
 }
 
-/// What one copy holds: path (relative, `/`-separated) to content hash.
+/// Feeds `Hash` implementations into SHA-256: a canonical digest of a ticket's
+/// inputs (derived `Hash` writes lengths and variants too, so distinct inputs give
+/// distinct byte streams). Only [`KeyHasher::digest`] is meaningful.
+#[derive(Default)]
+pub struct KeyHasher(Sha256);
+
+impl KeyHasher {
+    pub fn digest(self) -> Hash {
+        let full = self.0.finalize();
+        let mut h = [0u8; 16];
+        h.copy_from_slice(&full[..16]);
+        h
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        // Never used for a hash table; the digest is what counts.
+        0
+    }
+}
+
+/// What one copy holds: path (relative, `/`-separated) to content hash, and per
+/// ticket the digest of the inputs its files were made from.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Manifest {
     pub fingerprint: String,
     pub files: HashMap<String, Hash>,
+    pub keys: HashMap<String, Hash>,
 }
 
 impl Manifest {
@@ -43,28 +70,41 @@ impl Manifest {
         }
         let fingerprint = lines.next()?.strip_prefix("fingerprint ")?.to_string();
         let mut files = HashMap::with_capacity(text.len() / 64);
+        let mut keys = HashMap::with_capacity(text.len() / 128);
         for line in lines {
-            let (hex, file) = line.split_once(' ')?;
-            files.insert(file.to_string(), parse_hex(hex)?);
+            let (hex, name) = line.split_once(' ')?;
+            if hex == "key" {
+                let (hex, ticket) = name.split_once(' ')?;
+                keys.insert(ticket.to_string(), parse_hex(hex)?);
+            } else {
+                files.insert(name.to_string(), parse_hex(hex)?);
+            }
         }
-        Some(Manifest { fingerprint, files })
+        Some(Manifest {
+            fingerprint,
+            files,
+            keys,
+        })
     }
 
     /// Writes the manifest, sorted by path, to a temporary file renamed into place.
     pub fn write(&self, path: &Path) -> Result<(), SiteError> {
-        let mut entries: Vec<(&String, &Hash)> = self.files.iter().collect();
-        entries.sort_unstable();
-        let mut text = String::with_capacity(64 * entries.len() + 64);
+        let mut text = String::with_capacity(96 * (self.files.len() + self.keys.len()) + 64);
         text.push_str(HEADER);
         text.push('\n');
-        let _ = writeln!(text, "fingerprint {}", self.fingerprint);
-        for (file, h) in entries {
-            for b in h {
-                let _ = write!(text, "{b:02x}");
+        text.push_str("fingerprint ");
+        text.push_str(&self.fingerprint);
+        text.push('\n');
+        for (prefix, map) in [("", &self.files), ("key ", &self.keys)] {
+            let mut entries: Vec<(&String, &Hash)> = map.iter().collect();
+            entries.sort_unstable();
+            for (name, h) in entries {
+                text.push_str(prefix);
+                push_hex(&mut text, h);
+                text.push(' ');
+                text.push_str(name);
+                text.push('\n');
             }
-            text.push(' ');
-            text.push_str(file);
-            text.push('\n');
         }
         let tmp = path.with_extension("tmp");
         let err = |source| SiteError::Write {
@@ -73,6 +113,14 @@ impl Manifest {
         };
         std::fs::write(&tmp, text).map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)
+    }
+}
+
+fn push_hex(out: &mut String, h: &Hash) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in h {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
     }
 }
 
@@ -103,6 +151,9 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            keys: [("KDS-24WBW-PV52C".to_string(), hash(b"inputs"))]
+                .into_iter()
+                .collect(),
         };
         m.write(&path).unwrap();
         assert_eq!(Manifest::read(&path), Some(m));

@@ -14,6 +14,7 @@ pub mod render;
 pub mod stats;
 pub mod templates;
 pub mod text;
+pub mod timing;
 pub mod write;
 
 use std::path::{Path, PathBuf};

@@ -4,10 +4,13 @@
 //! none can leak through a template.
 
 use std::collections::BTreeMap;
+use std::hash::Hash as _;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use serde::Serialize;
 
+use super::manifest::{Hash, KeyHasher};
 use super::text::{self, Lang, completion_title, event_title, status_label};
 use crate::model::config::{Completion, Config, Sop, TimeZone};
 use crate::model::record::{EventKind, Outcome, Progress};
@@ -108,6 +111,13 @@ pub struct PublicTicket {
     /// Year and month of submission in the office's zone; for statistics.
     #[serde(skip)]
     pub month: Option<(i16, i8)>,
+    /// A digest of everything this ticket's page and JSON are made from (besides the
+    /// build fingerprint), so a build can skip a ticket whose inputs did not change.
+    #[serde(skip)]
+    pub key: Hash,
+    /// The latest step or event of its record (not of a snapshot entry).
+    #[serde(skip)]
+    pub record_latest: Option<Timestamp>,
 }
 
 /// Builds the public view of every ticket: requests with their records, then
@@ -127,45 +137,52 @@ pub fn tickets(
     let pending: BTreeMap<&str, &Progress> = snapshot
         .map(|s| s.tickets.iter().map(|p| (p.ticket.as_str(), p)).collect())
         .unwrap_or_default();
-    let mut out: BTreeMap<String, PublicTicket> = BTreeMap::new();
-    for req in &inst.requests {
-        let r = &req.value;
-        let Some((sop_id, sop)) = config.sop_for(r.kind()) else {
-            continue;
-        };
-        let submitted = r.submitted.get_ref();
-        let sub_ts = time::to_timestamp(submitted, tz.utc_offset_hours());
-        let submitted_when = if time::is_date_only(submitted) {
-            time::to_date(submitted).map(|d| When {
-                at: d.to_string(),
-                text: text::date(lang, d),
-                ts: sub_ts,
-            })
-        } else {
-            sub_ts.map(|ts| when(lang, tz, ts))
-        };
-        let progress = by_ticket
-            .get(r.ticket())
-            .or_else(|| pending.get(r.ticket()))
-            .copied();
-        let opd = config
-            .site
-            .show_opd
-            .then(|| r.applicant.opd.get_ref().clone());
-        let t = build(
-            config,
-            lang,
-            r.ticket(),
-            Some(r.kind()),
-            (sop_id, sop),
-            opd,
-            submitted_when,
-            progress,
-            // A merged request without a record yet has every approval.
-            Outcome::Approved,
-        );
-        out.insert(t.ticket.clone(), t);
-    }
+    let mut out: Vec<PublicTicket> = inst
+        .requests
+        .par_iter()
+        .filter_map(|req| {
+            let r = &req.value;
+            let (sop_id, sop) = config.sop_for(r.kind())?;
+            let submitted = r.submitted.get_ref();
+            let sub_ts = time::to_timestamp(submitted, tz.utc_offset_hours());
+            let submitted_when = if time::is_date_only(submitted) {
+                time::to_date(submitted).map(|d| When {
+                    at: d.to_string(),
+                    text: text::date(lang, d),
+                    ts: sub_ts,
+                })
+            } else {
+                sub_ts.map(|ts| when(lang, tz, ts))
+            };
+            let record = by_ticket.get(r.ticket()).copied();
+            let progress = record.or_else(|| pending.get(r.ticket()).copied());
+            let opd = config
+                .site
+                .show_opd
+                .then(|| r.applicant.opd.get_ref().clone());
+            let mut t = build(
+                config,
+                lang,
+                r.ticket(),
+                Some(r.kind()),
+                (sop_id, sop),
+                opd,
+                submitted_when,
+                progress,
+                // A merged request without a record yet has every approval.
+                Outcome::Approved,
+            );
+            if record.is_none() {
+                t.record_latest = None;
+            }
+            Some(t)
+        })
+        .collect();
+    // Sorted by ticket; should a ticket repeat (`loket check` refuses that), the
+    // last request wins, as a map would have it.
+    out.sort_by(|a, b| a.ticket.cmp(&b.ticket));
+    let mut out: BTreeMap<String, PublicTicket> =
+        out.into_iter().map(|t| (t.ticket.clone(), t)).collect();
     for p in pending.values() {
         if out.contains_key(&p.ticket) {
             continue;
@@ -190,7 +207,7 @@ pub fn tickets(
             .find(|s| s.done_by == Completion::Submit)
             .and_then(|s| s.at.parse::<Timestamp>().ok())
             .map(|ts| when(lang, tz, ts));
-        let t = build(
+        let mut t = build(
             config,
             lang,
             &p.ticket,
@@ -201,6 +218,7 @@ pub fn tickets(
             Some(p),
             Outcome::Pending,
         );
+        t.record_latest = None;
         out.insert(t.ticket.clone(), t);
     }
     out.into_values().collect()
@@ -270,6 +288,10 @@ fn build(
     progress: Option<&Progress>,
     no_record: Outcome,
 ) -> PublicTicket {
+    let mut key = KeyHasher::default();
+    (ticket, kind, sop_id, &opd, progress, no_record).hash(&mut key);
+    submitted.as_ref().map(|w| (&w.at, &w.text)).hash(&mut key);
+    let mut record_latest: Option<Timestamp> = None;
     let tz = *config.office.time_zone.get_ref();
     let sop_title = match lang {
         Lang::Id => sop.title.clone(),
@@ -288,6 +310,7 @@ fn build(
             .filter_map(|s| Some((s.at.parse::<Timestamp>().ok()?, s)))
             .collect();
         steps.sort_by_key(|(ts, _)| *ts);
+        record_latest = steps.last().map(|(ts, _)| *ts);
         let first = steps.first().map(|(ts, _)| *ts);
         let mut prev: Option<Timestamp> = None;
         let mut standard_sum = 0u32;
@@ -331,6 +354,7 @@ fn build(
             let Ok(ts) = e.at.parse::<Timestamp>() else {
                 continue;
             };
+            record_latest = record_latest.max(Some(ts));
             if covered {
                 continue;
             }
@@ -500,6 +524,8 @@ fn build(
         total,
         step_minutes,
         month,
+        key: key.digest(),
+        record_latest,
     }
 }
 

@@ -28,6 +28,15 @@ pub trait Sink: Sync {
     fn reuse(&self, _path: &str) -> Result<bool, SiteError> {
         Ok(false)
     }
+
+    /// Keeps a ticket's files as they are when they were made from the same inputs
+    /// (`key`) with the same build fingerprint; false when they must be made.
+    fn unchanged(&self, _ticket: &str, _key: &Hash, _paths: &[&str]) -> bool {
+        false
+    }
+
+    /// Notes the inputs a ticket's files were just made from.
+    fn made_from(&self, _ticket: &str, _key: &Hash) {}
 }
 
 /// Keeps everything in memory (tests, small sites).
@@ -67,6 +76,8 @@ pub struct DirWriter {
     old: Manifest,
     /// What it holds now: every file this build produced.
     new: Mutex<Vec<(String, Hash)>>,
+    /// Per ticket, the inputs its files were made from.
+    keys: Mutex<Vec<(String, Hash)>>,
     fingerprint: String,
     written: AtomicUsize,
     kept: AtomicUsize,
@@ -118,6 +129,7 @@ impl DirWriter {
             copies,
             dir,
             new: Mutex::new(Vec::with_capacity(old.files.len() + 16)),
+            keys: Mutex::new(Vec::with_capacity(old.keys.len() + 16)),
             old,
             fingerprint: fingerprint.to_string(),
             written: AtomicUsize::new(0),
@@ -159,6 +171,12 @@ impl DirWriter {
         let manifest = Manifest {
             fingerprint: self.fingerprint,
             files: new,
+            keys: self
+                .keys
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .into_iter()
+                .collect(),
         };
         manifest.write(&self.copies.inactive_manifest())?;
         self.copies.swap()?;
@@ -173,10 +191,14 @@ impl DirWriter {
 
 /// Replaces `dest` with `bytes`: a new file, never an overwrite in place, so a
 /// file shared with the published copy by a hard link is never changed under it.
-fn replace_file(dest: &Path, bytes: &[u8]) -> Result<(), SiteError> {
-    match fs::remove_file(dest) {
-        Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(dest, e)),
-        _ => {}
+/// `held`: whether the copy has a file there (else it cannot: the manifest is
+/// truthful), which spares a failing `unlink` per new file.
+fn replace_file(dest: &Path, bytes: &[u8], held: bool) -> Result<(), SiteError> {
+    if held {
+        match fs::remove_file(dest) {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(dest, e)),
+            _ => {}
+        }
     }
     match fs::write(dest, bytes) {
         Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -195,7 +217,8 @@ impl Sink for DirWriter {
         if same {
             self.kept.fetch_add(1, Ordering::Relaxed);
         } else {
-            replace_file(&self.dir.join(path), bytes)?;
+            let held = self.old.files.contains_key(path);
+            replace_file(&self.dir.join(path), bytes, held)?;
             self.written.fetch_add(1, Ordering::Relaxed);
         }
         self.record(path, hash);
@@ -214,5 +237,32 @@ impl Sink for DirWriter {
         self.kept.fetch_add(1, Ordering::Relaxed);
         self.progress.inc(1);
         Ok(true)
+    }
+
+    fn unchanged(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
+        if self.old.fingerprint != self.fingerprint || self.old.keys.get(ticket) != Some(key) {
+            return false;
+        }
+        let Some(hashes) = paths
+            .iter()
+            .map(|p| self.old.files.get(*p))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return false;
+        };
+        let mut new = self.new.lock().unwrap_or_else(|e| e.into_inner());
+        for (p, h) in paths.iter().zip(hashes) {
+            new.push((p.to_string(), *h));
+        }
+        drop(new);
+        self.made_from(ticket, key);
+        self.kept.fetch_add(paths.len(), Ordering::Relaxed);
+        self.progress.inc(paths.len() as u64);
+        true
+    }
+
+    fn made_from(&self, ticket: &str, key: &Hash) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.push((ticket.to_string(), *key));
     }
 }
