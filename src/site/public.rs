@@ -3,7 +3,7 @@
 //! name, NIP, contact, address, host, login, letter number or free-text reason, so
 //! none can leak through a template.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash as _;
 
 use jiff::Timestamp;
@@ -132,9 +132,9 @@ pub fn tickets(
         return Vec::new();
     };
     let tz = *config.office.time_zone.get_ref();
-    let by_ticket: BTreeMap<&str, &Progress> =
+    let by_ticket: HashMap<&str, &Progress> =
         records.iter().map(|r| (r.ticket.as_str(), r)).collect();
-    let pending: BTreeMap<&str, &Progress> = snapshot
+    let pending: HashMap<&str, &Progress> = snapshot
         .map(|s| s.tickets.iter().map(|p| (p.ticket.as_str(), p)).collect())
         .unwrap_or_default();
     let mut out: Vec<PublicTicket> = inst

@@ -199,6 +199,17 @@ fn replace_file(dest: &Path, bytes: &[u8], held: bool) -> Result<(), SiteError> 
             Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(dest, e)),
             _ => {}
         }
+    } else if dest.ends_with("index.html")
+        && let Some(parent) = dest.parent()
+    {
+        // A new page usually comes with its own new folder (`t/<ticket>/`): make it
+        // first rather than fail the write and retry.
+        match fs::create_dir(parent) {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists && e.kind() != ErrorKind::NotFound => {
+                return Err(write_err(parent, e));
+            }
+            _ => {}
+        }
     }
     match fs::write(dest, bytes) {
         Err(e) if e.kind() == ErrorKind::NotFound => {
