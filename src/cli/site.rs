@@ -114,8 +114,12 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     timings.mark("templates, fingerprint");
     let writer = DirWriter::new(&a.out, progress, &fingerprint)?;
     timings.mark("open copy, manifest");
-    let summary = render::render_site(&data, &templates, &writer)?;
+    let cached = writer.load_summaries();
+    timings.mark("load summaries");
+    let (summary, summaries) = render::render_site(&data, &templates, &writer, &cached)?;
     timings.mark("render (all stages)");
+    writer.save_summaries(summaries)?;
+    timings.mark("save summaries");
     let stats = writer.finish()?;
     timings.mark("finish, swap");
     let removed = match stats.removed {

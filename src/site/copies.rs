@@ -133,6 +133,11 @@ impl Copies {
             .join(format!("{}.manifest", self.inactive_letter()))
     }
 
+    /// A file of loket's own beside the copies (never published).
+    pub fn state_file(&self, name: &str) -> PathBuf {
+        self.state.join(name)
+    }
+
     /// The copy published now and its manifest, if there is one.
     pub fn active(&self) -> Option<(PathBuf, PathBuf)> {
         match self.current {

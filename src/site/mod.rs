@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod public;
 pub mod render;
 pub mod stats;
+pub mod summaries;
 pub mod templates;
 pub mod text;
 pub mod timing;
@@ -66,6 +67,8 @@ pub enum SiteError {
     },
     #[error("{0:?} is not a valid ticket number; run `loket check`")]
     BadTicket(String),
+    #[error("internal: ticket {0} was to be rendered from its summary only")]
+    Partial(String),
     #[error("unknown site language {0:?} in [site] language (use \"id\" or \"en\")")]
     Language(String),
 }

@@ -8,7 +8,7 @@ use std::hash::Hash as _;
 
 use jiff::Timestamp;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::manifest::{Hash, KeyHasher};
 use super::text::{self, Lang, completion_title, event_title, status_label};
@@ -17,7 +17,7 @@ use crate::model::record::{EventKind, Outcome, Progress};
 use crate::model::{Instance, RequestKind, time};
 
 /// Where a ticket stands, as the public reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Submitted,
@@ -118,15 +118,106 @@ pub struct PublicTicket {
     /// The latest step or event of its record (not of a snapshot entry).
     #[serde(skip)]
     pub record_latest: Option<Timestamp>,
+    /// Only the [`Summary`] fields are filled (from the summary cache): enough for the
+    /// statistics and the index, never rendered.
+    #[serde(skip)]
+    pub partial: bool,
+}
+
+/// What the statistics, the index and the "as of" time need of a ticket; cached per
+/// input digest so an unchanged ticket's model need not be built again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub status: Status,
+    pub kind: Option<RequestKind>,
+    pub updated_at: Option<String>,
+    pub month: Option<(i16, i8)>,
+    pub step_minutes: Vec<(String, i64, Option<u32>)>,
+    /// Total minutes and their standard.
+    pub total: Option<(i64, u32)>,
+    pub record_latest: Option<String>,
+}
+
+/// Per ticket: the input digest and the summary of the model built from it.
+pub type Summaries = HashMap<String, (Hash, Summary)>;
+
+impl PublicTicket {
+    pub fn summary(&self) -> Summary {
+        Summary {
+            status: self.status,
+            kind: self.kind,
+            updated_at: self.updated.as_ref().map(|w| w.at.clone()),
+            month: self.month,
+            step_minutes: self.step_minutes.clone(),
+            total: self.total.as_ref().map(|t| (t.minutes, t.standard_minutes)),
+            record_latest: self.record_latest.map(|ts| ts.to_string()),
+        }
+    }
+
+    fn from_summary(ticket: &str, key: Hash, s: Summary) -> PublicTicket {
+        PublicTicket {
+            ticket: ticket.to_string(),
+            kind: s.kind,
+            kind_label: String::new(),
+            sop: String::new(),
+            sop_title: String::new(),
+            opd: None,
+            status: s.status,
+            status_label: String::new(),
+            submitted: None,
+            updated: s.updated_at.map(|at| When {
+                at,
+                text: String::new(),
+                ts: None,
+            }),
+            timeline: Vec::new(),
+            total: s.total.map(|(minutes, standard_minutes)| Total {
+                minutes,
+                text: String::new(),
+                standard_minutes,
+                standard_text: String::new(),
+                within_standard: minutes <= i64::from(standard_minutes),
+            }),
+            step_minutes: s.step_minutes,
+            month: s.month,
+            key,
+            record_latest: s.record_latest.and_then(|t| t.parse().ok()),
+            partial: true,
+        }
+    }
+}
+
+/// The digest of everything a ticket's model is built from, besides the config.
+#[allow(clippy::too_many_arguments)]
+fn input_key(
+    ticket: &str,
+    kind: Option<RequestKind>,
+    sop_id: &str,
+    opd: &Option<String>,
+    submitted: Option<&str>,
+    progress: Option<&Progress>,
+    from_record: bool,
+    no_record: Outcome,
+) -> Hash {
+    let mut key = KeyHasher::default();
+    (ticket, kind, sop_id, opd, submitted).hash(&mut key);
+    (progress, from_record, no_record).hash(&mut key);
+    key.digest()
 }
 
 /// Builds the public view of every ticket: requests with their records, then
 /// snapshot tickets not merged yet. Sorted by ticket.
+///
+/// A request ticket whose input digest matches its entry in `cached` is not built:
+/// it comes back `partial`, from the summary. `only`, when given, limits the result
+/// to those tickets (built in full).
 pub fn tickets(
     inst: &Instance,
     records: &[Progress],
     snapshot: Option<&crate::model::record::Snapshot>,
     lang: Lang,
+    cached: &Summaries,
+    only: Option<&std::collections::HashSet<String>>,
 ) -> Vec<PublicTicket> {
     let Some(config) = inst.config.as_ref() else {
         return Vec::new();
@@ -142,8 +233,33 @@ pub fn tickets(
         .par_iter()
         .filter_map(|req| {
             let r = &req.value;
+            if only.is_some_and(|o| !o.contains(r.ticket())) {
+                return None;
+            }
             let (sop_id, sop) = config.sop_for(r.kind())?;
+            let record = by_ticket.get(r.ticket()).copied();
+            let progress = record.or_else(|| pending.get(r.ticket()).copied());
+            let opd = config
+                .site
+                .show_opd
+                .then(|| r.applicant.opd.get_ref().clone());
             let submitted = r.submitted.get_ref();
+            let key = input_key(
+                r.ticket(),
+                Some(r.kind()),
+                sop_id,
+                &opd,
+                Some(&submitted.to_string()),
+                progress,
+                record.is_some(),
+                Outcome::Approved,
+            );
+            if only.is_none()
+                && let Some((k, summary)) = cached.get(r.ticket())
+                && *k == key
+            {
+                return Some(PublicTicket::from_summary(r.ticket(), key, summary.clone()));
+            }
             let sub_ts = time::to_timestamp(submitted, tz.utc_offset_hours());
             let submitted_when = if time::is_date_only(submitted) {
                 time::to_date(submitted).map(|d| When {
@@ -154,12 +270,6 @@ pub fn tickets(
             } else {
                 sub_ts.map(|ts| when(lang, tz, ts))
             };
-            let record = by_ticket.get(r.ticket()).copied();
-            let progress = record.or_else(|| pending.get(r.ticket()).copied());
-            let opd = config
-                .site
-                .show_opd
-                .then(|| r.applicant.opd.get_ref().clone());
             let mut t = build(
                 config,
                 lang,
@@ -175,6 +285,7 @@ pub fn tickets(
             if record.is_none() {
                 t.record_latest = None;
             }
+            t.key = key;
             Some(t)
         })
         .collect();
@@ -183,8 +294,16 @@ pub fn tickets(
     out.sort_by(|a, b| a.ticket.cmp(&b.ticket));
     let mut out: BTreeMap<String, PublicTicket> =
         out.into_iter().map(|t| (t.ticket.clone(), t)).collect();
+    let merged: std::collections::HashSet<&str> = match only {
+        Some(_) => inst.requests.iter().map(|r| r.value.ticket()).collect(),
+        None => Default::default(),
+    };
     for p in pending.values() {
-        if out.contains_key(&p.ticket) {
+        if out.contains_key(&p.ticket) || only.is_some_and(|o| !o.contains(&p.ticket)) {
+            continue;
+        }
+        if merged.contains(p.ticket.as_str()) {
+            // Merged, but left out above by `only`.
             continue;
         }
         // Entries written since `kind` exists carry it; older ones are inferred.
@@ -219,6 +338,16 @@ pub fn tickets(
             Outcome::Pending,
         );
         t.record_latest = None;
+        t.key = input_key(
+            &p.ticket,
+            kind,
+            sop_id,
+            &None,
+            None,
+            Some(p),
+            false,
+            Outcome::Pending,
+        );
         out.insert(t.ticket.clone(), t);
     }
     out.into_values().collect()
@@ -288,9 +417,6 @@ fn build(
     progress: Option<&Progress>,
     no_record: Outcome,
 ) -> PublicTicket {
-    let mut key = KeyHasher::default();
-    (ticket, kind, sop_id, &opd, progress, no_record).hash(&mut key);
-    submitted.as_ref().map(|w| (&w.at, &w.text)).hash(&mut key);
     let mut record_latest: Option<Timestamp> = None;
     let tz = *config.office.time_zone.get_ref();
     let sop_title = match lang {
@@ -524,8 +650,9 @@ fn build(
         total,
         step_minutes,
         month,
-        key: key.digest(),
+        key: [0; 16],
         record_latest,
+        partial: false,
     }
 }
 

@@ -9,7 +9,9 @@ use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::public::{self, PublicTicket};
+use std::collections::HashSet;
+
+use super::public::{self, PublicTicket, Summaries};
 use super::stats::{self, Group};
 pub use super::templates::{LETTER_STYLE, SCRIPT, STYLE, Templates, sv};
 use super::text::{self, Lang};
@@ -194,17 +196,36 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
 }
 
 /// Renders the whole site into `sink`.
+///
+/// `cached`: the ticket summaries of the previous build with this fingerprint; the
+/// summaries of this one are returned for the next.
 pub fn render_site(
     data: &SiteData,
     templates: &Templates,
     sink: &dyn Sink,
-) -> Result<Summary, SiteError> {
+    cached: &Summaries,
+) -> Result<(Summary, Summaries), SiteError> {
     let mut timings = super::timing::Timings::from_env();
     let config = data.instance.config.as_ref().ok_or(SiteError::NoConfig)?;
     let lang = language(config)?;
     let tz = *config.office.time_zone.get_ref();
     let prefix = config.office.ticket_prefix.get_ref().clone();
-    let tickets = public::tickets(&data.instance, &data.records, data.snapshot.as_ref(), lang);
+    let (inst, records, snapshot) = (&data.instance, &data.records, data.snapshot.as_ref());
+    let mut tickets = public::tickets(inst, records, snapshot, lang, cached, None);
+    // A ticket known only by its summary must be built after all when its files
+    // in the copy being updated are not already right.
+    let need: HashSet<String> = tickets
+        .iter()
+        .filter(|t| t.partial && !sink.keeps(&t.ticket, &t.key, &ticket_paths(t).each()))
+        .map(|t| t.ticket.clone())
+        .collect();
+    if !need.is_empty() {
+        for full in public::tickets(inst, records, snapshot, lang, cached, Some(&need)) {
+            if let Ok(i) = tickets.binary_search_by(|t| t.ticket.cmp(&full.ticket)) {
+                tickets[i] = full;
+            }
+        }
+    }
     timings.mark("public model");
     for t in &tickets {
         // Ticket numbers become paths: only well-formed ones may.
@@ -319,28 +340,58 @@ pub fn render_site(
         .par_iter()
         .try_for_each(|t| ticket_files(t, &page, sink))?;
     timings.mark("ticket pages and JSON");
-    Ok(Summary {
-        tickets: tickets.len(),
-        pages: pages + 2 * tickets.len(),
-    })
+    let summaries = tickets
+        .iter()
+        .map(|t| (t.ticket.clone(), (t.key, t.summary())))
+        .collect();
+    Ok((
+        Summary {
+            tickets: tickets.len(),
+            pages: pages + 2 * tickets.len(),
+        },
+        summaries,
+    ))
 }
 
 /// Renders a named template at a folder depth with extra context.
 type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Sync + 'a;
 
+/// A ticket's two files.
+struct TicketPaths {
+    json: String,
+    html: String,
+}
+
+impl TicketPaths {
+    fn each(&self) -> [&str; 2] {
+        [&self.json, &self.html]
+    }
+}
+
+fn ticket_paths(t: &PublicTicket) -> TicketPaths {
+    TicketPaths {
+        json: format!("api/v1/tickets/{}.json", t.ticket),
+        html: format!("t/{}/index.html", t.ticket),
+    }
+}
+
 fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
-    let json_path = format!("api/v1/tickets/{}.json", t.ticket);
-    let html_path = format!("t/{}/index.html", t.ticket);
+    let paths = ticket_paths(t);
+    let (json_path, html_path) = (&paths.json, &paths.html);
     // Same inputs, same fingerprint: the files already there are right.
-    if sink.unchanged(&t.ticket, &t.key, &[&json_path, &html_path]) {
+    if sink.unchanged(&t.ticket, &t.key, &paths.each()) {
         return Ok(());
+    }
+    if t.partial {
+        // Only a summary, yet the files must be made: `render_site` prevents this.
+        return Err(SiteError::Partial(t.ticket.clone()));
     }
     // The JSON holds every field the page shows; if it is unchanged and the build
     // fingerprint (config, templates, binary) matches, so is the page: skip rendering.
-    let same = sink.put(&json_path, &json(t))?;
-    if !(same && sink.reuse(&html_path)?) {
+    let same = sink.put(json_path, &json(t))?;
+    if !(same && sink.reuse(html_path)?) {
         let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
-        sink.put(&html_path, &html)?;
+        sink.put(html_path, &html)?;
     }
     sink.made_from(&t.ticket, &t.key);
     Ok(())

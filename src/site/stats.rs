@@ -228,6 +228,7 @@ mod tests {
             month: Some(month),
             key: [0; 16],
             record_latest: None,
+            partial: false,
         }
     }
 

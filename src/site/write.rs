@@ -17,6 +17,8 @@ use indicatif::ProgressBar;
 use super::SiteError;
 use super::copies::Copies;
 use super::manifest::{self, Hash, Manifest};
+use super::public::Summaries;
+use super::summaries;
 
 /// Where rendered files go. `path` is relative, with `/` separators.
 pub trait Sink: Sync {
@@ -29,8 +31,14 @@ pub trait Sink: Sync {
         Ok(false)
     }
 
-    /// Keeps a ticket's files as they are when they were made from the same inputs
-    /// (`key`) with the same build fingerprint; false when they must be made.
+    /// Whether a ticket's files are already there as made from the same inputs
+    /// (`key`) with the same build fingerprint. Changes nothing.
+    fn keeps(&self, _ticket: &str, _key: &Hash, _paths: &[&str]) -> bool {
+        false
+    }
+
+    /// Keeps a ticket's files as they are when [`Sink::keeps`] holds; false when
+    /// they must be made.
     fn unchanged(&self, _ticket: &str, _key: &Hash, _paths: &[&str]) -> bool {
         false
     }
@@ -137,6 +145,20 @@ impl DirWriter {
             kept: AtomicUsize::new(0),
             progress,
         })
+    }
+
+    /// The ticket summaries of the previous build with this fingerprint.
+    pub fn load_summaries(&self) -> Summaries {
+        summaries::load(&self.copies.state_file("summaries.json"), &self.fingerprint)
+    }
+
+    /// Keeps this build's ticket summaries for the next one.
+    pub fn save_summaries(&self, s: Summaries) -> Result<(), SiteError> {
+        summaries::save(
+            &self.copies.state_file("summaries.json"),
+            &self.fingerprint,
+            s,
+        )
     }
 
     fn record(&self, path: &str, hash: Hash) {
@@ -281,8 +303,14 @@ impl Sink for DirWriter {
         Ok(true)
     }
 
+    fn keeps(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
+        self.old.fingerprint == self.fingerprint
+            && self.old.keys.get(ticket) == Some(key)
+            && paths.iter().all(|p| self.old.files.contains_key(*p))
+    }
+
     fn unchanged(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
-        if self.old.fingerprint != self.fingerprint || self.old.keys.get(ticket) != Some(key) {
+        if !self.keeps(ticket, key, paths) {
             return false;
         }
         let Some(hashes) = paths

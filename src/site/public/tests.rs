@@ -43,7 +43,14 @@ fn instance(show_opd: bool) -> Instance {
 
 #[test]
 fn a_date_only_submission_shows_no_time() {
-    let t = &tickets(&instance(true), &[], None, Lang::Id)[0];
+    let t = &tickets(
+        &instance(true),
+        &[],
+        None,
+        Lang::Id,
+        &Summaries::new(),
+        None,
+    )[0];
     let sub = t.submitted.as_ref().unwrap();
     assert_eq!(sub.at, "2026-09-18");
     assert_eq!(sub.text, "18 September 2026");
@@ -60,7 +67,14 @@ fn a_date_only_submission_shows_no_time() {
 
 #[test]
 fn opd_only_when_the_config_allows() {
-    let t = &tickets(&instance(false), &[], None, Lang::Id)[0];
+    let t = &tickets(
+        &instance(false),
+        &[],
+        None,
+        Lang::Id,
+        &Summaries::new(),
+        None,
+    )[0];
     assert_eq!(t.opd, None);
 }
 
@@ -89,7 +103,14 @@ at = "2026-09-18T08:15:00+07:00"
         .unwrap()
     };
     let inst = instance(true);
-    let returned = &tickets(&inst, &[progress("returned", "")], None, Lang::Id)[0];
+    let returned = &tickets(
+        &inst,
+        &[progress("returned", "")],
+        None,
+        Lang::Id,
+        &Summaries::new(),
+        None,
+    )[0];
     assert_eq!(returned.status_label, "dikembalikan ke pemohon");
     let json = serde_json::to_string(returned).unwrap();
     assert!(!json.contains("dimas"), "{json}");
@@ -108,7 +129,7 @@ at = "2026-09-18T08:15:00+07:00"
         "failed",
         "[[events]]\nkind = \"failed\"\nat = \"2026-09-18T09:00:00+07:00\"\ndetail = \"ssh 10.17.1.21 refused\"\n",
     );
-    let t = &tickets(&inst, &[failed], None, Lang::En)[0];
+    let t = &tickets(&inst, &[failed], None, Lang::En, &Summaries::new(), None)[0];
     assert_eq!(t.status_label, "processing failed");
     assert_eq!(t.timeline[0].title, "Processing failed; it will be retried");
     assert!(!serde_json::to_string(t).unwrap().contains("10.17.1.21"));
@@ -118,9 +139,16 @@ at = "2026-09-18T08:15:00+07:00"
         taken_at: "2026-09-19T00:00:00Z".into(),
         tickets: vec![progress("pending", "pending-step = \"disposisi-kabid\"")],
     };
-    let t = &tickets(&inst, &[progress("returned", "")], Some(&snap), Lang::Id)[0];
+    let t = &tickets(
+        &inst,
+        &[progress("returned", "")],
+        Some(&snap),
+        Lang::Id,
+        &Summaries::new(),
+        None,
+    )[0];
     assert_eq!(t.status, Status::Returned);
-    let t = &tickets(&inst, &[], Some(&snap), Lang::Id)[0];
+    let t = &tickets(&inst, &[], Some(&snap), Lang::Id, &Summaries::new(), None)[0];
     assert_eq!(
         t.status_label,
         "menunggu disposisi Kepala Bidang Informatika"
@@ -153,7 +181,7 @@ at = "2026-09-18T08:00:00+07:00"
     };
     let inst = instance(true);
     let find = |s: &Snapshot| {
-        tickets(&inst, &[], Some(s), Lang::Id)
+        tickets(&inst, &[], Some(s), Lang::Id, &Summaries::new(), None)
             .into_iter()
             .find(|t| t.ticket == "KDS-37HYX-6ESXV")
             .unwrap()
@@ -166,4 +194,34 @@ at = "2026-09-18T08:00:00+07:00"
         ("server", Some(RequestKind::ServerGrant))
     );
     assert_eq!(new.kind_label, "Permohonan akses server");
+}
+
+#[test]
+fn a_cached_summary_stands_in_for_an_unchanged_ticket() {
+    let inst = instance(true);
+    let record: Progress = toml::from_str(
+        "ticket = \"KDS-24WBW-PV52C\"\noutcome = \"processed\"\n\n[[steps]]\nstep = \"permohonan\"\ndone-by = \"submit\"\nrole = \"pemohon\"\nat = \"2026-09-18T08:00:00+07:00\"\n\n[[steps]]\nstep = \"disposisi-kadis\"\ndone-by = \"review\"\nrole = \"kepala-dinas\"\nat = \"2026-09-18T08:15:00+07:00\"\n",
+    )
+    .unwrap();
+    let records = [record];
+    let full = tickets(&inst, &records, None, Lang::Id, &Summaries::new(), None);
+    assert!(!full[0].partial);
+    let cached: Summaries = full
+        .iter()
+        .map(|t| (t.ticket.clone(), (t.key, t.summary())))
+        .collect();
+    let again = tickets(&inst, &records, None, Lang::Id, &cached, None);
+    assert!(again[0].partial);
+    assert_eq!(again[0].summary(), full[0].summary());
+    assert_eq!(again[0].record_latest, full[0].record_latest);
+    // Asked for by name, a ticket is built in full whatever the cache holds.
+    let only = [full[0].ticket.clone()].into_iter().collect();
+    let built = tickets(&inst, &records, None, Lang::Id, &cached, Some(&only));
+    assert_eq!(built, full);
+    // Another input, another digest: the stale summary is not used.
+    let mut changed = records.clone();
+    changed[0].outcome = Outcome::Failed;
+    let fresh = tickets(&inst, &changed, None, Lang::Id, &cached, None);
+    assert!(!fresh[0].partial);
+    assert_eq!(fresh[0].status, Status::Failed);
 }
