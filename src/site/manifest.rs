@@ -26,22 +26,20 @@ pub fn hash(bytes: &[u8]) -> Hash {
 
 /// Feeds `Hash` implementations into SHA-256: a canonical digest of a ticket's
 /// inputs (derived `Hash` writes lengths and variants too, so distinct inputs give
-/// distinct byte streams). Only [`KeyHasher::digest`] is meaningful.
+/// distinct byte streams). The many small writes are gathered first and digested at
+/// once. Only [`KeyHasher::digest`] is meaningful.
 #[derive(Default)]
-pub struct KeyHasher(Sha256);
+pub struct KeyHasher(Vec<u8>);
 
 impl KeyHasher {
     pub fn digest(self) -> Hash {
-        let full = self.0.finalize();
-        let mut h = [0u8; 16];
-        h.copy_from_slice(&full[..16]);
-        h
+        hash(&self.0)
     }
 }
 
 impl std::hash::Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        self.0.extend_from_slice(bytes);
     }
 
     fn finish(&self) -> u64 {
