@@ -2,11 +2,6 @@
 
 mod cli;
 
-// glibc's allocator spends ~12 % of a 100k-ticket site build in malloc/free across
-// threads; mimalloc's thread-local heaps cut that (BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
