@@ -635,3 +635,27 @@ fn english_by_config_and_bad_language_refused() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown site language \"jv\""));
 }
+
+#[test]
+fn one_build_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("public");
+    site::build(&common::repo_root(), &out, None);
+    let before = site::read_site(&out);
+    // Another build holds the lock: this one fails at once and changes nothing.
+    let lock = std::fs::File::open(tmp.path().join(".public.loket/lock")).unwrap();
+    lock.lock().unwrap();
+    let o = common::loket()
+        .arg("-C")
+        .arg(common::repo_root())
+        .args(["site", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("another `loket site` is building"), "{err}");
+    assert_eq!(site::read_site(&out), before);
+    drop(lock);
+    site::build(&common::repo_root(), &out, None);
+}
