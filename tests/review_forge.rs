@@ -346,6 +346,9 @@ fn gate_library_call(flavor: Flavor) {
     assert_eq!(trails[0].steps.len(), 4);
     let path = gate::write_record(&repo.dir, &trails[0]).unwrap();
     assert!(path.ends_with(format!("records/{MAIL}.toml")));
+    let record: loket::model::record::Progress =
+        toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(record.kind, Some(loket::model::RequestKind::MailCreate));
 }
 
 fn snapshot_of_open_pulls(flavor: Flavor) {
@@ -382,6 +385,9 @@ fn snapshot_of_open_pulls(flavor: Flavor) {
     assert_eq!(mail.pr, Some(1));
     let server = snap.tickets.iter().find(|t| t.ticket == SERVER).unwrap();
     assert_eq!(server.outcome, Outcome::Refused);
+    // Each entry names its kind, so the site need not infer the SOP.
+    assert_eq!(mail.kind, Some(loket::model::RequestKind::MailCreate));
+    assert_eq!(server.kind, Some(loket::model::RequestKind::ServerGrant));
     // Public: no logins, no applicant data.
     assert!(!text.contains("login") && !text.contains(KADIS), "{text}");
     assert!(!text.contains("Dimas"), "{text}");

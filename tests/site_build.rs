@@ -330,13 +330,26 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
     site::copy_instance(&inst);
     let out = tmp.path().join("public");
     site::build(&inst, &out, None);
-    let before = inodes(&out);
+    // `public` is a link to one of two copies; each build updates the other one.
+    assert_eq!(
+        std::fs::read_link(&out).unwrap(),
+        Path::new(".public.loket/a")
+    );
+    let first = inodes(&out);
+    // The second copy starts as hard links to the first: nothing is written.
+    let log = site::build(&inst, &out, None);
+    assert!(log.contains(": 0 written, 86 unchanged"), "{log}");
+    assert_eq!(
+        std::fs::read_link(&out).unwrap(),
+        Path::new(".public.loket/b")
+    );
     let ticket = add_ticket(&inst);
     let log = site::build(&inst, &out, None);
+    // Back on the first copy, which needed the new ticket and nothing else.
     let after = inodes(&out);
     let rewritten: BTreeSet<String> = after
         .iter()
-        .filter(|(p, m)| before.get(*p) != Some(m))
+        .filter(|(p, m)| first.get(*p) != Some(m))
         .map(|(p, _)| p.clone())
         .collect();
     let expected: BTreeSet<String> = [
@@ -351,11 +364,47 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
     .into_iter()
     .collect();
     assert_eq!(rewritten, expected, "{log}");
-    assert!(log.contains(": 7 written, 82 unchanged"), "{log}");
-    // Nothing was lost in the swap.
-    assert_eq!(after.len(), before.len() + 2);
-    assert!(!tmp.path().join(".public.loket-tmp").exists());
-    assert!(!tmp.path().join(".public.loket-old").exists());
+    assert!(log.contains(": 7 written, 81 unchanged"), "{log}");
+    assert_eq!(after.len(), first.len() + 2);
+    // The published tree is exactly what a build from scratch makes.
+    let scratch = tmp.path().join("scratch");
+    site::build(&inst, &scratch, None);
+    assert_eq!(site::read_site(&out), site::read_site(&scratch));
+    // The other copy catches up with both changes; then nothing is left to do.
+    let log = site::build(&inst, &out, None);
+    assert!(log.contains(": 7 written, 81 unchanged"), "{log}");
+    let log = site::build(&inst, &out, None);
+    assert!(log.contains(": 0 written, 88 unchanged"), "{log}");
+    assert_eq!(site::read_site(&out), site::read_site(&scratch));
+    // A ticket that goes away takes its files, and its folder, from the copies.
+    std::fs::remove_file(inst.join(format!("requests/{ticket}.toml"))).unwrap();
+    std::fs::remove_file(inst.join("accounts/mail/tri.incremental@kuduskab.go.id.toml")).unwrap();
+    std::fs::remove_file(inst.join(format!("records/{ticket}.toml"))).unwrap();
+    let log = site::build(&inst, &out, None);
+    assert!(log.contains(", 2 removed"), "{log}");
+    assert!(!out.join(format!("t/{ticket}")).exists());
+    let gone = tmp.path().join("gone");
+    site::build(&inst, &gone, None);
+    assert_eq!(site::read_site(&out), site::read_site(&gone));
+    let names: BTreeSet<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for n in &names {
+        assert!(
+            [
+                "inst",
+                "public",
+                ".public.loket",
+                "scratch",
+                ".scratch.loket",
+                "gone",
+                ".gone.loket"
+            ]
+            .contains(&n.as_str()),
+            "left behind: {n}"
+        );
+    }
 
     // An instance template override changes every ticket page, skipped or not.
     std::fs::create_dir(inst.join("templates")).unwrap();
@@ -368,7 +417,7 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
         .into_iter()
         .filter(|(p, _)| p.starts_with("t/"))
         .collect();
-    assert_eq!(pages.len(), 36);
+    assert_eq!(pages.len(), 35);
     for (path, html) in pages {
         assert!(
             String::from_utf8_lossy(&html).contains("<p>Versi kantor</p>"),
@@ -406,21 +455,126 @@ fn a_broken_record_stops_the_build_and_keeps_the_old_site() {
 }
 
 #[test]
+fn an_error_mid_write_keeps_the_published_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = tmp.path().join("inst");
+    std::fs::create_dir(&inst).unwrap();
+    site::copy_instance(&inst);
+    let out = tmp.path().join("public");
+    site::build(&inst, &out, None);
+    site::build(&inst, &out, None);
+    let before = site::read_site(&out);
+    let link = std::fs::read_link(&out).unwrap();
+    // A template that fails on the last ticket only: rendered one thread in ticket
+    // order, the others are written into the unpublished copy before the build stops.
+    let last = std::fs::read_dir(inst.join("requests"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .replace(".toml", "")
+        })
+        .max()
+        .unwrap();
+    std::fs::create_dir(inst.join("templates")).unwrap();
+    let ticket_tpl = std::fs::read_to_string(common::repo_root().join("templates/ticket.html"))
+        .unwrap()
+        .replace(
+            "{% block main %}",
+            &format!("{{% block main %}}{{% if ticket.ticket == \"{last}\" %}}{{{{ no_such_value }}}}{{% endif %}}<p>Versi baru</p>"),
+        );
+    std::fs::write(inst.join("templates/ticket.html"), &ticket_tpl).unwrap();
+    let o = common::loket()
+        .env("RAYON_NUM_THREADS", "1")
+        .arg("-C")
+        .arg(&inst)
+        .args(["site", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("template ticket.html"), "{err}");
+    let other = tmp
+        .path()
+        .join(".public.loket")
+        .join(if link.ends_with("a") { "b" } else { "a" });
+    let half: Vec<_> = site::read_site(&other)
+        .into_iter()
+        .filter(|(_, html)| String::from_utf8_lossy(html).contains("<p>Versi baru</p>"))
+        .collect();
+    assert!(
+        !half.is_empty(),
+        "the build stopped before writing anything"
+    );
+    assert_eq!(std::fs::read_link(&out).unwrap(), link);
+    assert_eq!(site::read_site(&out), before, "the published site changed");
+    // The half-written copy is not trusted: the next build makes it whole.
+    std::fs::write(
+        inst.join("templates/ticket.html"),
+        ticket_tpl.replace("{{ no_such_value }}", ""),
+    )
+    .unwrap();
+    site::build(&inst, &out, None);
+    let scratch = tmp.path().join("scratch");
+    site::build(&inst, &scratch, None);
+    assert_eq!(site::read_site(&out), site::read_site(&scratch));
+}
+
+#[test]
 fn refuses_to_replace_a_directory_it_did_not_make() {
     let tmp = tempfile::tempdir().unwrap();
     let precious = tmp.path().join("docs");
     std::fs::create_dir(&precious).unwrap();
     std::fs::write(precious.join("thesis.txt"), "do not delete").unwrap();
-    let o = common::loket()
-        .arg("-C")
-        .arg(common::repo_root())
-        .args(["site", "--out"])
-        .arg(&precious)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a loket site"));
+    let site_to = |out: &Path| {
+        common::loket()
+            .arg("-C")
+            .arg(common::repo_root())
+            .args(["site", "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let refused = |out: &Path| {
+        let o = site_to(out);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!o.status.success(), "{err}");
+        assert!(err.contains("is not a loket site"), "{err}");
+    };
+    refused(&precious);
+    // A link to someone else's folder, a file, a copies folder loket did not make.
+    let link = tmp.path().join("linked");
+    std::os::unix::fs::symlink(&precious, &link).unwrap();
+    refused(&link);
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "mine").unwrap();
+    refused(&file);
+    let out = tmp.path().join("public");
+    std::fs::create_dir(tmp.path().join(".public.loket")).unwrap();
+    std::fs::write(tmp.path().join(".public.loket/notes.txt"), "mine").unwrap();
+    refused(&out);
     assert!(precious.join("thesis.txt").exists());
+    assert_eq!(std::fs::read_link(&link).unwrap(), precious);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    assert!(tmp.path().join(".public.loket/notes.txt").exists());
+    assert!(!out.exists());
+
+    // A site directory an older loket wrote (its marker) is replaced by the link.
+    let old = tmp.path().join("old");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::write(old.join(".loket-site"), "loket status site\n").unwrap();
+    std::fs::write(old.join("stale.html"), "old").unwrap();
+    assert!(site_to(&old).status.success());
+    assert!(
+        std::fs::symlink_metadata(&old)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(old.join("index.html").is_file());
+    assert!(!old.join("stale.html").exists());
 }
 
 #[test]
@@ -480,4 +634,28 @@ fn english_by_config_and_bad_language_refused() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown site language \"jv\""));
+}
+
+#[test]
+fn one_build_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("public");
+    site::build(&common::repo_root(), &out, None);
+    let before = site::read_site(&out);
+    // Another build holds the lock: this one fails at once and changes nothing.
+    let lock = std::fs::File::open(tmp.path().join(".public.loket/lock")).unwrap();
+    lock.lock().unwrap();
+    let o = common::loket()
+        .arg("-C")
+        .arg(common::repo_root())
+        .args(["site", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("another `loket site` is building"), "{err}");
+    assert_eq!(site::read_site(&out), before);
+    drop(lock);
+    site::build(&common::repo_root(), &out, None);
 }

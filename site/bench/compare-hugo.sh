@@ -87,7 +87,8 @@ echo "loket full build:         $(t ./target/release/loket -C "$WORK/inst" site 
 test -f "$WORK/public/index.html"   # the build really happened
 echo "loket rebuild, no change: $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
 # One new ticket: a copy of the first request and its account under a fresh number.
-first=$(find "$WORK/inst/requests" -name '*.toml' -printf '%f\n' -quit); old=${first%.toml}
+first=$(find "$WORK/inst/requests" -name '*.toml' -exec grep -q 'kind = "mail-create"' {} \; -printf '%f\n' -quit)
+old=${first%.toml}
 new=KDS-$(python3 -c "
 A='23456789ABCDEFGHJKMNPQRSTUVWXYZ'; v=[7,3,1,4,1,5,9,2,6]
 s=sum((i+1)*x for i,x in enumerate(v)); c=(-s*pow(10,-1,31))%31

@@ -31,6 +31,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
         Err(_) => Progress {
             ticket: t.ticket.clone(),
             outcome: Outcome::Approved,
+            kind: None,
             pr: None,
             pending_step: None,
             reason: None,
@@ -38,6 +39,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
             events: Vec::new(),
         },
     };
+    p.kind = t.kind.or(p.kind);
     p.events.extend(t.events.iter().cloned());
     let failed = t.events.iter().any(|e| e.kind == EventKind::Failed);
     let verified = t.events.iter().any(|e| e.kind == EventKind::Verified);
@@ -130,6 +132,7 @@ mod tests {
             toml::from_str(&std::fs::read_to_string(d.path().join("records/KDS-A.toml")).unwrap())
                 .unwrap();
         assert_eq!(p.outcome, Outcome::Processed);
+        assert_eq!(p.kind, Some(RequestKind::MailCreate));
         assert_eq!(p.events.len(), 2);
         let step = p.steps.iter().find(|s| s.step == "pembuatan-akun").unwrap();
         assert_eq!(step.done_by, Completion::Apply);

@@ -301,6 +301,7 @@ fn snapshot(dir: &Path, args: SnapshotArgs) -> Result<ExitCode> {
             tickets.push(Progress {
                 ticket: t.ticket,
                 outcome: t.outcome,
+                kind: Some(t.kind),
                 pr: Some(pull.number),
                 pending_step: t.pending.map(|p| p.step),
                 reason: t.reason,

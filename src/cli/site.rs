@@ -12,11 +12,13 @@ use loket::diag;
 use loket::letter::{self, LetterOptions};
 use loket::site::SiteData;
 use loket::site::render::{self, Templates};
+use loket::site::timing::Timings;
 use loket::site::write::DirWriter;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Output directory; replaced whole when the build succeeds.
+    /// Output: a link to the newly built copy of the site, swapped in atomically when
+    /// the build succeeds (the copies live in `.NAME.loket/` beside it).
     #[arg(long, default_value = "public")]
     out: PathBuf,
     /// Open pull requests' progress from `loket forge snapshot` (TOML or JSON), so
@@ -50,7 +52,11 @@ pub struct LetterArgs {
 }
 
 /// Loads the instance and refuses to publish one that does not pass `loket check`.
-fn load_checked(dir: &Path, snapshot: Option<&Path>) -> Result<Option<SiteData>> {
+fn load_checked(
+    dir: &Path,
+    snapshot: Option<&Path>,
+    timings: &mut Timings,
+) -> Result<Option<SiteData>> {
     let data = match SiteData::load(dir, snapshot) {
         Ok(d) => d,
         Err(loket::site::SiteError::Invalid(_)) => {
@@ -61,9 +67,11 @@ fn load_checked(dir: &Path, snapshot: Option<&Path>) -> Result<Option<SiteData>>
         }
         Err(e) => return Err(e.into()),
     };
+    timings.mark("load");
     if !report(&data.instance)? {
         return Ok(None);
     }
+    timings.mark("check");
     Ok(Some(data))
 }
 
@@ -86,7 +94,8 @@ fn report(inst: &loket::model::Instance) -> Result<bool> {
 }
 
 pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
-    let Some(data) = load_checked(dir, a.snapshot.as_deref())? else {
+    let mut timings = Timings::from_env();
+    let Some(data) = load_checked(dir, a.snapshot.as_deref(), &mut timings)? else {
         return Ok(ExitCode::from(1));
     };
     let templates = Templates::for_instance(dir)?;
@@ -102,11 +111,23 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
         ProgressBar::hidden()
     };
     let fingerprint = render::fingerprint(&data, &templates);
+    timings.mark("templates, fingerprint");
     let writer = DirWriter::new(&a.out, progress, &fingerprint)?;
-    let summary = render::render_site(&data, &templates, &writer)?;
+    timings.mark("open copy, manifest");
+    let cached = writer.load_summaries();
+    timings.mark("load summaries");
+    let (summary, summaries) = render::render_site(&data, &templates, &writer, &cached)?;
+    timings.mark("render (all stages)");
+    writer.save_summaries(summaries)?;
+    timings.mark("save summaries");
     let stats = writer.finish()?;
+    timings.mark("finish, swap");
+    let removed = match stats.removed {
+        0 => String::new(),
+        n => format!(", {n} removed"),
+    };
     eprintln!(
-        "{} tickets, {} files in {}: {} written, {} unchanged",
+        "{} tickets, {} files in {}: {} written, {} unchanged{removed}",
         summary.tickets,
         summary.pages,
         a.out.display(),
@@ -117,7 +138,7 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
 }
 
 pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
-    let Some(data) = load_checked(dir, None)? else {
+    let Some(data) = load_checked(dir, None, &mut Timings::from_env())? else {
         return Ok(ExitCode::from(1));
     };
     let templates = Templates::for_instance(dir)?;

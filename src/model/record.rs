@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::Completion;
+use super::request::RequestKind;
 
 pub const RECORDS_DIR: &str = "records";
 
@@ -30,7 +31,7 @@ pub enum Outcome {
 }
 
 /// One completed SOP step.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StepRecord {
     /// The step id from the SOP in `loket.toml`.
@@ -49,11 +50,17 @@ pub struct StepRecord {
 }
 
 /// The state of one ticket: a record file, or one entry of a forge snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// (`Hash`: the site keys its per-ticket build cache on it.)
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Progress {
     pub ticket: String,
     pub outcome: Outcome,
+    /// The request's kind, so readers (the site) need not infer it from step ids.
+    /// Absent in records written before it existed. No `skip_serializing_if`: the
+    /// record cache encodes with postcard, which needs every field; TOML omits `None`.
+    #[serde(default)]
+    pub kind: Option<RequestKind>,
     /// Pull request number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pr: Option<u64>,
@@ -71,7 +78,7 @@ pub struct Progress {
     pub events: Vec<Event>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     Applied,
@@ -81,7 +88,7 @@ pub enum EventKind {
 }
 
 /// Something CI did to a ticket's accounts.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Event {
     pub kind: EventKind,
@@ -107,5 +114,78 @@ pub struct Snapshot {
 impl Progress {
     pub fn path_for(ticket: &str) -> String {
         format!("{RECORDS_DIR}/{ticket}.toml")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(kind: Option<RequestKind>) -> Progress {
+        Progress {
+            ticket: "KDS-24WBW-PV52C".into(),
+            outcome: Outcome::Processed,
+            kind,
+            pr: Some(19),
+            pending_step: None,
+            reason: None,
+            steps: vec![StepRecord {
+                step: "permohonan".into(),
+                done_by: Completion::Submit,
+                role: "pemohon".into(),
+                login: None,
+                at: "2026-09-18T08:00:00+07:00".into(),
+                review_id: None,
+            }],
+            events: vec![Event {
+                kind: EventKind::Applied,
+                at: "2026-09-18T09:46:00+07:00".into(),
+                run: None,
+                detail: None,
+            }],
+        }
+    }
+
+    /// Exactly what records looked like before `kind` existed.
+    const WITHOUT_KIND: &str = r#"ticket = "KDS-24WBW-PV52C"
+outcome = "processed"
+pr = 19
+
+[[steps]]
+step = "permohonan"
+done-by = "submit"
+role = "pemohon"
+at = "2026-09-18T08:00:00+07:00"
+
+[[events]]
+kind = "applied"
+at = "2026-09-18T09:46:00+07:00"
+"#;
+
+    #[test]
+    fn a_record_without_kind_is_written_as_before() {
+        assert_eq!(toml::to_string(&progress(None)).unwrap(), WITHOUT_KIND);
+        let old: Progress = toml::from_str(WITHOUT_KIND).unwrap();
+        assert_eq!(old, progress(None));
+    }
+
+    #[test]
+    fn kind_round_trips_in_toml_and_json() {
+        let p = progress(Some(RequestKind::ServerGrant));
+        let text = toml::to_string(&p).unwrap();
+        assert!(
+            text.starts_with(
+                "ticket = \"KDS-24WBW-PV52C\"\noutcome = \"processed\"\nkind = \"server-grant\"\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(toml::from_str::<Progress>(&text).unwrap(), p);
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<Progress>(&json).unwrap(), p);
+        let none = serde_json::to_string(&progress(None)).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Progress>(&none).unwrap(),
+            progress(None)
+        );
     }
 }

@@ -15,11 +15,13 @@ use serde::{Deserialize, Serialize};
 use super::cache::{self, EntryRef, RECORDS_CACHE, Stamp, StatKey};
 use super::config::Completion;
 use super::record::{Event, EventKind, Outcome, Progress, StepRecord};
+use super::request::RequestKind;
 use crate::diag::{ContentHash, content_hash};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct CachedProgress {
     ticket: String,
+    kind: Option<RequestKind>,
     outcome: Outcome,
     pr: Option<u64>,
     pending_step: Option<String>,
@@ -50,6 +52,7 @@ impl From<&Progress> for CachedProgress {
     fn from(p: &Progress) -> Self {
         let Progress {
             ticket,
+            kind,
             outcome,
             pr,
             pending_step,
@@ -59,6 +62,7 @@ impl From<&Progress> for CachedProgress {
         } = p;
         CachedProgress {
             ticket: ticket.clone(),
+            kind: *kind,
             outcome: *outcome,
             pr: *pr,
             pending_step: pending_step.clone(),
@@ -73,6 +77,7 @@ impl From<CachedProgress> for Progress {
     fn from(c: CachedProgress) -> Self {
         let CachedProgress {
             ticket,
+            kind,
             outcome,
             pr,
             pending_step,
@@ -82,6 +87,7 @@ impl From<CachedProgress> for Progress {
         } = c;
         Progress {
             ticket,
+            kind,
             outcome,
             pr,
             pending_step,

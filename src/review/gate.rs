@@ -30,6 +30,7 @@ use crate::model::{Config, Instance, RequestKind};
 pub struct Trail {
     pub ticket: String,
     pub pr: u64,
+    pub kind: RequestKind,
     /// Every completed step up to the merge (submit, checks, reviews), in SOP order.
     pub steps: Vec<StepRecord>,
 }
@@ -157,6 +158,7 @@ impl ForgeGate {
                     Ok(Trail {
                         ticket: t.ticket.clone(),
                         pr,
+                        kind: t.kind,
                         steps: t
                             .steps
                             .into_iter()
@@ -261,6 +263,7 @@ pub fn write_record(dir: &Path, trail: &Trail) -> Result<PathBuf, GateError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Progress {
             ticket: trail.ticket.clone(),
             outcome: Outcome::Approved,
+            kind: None,
             pr: None,
             pending_step: None,
             reason: None,
@@ -270,6 +273,7 @@ pub fn write_record(dir: &Path, trail: &Trail) -> Result<PathBuf, GateError> {
         Err(e) => return Err(werr(e.to_string())),
     };
     progress.pr = Some(trail.pr);
+    progress.kind = Some(trail.kind);
     if matches!(
         progress.outcome,
         Outcome::Pending | Outcome::Returned | Outcome::Refused

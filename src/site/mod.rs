@@ -4,13 +4,18 @@
 //! Stages: [`SiteData::load`] reads the instance, its records and an optional forge
 //! snapshot; [`public`] reduces them to the public model (no personal data can pass
 //! that boundary, as the model has no field for it); [`stats`] aggregates; [`render`]
-//! turns the model into files; [`write`] swaps them into the output directory.
+//! turns the model into files; [`write`] updates the unpublished one of the two copies
+//! behind the output ([`copies`]), guided by its [`manifest`], and swaps it in.
 
+pub mod copies;
+pub mod manifest;
 pub mod public;
 pub mod render;
 pub mod stats;
+pub mod summaries;
 pub mod templates;
 pub mod text;
+pub mod timing;
 pub mod write;
 
 use std::path::{Path, PathBuf};
@@ -48,9 +53,11 @@ pub enum SiteError {
         source: std::io::Error,
     },
     #[error(
-        "{0} exists and is not a loket site (no .loket-site marker); choose another --out or empty it"
+        "{0} exists and is not a loket site (not a link to loket's copies, nor a directory with a .loket-site marker); choose another --out or empty it"
     )]
     NotASite(PathBuf),
+    #[error("another `loket site` is building into {0}; try again when it has finished")]
+    Busy(PathBuf),
     #[error("template {name}: {source}")]
     Template {
         name: String,
@@ -59,6 +66,8 @@ pub enum SiteError {
     },
     #[error("{0:?} is not a valid ticket number; run `loket check`")]
     BadTicket(String),
+    #[error("internal: ticket {0} was to be rendered from its summary only")]
+    Partial(String),
     #[error("unknown site language {0:?} in [site] language (use \"id\" or \"en\")")]
     Language(String),
 }

@@ -3,18 +3,21 @@
 //! name, NIP, contact, address, host, login, letter number or free-text reason, so
 //! none can leak through a template.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash as _;
 
 use jiff::Timestamp;
-use serde::Serialize;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
+use super::manifest::{Hash, KeyHasher};
 use super::text::{self, Lang, completion_title, event_title, status_label};
 use crate::model::config::{Completion, Config, Sop, TimeZone};
 use crate::model::record::{EventKind, Outcome, Progress};
 use crate::model::{Instance, RequestKind, time};
 
 /// Where a ticket stands, as the public reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Submitted,
@@ -108,80 +111,222 @@ pub struct PublicTicket {
     /// Year and month of submission in the office's zone; for statistics.
     #[serde(skip)]
     pub month: Option<(i16, i8)>,
+    /// A digest of everything this ticket's page and JSON are made from (besides the
+    /// build fingerprint), so a build can skip a ticket whose inputs did not change.
+    #[serde(skip)]
+    pub key: Hash,
+    /// The latest step or event of its record (not of a snapshot entry).
+    #[serde(skip)]
+    pub record_latest: Option<Timestamp>,
+    /// Only the [`Summary`] fields are filled (from the summary cache): enough for the
+    /// statistics and the index, never rendered.
+    #[serde(skip)]
+    pub partial: bool,
+}
+
+/// What the statistics, the index and the "as of" time need of a ticket; cached per
+/// input digest so an unchanged ticket's model need not be built again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub status: Status,
+    pub kind: Option<RequestKind>,
+    pub updated_at: Option<String>,
+    pub month: Option<(i16, i8)>,
+    pub step_minutes: Vec<(String, i64, Option<u32>)>,
+    /// Total minutes and their standard.
+    pub total: Option<(i64, u32)>,
+    pub record_latest: Option<String>,
+}
+
+/// Per ticket: the input digest and the summary of the model built from it.
+pub type Summaries = HashMap<String, (Hash, Summary)>;
+
+impl PublicTicket {
+    pub fn summary(&self) -> Summary {
+        Summary {
+            status: self.status,
+            kind: self.kind,
+            updated_at: self.updated.as_ref().map(|w| w.at.clone()),
+            month: self.month,
+            step_minutes: self.step_minutes.clone(),
+            total: self.total.as_ref().map(|t| (t.minutes, t.standard_minutes)),
+            record_latest: self.record_latest.map(|ts| ts.to_string()),
+        }
+    }
+
+    fn from_summary(ticket: &str, key: Hash, s: Summary) -> PublicTicket {
+        PublicTicket {
+            ticket: ticket.to_string(),
+            kind: s.kind,
+            kind_label: String::new(),
+            sop: String::new(),
+            sop_title: String::new(),
+            opd: None,
+            status: s.status,
+            status_label: String::new(),
+            submitted: None,
+            updated: s.updated_at.map(|at| When {
+                at,
+                text: String::new(),
+                ts: None,
+            }),
+            timeline: Vec::new(),
+            total: s.total.map(|(minutes, standard_minutes)| Total {
+                minutes,
+                text: String::new(),
+                standard_minutes,
+                standard_text: String::new(),
+                within_standard: minutes <= i64::from(standard_minutes),
+            }),
+            step_minutes: s.step_minutes,
+            month: s.month,
+            key,
+            record_latest: s.record_latest.and_then(|t| t.parse().ok()),
+            partial: true,
+        }
+    }
+}
+
+/// The digest of everything a ticket's model is built from, besides the config.
+#[allow(clippy::too_many_arguments)]
+fn input_key(
+    ticket: &str,
+    kind: Option<RequestKind>,
+    sop_id: &str,
+    opd: &Option<String>,
+    submitted: Option<&str>,
+    progress: Option<&Progress>,
+    from_record: bool,
+    no_record: Outcome,
+) -> Hash {
+    let mut key = KeyHasher::default();
+    (ticket, kind, sop_id, opd, submitted).hash(&mut key);
+    (progress, from_record, no_record).hash(&mut key);
+    key.digest()
 }
 
 /// Builds the public view of every ticket: requests with their records, then
 /// snapshot tickets not merged yet. Sorted by ticket.
+///
+/// A request ticket whose input digest matches its entry in `cached` is not built:
+/// it comes back `partial`, from the summary. `only`, when given, limits the result
+/// to those tickets (built in full).
 pub fn tickets(
     inst: &Instance,
     records: &[Progress],
     snapshot: Option<&crate::model::record::Snapshot>,
     lang: Lang,
+    cached: &Summaries,
+    only: Option<&std::collections::HashSet<String>>,
 ) -> Vec<PublicTicket> {
     let Some(config) = inst.config.as_ref() else {
         return Vec::new();
     };
     let tz = *config.office.time_zone.get_ref();
-    let by_ticket: BTreeMap<&str, &Progress> =
+    let by_ticket: HashMap<&str, &Progress> =
         records.iter().map(|r| (r.ticket.as_str(), r)).collect();
-    let pending: BTreeMap<&str, &Progress> = snapshot
+    let pending: HashMap<&str, &Progress> = snapshot
         .map(|s| s.tickets.iter().map(|p| (p.ticket.as_str(), p)).collect())
         .unwrap_or_default();
-    let mut out: BTreeMap<String, PublicTicket> = BTreeMap::new();
-    for req in &inst.requests {
-        let r = &req.value;
-        let Some((sop_id, sop)) = config.sop_for(r.kind()) else {
-            continue;
-        };
-        let submitted = r.submitted.get_ref();
-        let sub_ts = time::to_timestamp(submitted, tz.utc_offset_hours());
-        let submitted_when = if time::is_date_only(submitted) {
-            time::to_date(submitted).map(|d| When {
-                at: d.to_string(),
-                text: text::date(lang, d),
-                ts: sub_ts,
-            })
-        } else {
-            sub_ts.map(|ts| when(lang, tz, ts))
-        };
-        let progress = by_ticket
-            .get(r.ticket())
-            .or_else(|| pending.get(r.ticket()))
-            .copied();
-        let opd = config
-            .site
-            .show_opd
-            .then(|| r.applicant.opd.get_ref().clone());
-        let t = build(
-            config,
-            lang,
-            r.ticket(),
-            Some(r.kind()),
-            (sop_id, sop),
-            opd,
-            submitted_when,
-            progress,
-            // A merged request without a record yet has every approval.
-            Outcome::Approved,
-        );
-        out.insert(t.ticket.clone(), t);
-    }
+    let mut out: Vec<PublicTicket> = inst
+        .requests
+        .par_iter()
+        .filter_map(|req| {
+            let r = &req.value;
+            if only.is_some_and(|o| !o.contains(r.ticket())) {
+                return None;
+            }
+            let (sop_id, sop) = config.sop_for(r.kind())?;
+            let record = by_ticket.get(r.ticket()).copied();
+            let progress = record.or_else(|| pending.get(r.ticket()).copied());
+            let opd = config
+                .site
+                .show_opd
+                .then(|| r.applicant.opd.get_ref().clone());
+            let submitted = r.submitted.get_ref();
+            let key = input_key(
+                r.ticket(),
+                Some(r.kind()),
+                sop_id,
+                &opd,
+                Some(&submitted.to_string()),
+                progress,
+                record.is_some(),
+                Outcome::Approved,
+            );
+            if only.is_none()
+                && let Some((k, summary)) = cached.get(r.ticket())
+                && *k == key
+            {
+                return Some(PublicTicket::from_summary(r.ticket(), key, summary.clone()));
+            }
+            let sub_ts = time::to_timestamp(submitted, tz.utc_offset_hours());
+            let submitted_when = if time::is_date_only(submitted) {
+                time::to_date(submitted).map(|d| When {
+                    at: d.to_string(),
+                    text: text::date(lang, d),
+                    ts: sub_ts,
+                })
+            } else {
+                sub_ts.map(|ts| when(lang, tz, ts))
+            };
+            let mut t = build(
+                config,
+                lang,
+                r.ticket(),
+                Some(r.kind()),
+                (sop_id, sop),
+                opd,
+                submitted_when,
+                progress,
+                // A merged request without a record yet has every approval.
+                Outcome::Approved,
+            );
+            if record.is_none() {
+                t.record_latest = None;
+            }
+            t.key = key;
+            Some(t)
+        })
+        .collect();
+    // Sorted by ticket; should a ticket repeat (`loket check` refuses that), the
+    // last request wins, as a map would have it.
+    out.sort_by(|a, b| a.ticket.cmp(&b.ticket));
+    let mut out: BTreeMap<String, PublicTicket> =
+        out.into_iter().map(|t| (t.ticket.clone(), t)).collect();
+    let merged: std::collections::HashSet<&str> = match only {
+        Some(_) => inst.requests.iter().map(|r| r.value.ticket()).collect(),
+        None => Default::default(),
+    };
     for p in pending.values() {
-        if out.contains_key(&p.ticket) {
+        if out.contains_key(&p.ticket) || only.is_some_and(|o| !o.contains(&p.ticket)) {
             continue;
         }
-        let Some((sop_id, sop)) = sop_of_progress(config, p) else {
+        if merged.contains(p.ticket.as_str()) {
+            // Merged, but left out above by `only`.
             continue;
+        }
+        // Entries written since `kind` exists carry it; older ones are inferred.
+        let (kind, (sop_id, sop)) = match p.kind {
+            Some(k) => match config.sop_for(k) {
+                Some(found) => (Some(k), found),
+                None => continue,
+            },
+            None => {
+                let Some((sop_id, sop)) = sop_of_progress(config, p) else {
+                    continue;
+                };
+                let kinds: Vec<RequestKind> = sop.kinds.iter().map(|k| *k.get_ref()).collect();
+                ((kinds.len() == 1).then(|| kinds[0]), (sop_id, sop))
+            }
         };
-        let kinds: Vec<RequestKind> = sop.kinds.iter().map(|k| *k.get_ref()).collect();
-        let kind = (kinds.len() == 1).then(|| kinds[0]);
         let submitted = p
             .steps
             .iter()
             .find(|s| s.done_by == Completion::Submit)
             .and_then(|s| s.at.parse::<Timestamp>().ok())
             .map(|ts| when(lang, tz, ts));
-        let t = build(
+        let mut t = build(
             config,
             lang,
             &p.ticket,
@@ -192,13 +337,24 @@ pub fn tickets(
             Some(p),
             Outcome::Pending,
         );
+        t.record_latest = None;
+        t.key = input_key(
+            &p.ticket,
+            kind,
+            sop_id,
+            &None,
+            None,
+            Some(p),
+            false,
+            Outcome::Pending,
+        );
         out.insert(t.ticket.clone(), t);
     }
     out.into_values().collect()
 }
 
-/// The SOP an open pull request follows, from the step ids its progress names (a
-/// snapshot entry carries no request kind). `None` when it cannot be told apart.
+/// The SOP an open pull request follows, from the step ids its progress names (for
+/// snapshot entries written before they carried their kind). `None` when no SOP fits.
 fn sop_of_progress<'c>(config: &'c Config, p: &Progress) -> Option<(&'c str, &'c Sop)> {
     let ids: Vec<&str> = p
         .steps
@@ -261,6 +417,7 @@ fn build(
     progress: Option<&Progress>,
     no_record: Outcome,
 ) -> PublicTicket {
+    let mut record_latest: Option<Timestamp> = None;
     let tz = *config.office.time_zone.get_ref();
     let sop_title = match lang {
         Lang::Id => sop.title.clone(),
@@ -279,6 +436,7 @@ fn build(
             .filter_map(|s| Some((s.at.parse::<Timestamp>().ok()?, s)))
             .collect();
         steps.sort_by_key(|(ts, _)| *ts);
+        record_latest = steps.last().map(|(ts, _)| *ts);
         let first = steps.first().map(|(ts, _)| *ts);
         let mut prev: Option<Timestamp> = None;
         let mut standard_sum = 0u32;
@@ -322,6 +480,7 @@ fn build(
             let Ok(ts) = e.at.parse::<Timestamp>() else {
                 continue;
             };
+            record_latest = record_latest.max(Some(ts));
             if covered {
                 continue;
             }
@@ -491,136 +650,11 @@ fn build(
         total,
         step_minutes,
         month,
+        key: [0; 16],
+        record_latest,
+        partial: false,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use super::*;
-    use crate::model::record::Snapshot;
-
-    const REQUEST: &str = r#"ticket = "KDS-24WBW-PV52C"
-kind = "mail-create"
-submitted = 2026-09-18
-
-[applicant]
-name = "Dimas Hartono"
-nip = "197608051999061019"
-opd = "Badan Pengelolaan Keuangan dan Aset Daerah"
-position = "Pengelola Keuangan"
-contact = "085163102747"
-
-[letter]
-number = "800/118/14.2026"
-date = 2026-09-18
-signatory = "Kepala Badan Pengelolaan Keuangan dan Aset Daerah"
-
-[mail]
-address = "dimas.hartono@kuduskab.go.id"
-"#;
-
-    fn instance(show_opd: bool) -> Instance {
-        let config = include_str!("../../loket.toml");
-        let config = if show_opd {
-            config.to_string()
-        } else {
-            config.replace("show-opd = true", "show-opd = false")
-        };
-        Instance::from_files(
-            Path::new("."),
-            vec![
-                ("loket.toml".into(), config),
-                ("requests/KDS-24WBW-PV52C.toml".into(), REQUEST.into()),
-            ],
-        )
-    }
-
-    #[test]
-    fn a_date_only_submission_shows_no_time() {
-        let t = &tickets(&instance(true), &[], None, Lang::Id)[0];
-        let sub = t.submitted.as_ref().unwrap();
-        assert_eq!(sub.at, "2026-09-18");
-        assert_eq!(sub.text, "18 September 2026");
-        // Merged without a record yet: every approval is in.
-        assert_eq!(t.status, Status::Approved);
-        assert_eq!(t.status_label, "disetujui");
-        assert_eq!(
-            t.opd.as_deref(),
-            Some("Badan Pengelolaan Keuangan dan Aset Daerah")
-        );
-        assert_eq!(t.timeline.len(), 1);
-        assert!(t.timeline[0].when.as_ref().unwrap().text == "18 September 2026");
-    }
-
-    #[test]
-    fn opd_only_when_the_config_allows() {
-        let t = &tickets(&instance(false), &[], None, Lang::Id)[0];
-        assert_eq!(t.opd, None);
-    }
-
-    #[test]
-    fn returned_and_failed_tickets_keep_reasons_private() {
-        let progress = |outcome: &str, extra: &str| -> Progress {
-            toml::from_str(&format!(
-                r#"ticket = "KDS-24WBW-PV52C"
-outcome = "{outcome}"
-reason = "nama dimas.hartono sudah dipakai"
-{extra}
-[[steps]]
-step = "permohonan"
-done-by = "submit"
-role = "pemohon"
-at = "2026-09-18T08:00:00+07:00"
-
-[[steps]]
-step = "disposisi-kadis"
-done-by = "review"
-role = "kepala-dinas"
-login = "kadis-kominfo-kudus"
-at = "2026-09-18T08:15:00+07:00"
-"#
-            ))
-            .unwrap()
-        };
-        let inst = instance(true);
-        let returned = &tickets(&inst, &[progress("returned", "")], None, Lang::Id)[0];
-        assert_eq!(returned.status_label, "dikembalikan ke pemohon");
-        let json = serde_json::to_string(returned).unwrap();
-        assert!(!json.contains("dimas"), "{json}");
-        assert!(!json.contains("kadis-kominfo"), "{json}");
-        // The decision on top, undated; then the last step, timed against its standard.
-        assert_eq!(returned.timeline[0].kind, "outcome");
-        assert_eq!(returned.timeline[0].when, None);
-        assert_eq!(
-            returned.timeline[1].actor,
-            "Kepala Dinas Komunikasi dan Informatika"
-        );
-        assert_eq!(returned.timeline[1].minutes, Some(15));
-        assert_eq!(returned.timeline[1].within_standard, Some(false));
-
-        let failed = progress(
-            "failed",
-            "[[events]]\nkind = \"failed\"\nat = \"2026-09-18T09:00:00+07:00\"\ndetail = \"ssh 10.17.1.21 refused\"\n",
-        );
-        let t = &tickets(&inst, &[failed], None, Lang::En)[0];
-        assert_eq!(t.status_label, "processing failed");
-        assert_eq!(t.timeline[0].title, "Processing failed; it will be retried");
-        assert!(!serde_json::to_string(t).unwrap().contains("10.17.1.21"));
-
-        // The same ticket open in a snapshot but also merged: the record wins.
-        let snap = Snapshot {
-            taken_at: "2026-09-19T00:00:00Z".into(),
-            tickets: vec![progress("pending", "pending-step = \"disposisi-kabid\"")],
-        };
-        let t = &tickets(&inst, &[progress("returned", "")], Some(&snap), Lang::Id)[0];
-        assert_eq!(t.status, Status::Returned);
-        let t = &tickets(&inst, &[], Some(&snap), Lang::Id)[0];
-        assert_eq!(
-            t.status_label,
-            "menunggu disposisi Kepala Bidang Informatika"
-        );
-        assert_eq!(t.timeline[0].kind, "pending");
-    }
-}
+mod tests;

@@ -9,7 +9,9 @@ use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::public::{self, PublicTicket};
+use std::collections::HashSet;
+
+use super::public::{self, PublicTicket, Summaries};
 use super::stats::{self, Group};
 pub use super::templates::{LETTER_STYLE, SCRIPT, STYLE, Templates, sv};
 use super::text::{self, Lang};
@@ -142,22 +144,40 @@ fn sop_views(config: &Config, lang: Lang) -> Vec<SopView> {
         .collect()
 }
 
-/// The time the data is as of: the snapshot's, else the latest recorded moment.
-fn as_of(data: &SiteData, lang: Lang, tz: crate::model::config::TimeZone) -> Option<String> {
+/// The time the data is as of: the snapshot's, else the latest recorded moment
+/// (taken from the tickets, which parsed their records already; only records of no
+/// listed ticket are parsed here).
+fn as_of(
+    data: &SiteData,
+    tickets: &[PublicTicket],
+    lang: Lang,
+    tz: crate::model::config::TimeZone,
+) -> Option<String> {
     let latest = data
         .snapshot
         .as_ref()
         .and_then(|s| s.taken_at.parse::<jiff::Timestamp>().ok())
         .or_else(|| {
-            data.records
+            let listed = |ticket: &str| {
+                tickets
+                    .binary_search_by(|t| t.ticket.as_str().cmp(ticket))
+                    .is_ok_and(|i| tickets[i].record_latest.is_some())
+            };
+            let unlisted = data
+                .records
                 .iter()
+                .filter(|r| !listed(&r.ticket))
                 .flat_map(|r| {
                     r.steps
                         .iter()
                         .map(|s| &s.at)
                         .chain(r.events.iter().map(|e| &e.at))
                 })
-                .filter_map(|at| at.parse::<jiff::Timestamp>().ok())
+                .filter_map(|at| at.parse::<jiff::Timestamp>().ok());
+            tickets
+                .iter()
+                .filter_map(|t| t.record_latest)
+                .chain(unlisted)
                 .max()
         })?;
     Some(text::date_time(lang, latest, tz))
@@ -176,16 +196,37 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
 }
 
 /// Renders the whole site into `sink`.
+///
+/// `cached`: the ticket summaries of the previous build with this fingerprint; the
+/// summaries of this one are returned for the next.
 pub fn render_site(
     data: &SiteData,
     templates: &Templates,
     sink: &dyn Sink,
-) -> Result<Summary, SiteError> {
+    cached: &Summaries,
+) -> Result<(Summary, Summaries), SiteError> {
+    let mut timings = super::timing::Timings::from_env();
     let config = data.instance.config.as_ref().ok_or(SiteError::NoConfig)?;
     let lang = language(config)?;
     let tz = *config.office.time_zone.get_ref();
     let prefix = config.office.ticket_prefix.get_ref().clone();
-    let tickets = public::tickets(&data.instance, &data.records, data.snapshot.as_ref(), lang);
+    let (inst, records, snapshot) = (&data.instance, &data.records, data.snapshot.as_ref());
+    let mut tickets = public::tickets(inst, records, snapshot, lang, cached, None);
+    // A ticket known only by its summary must be built after all when its files
+    // in the copy being updated are not already right.
+    let need: HashSet<String> = tickets
+        .iter()
+        .filter(|t| t.partial && !sink.keeps(&t.ticket, &t.key, &ticket_paths(t).each()))
+        .map(|t| t.ticket.clone())
+        .collect();
+    if !need.is_empty() {
+        for full in public::tickets(inst, records, snapshot, lang, cached, Some(&need)) {
+            if let Ok(i) = tickets.binary_search_by(|t| t.ticket.cmp(&full.ticket)) {
+                tickets[i] = full;
+            }
+        }
+    }
+    timings.mark("public model");
     for t in &tickets {
         // Ticket numbers become paths: only well-formed ones may.
         let ok = Ticket::parse(&t.ticket, Some(&prefix)).is_ok_and(|p| p.to_string() == t.ticket);
@@ -208,7 +249,7 @@ pub fn render_site(
     });
     // Only the pages that show them get these, so a new ticket or record leaves
     // every other page (and its fingerprint) alone.
-    let as_of = as_of(data, lang, tz);
+    let as_of = as_of(data, &tickets, lang, tz);
     let page = |name: &str, depth: usize, extra: Value| -> Result<Vec<u8>, SiteError> {
         let ctx =
             minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
@@ -243,7 +284,9 @@ pub fn render_site(
         put(&path, page("sop.html", 2, context! { sop => sv(sop) })?)?;
     }
 
+    timings.mark("fixed pages");
     let groups = stats::compute(&tickets, config, lang);
+    timings.mark("statistics");
     let mut kinds: Vec<KindStats> = Vec::new();
     for g in &groups {
         match kinds.last_mut() {
@@ -292,28 +335,66 @@ pub fn render_site(
         json(&context! { as_of => as_of, tickets => sv(&index) }),
     )?;
 
+    timings.mark("statistics pages, index");
     tickets
         .par_iter()
         .try_for_each(|t| ticket_files(t, &page, sink))?;
-    Ok(Summary {
-        tickets: tickets.len(),
-        pages: pages + 2 * tickets.len(),
-    })
+    timings.mark("ticket pages and JSON");
+    let summaries = tickets
+        .iter()
+        .map(|t| (t.ticket.clone(), (t.key, t.summary())))
+        .collect();
+    Ok((
+        Summary {
+            tickets: tickets.len(),
+            pages: pages + 2 * tickets.len(),
+        },
+        summaries,
+    ))
 }
 
 /// Renders a named template at a folder depth with extra context.
 type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Sync + 'a;
 
+/// A ticket's two files.
+struct TicketPaths {
+    json: String,
+    html: String,
+}
+
+impl TicketPaths {
+    fn each(&self) -> [&str; 2] {
+        [&self.json, &self.html]
+    }
+}
+
+fn ticket_paths(t: &PublicTicket) -> TicketPaths {
+    TicketPaths {
+        json: format!("api/v1/tickets/{}.json", t.ticket),
+        html: format!("t/{}/index.html", t.ticket),
+    }
+}
+
 fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
-    let html_path = format!("t/{}/index.html", t.ticket);
-    // The JSON holds every field the page shows; if it is unchanged and the build
-    // fingerprint (config, templates, binary) matches, so is the page: skip rendering.
-    let same = sink.put(&format!("api/v1/tickets/{}.json", t.ticket), &json(t))?;
-    if same && sink.reuse(&html_path)? {
+    let paths = ticket_paths(t);
+    let (json_path, html_path) = (&paths.json, &paths.html);
+    // Same inputs, same fingerprint: the files already there are right.
+    if sink.unchanged(&t.ticket, &t.key, &paths.each()) {
         return Ok(());
     }
-    let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
-    sink.put(&html_path, &html).map(|_| ())
+    if t.partial {
+        // Only a summary, yet the files must be made: `render_site` prevents this.
+        return Err(SiteError::Partial(t.ticket.clone()));
+    }
+    // The JSON holds every field the page shows; if it is unchanged and the build
+    // fingerprint (config, templates, binary) matches, so is the page: skip rendering.
+    let same = sink.put(json_path, &json(t))?;
+    if !(same && sink.reuse(html_path)?) {
+        let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
+        sink.put(html_path, &html)?;
+    }
+    sink.made_from(&t.ticket, &t.key);
+    Ok(())
 }
 
 /// What every page depends on besides its own data: the config's text, the

@@ -226,6 +226,9 @@ mod tests {
                 .map(|(s, m)| (s.to_string(), *m, None))
                 .collect(),
             month: Some(month),
+            key: [0; 16],
+            record_latest: None,
+            partial: false,
         }
     }
 

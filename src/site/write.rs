@@ -1,12 +1,13 @@
-//! Output: where rendered files go. [`DirWriter`] builds the new site in a temporary
-//! directory beside the output, then swaps it in whole, so a failed or interrupted
-//! build never leaves a half-written site. A file whose content equals the one
-//! already published is hard-linked from it instead of written (same inode, same
-//! modification time), so only changed pages count as rewritten and syncing tools
-//! that compare times upload only those.
+//! Output: where rendered files go. [`DirWriter`] brings the copy of the site that
+//! is not published (see [`super::copies`]) up to date, writing only the files whose
+//! bytes differ from what that copy holds (it knows from its manifest, without
+//! reading the copy back) and deleting those no longer produced, then publishes it
+//! with one atomic swap. A failed or interrupted build never touches the published
+//! copy; it leaves the other one without a manifest, so the next build rewrites it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,20 +15,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use indicatif::ProgressBar;
 
 use super::SiteError;
-
-/// Marks a directory as loket's output, so it may be replaced wholesale.
-pub const MARKER: &str = ".loket-site";
+use super::copies::Copies;
+use super::manifest::{self, Hash, Manifest};
+use super::public::Summaries;
+use super::summaries;
 
 /// Where rendered files go. `path` is relative, with `/` separators.
 pub trait Sink: Sync {
-    /// Stores a file; true when it equals the one already published.
+    /// Stores a file; true when it equals the one already there.
     fn put(&self, path: &str, bytes: &[u8]) -> Result<bool, SiteError>;
 
-    /// Keeps the published file at `path` as it is, without rendering it again; only
-    /// when the previous build had the same fingerprint. False when it cannot.
+    /// Keeps the file at `path` as it is, without rendering it again; only when it
+    /// was rendered with the same build fingerprint. False when it cannot.
     fn reuse(&self, _path: &str) -> Result<bool, SiteError> {
         Ok(false)
     }
+
+    /// Whether a ticket's files are already there as made from the same inputs
+    /// (`key`) with the same build fingerprint. Changes nothing.
+    fn keeps(&self, _ticket: &str, _key: &Hash, _paths: &[&str]) -> bool {
+        false
+    }
+
+    /// Keeps a ticket's files as they are when [`Sink::keeps`] holds; false when
+    /// they must be made.
+    fn unchanged(&self, _ticket: &str, _key: &Hash, _paths: &[&str]) -> bool {
+        false
+    }
+
+    /// Notes the inputs a ticket's files were just made from.
+    fn made_from(&self, _ticket: &str, _key: &Hash) {}
 }
 
 /// Keeps everything in memory (tests, small sites).
@@ -48,24 +65,31 @@ impl MemorySink {
     }
 }
 
-/// How many files were written anew and how many kept from the previous build.
+/// How many files were written anew, kept as they were, and deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct WriteStats {
     pub written: usize,
     pub kept: usize,
+    pub removed: usize,
 }
 
-/// Writes into a temporary sibling of `out`, then swaps it in with [`finish`].
+/// Updates the unpublished copy, then swaps it in with [`finish`].
 ///
 /// [`finish`]: DirWriter::finish
 pub struct DirWriter {
-    out: PathBuf,
-    tmp: PathBuf,
+    copies: Copies,
+    /// The copy being updated.
+    dir: PathBuf,
+    /// What it held before this build.
+    old: Manifest,
+    /// What it holds now: every file this build produced.
+    new: Mutex<Vec<(String, Hash)>>,
+    /// Per ticket, the inputs its files were made from.
+    keys: Mutex<Vec<(String, Hash)>>,
+    fingerprint: String,
     written: AtomicUsize,
     kept: AtomicUsize,
     progress: ProgressBar,
-    /// Whether the published site was built with the same fingerprint.
-    same_fingerprint: bool,
 }
 
 fn write_err(path: &Path, source: std::io::Error) -> SiteError {
@@ -75,117 +99,240 @@ fn write_err(path: &Path, source: std::io::Error) -> SiteError {
     }
 }
 
-/// `DIR` → `.DIR.suffix` beside it.
-fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let name = out
-        .file_name()
-        .map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
-    out.with_file_name(format!(".{name}.{suffix}"))
-}
-
 impl DirWriter {
-    /// Prepares a fresh temporary directory. Refuses an existing, non-empty `out`
-    /// that a previous build did not make, as the swap would delete it.
-    ///
-    /// `fingerprint` identifies what the pages depend on besides their own data (see
-    /// [`super::render::fingerprint`]); it is kept in the marker file.
+    /// Opens the copies behind `out` (refusing a directory loket did not make) and
+    /// readies the unpublished one. `fingerprint` identifies what pages depend on
+    /// besides their own data (see [`super::render::fingerprint`]).
     pub fn new(
         out: &Path,
         progress: ProgressBar,
         fingerprint: &str,
     ) -> Result<DirWriter, SiteError> {
-        if out.exists() {
-            let empty = fs::read_dir(out)
-                .map_err(|e| write_err(out, e))?
-                .next()
-                .is_none();
-            if !empty && !out.join(MARKER).is_file() {
-                return Err(SiteError::NotASite(out.to_path_buf()));
+        let copies = Copies::open(out)?;
+        let dir = copies.inactive();
+        let manifest_path = copies.inactive_manifest();
+        let old = dir
+            .is_dir()
+            .then(|| Manifest::read(&manifest_path))
+            .flatten();
+        let old = match old {
+            Some(m) => m,
+            None => {
+                // Unknown content (an interrupted build, or none yet): start clean,
+                // from the published copy when there is one.
+                if fs::symlink_metadata(&dir).is_ok() {
+                    fs::remove_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+                }
+                clone_published(&copies, &dir)?
             }
+        };
+        // The copy is about to change: until the new manifest is written, none.
+        match fs::remove_file(&manifest_path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                return Err(write_err(&manifest_path, e));
+            }
+            _ => {}
         }
-        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
-        }
-        let tmp = sibling(out, "loket-tmp");
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|e| write_err(&tmp, e))?;
-        }
-        fs::create_dir_all(&tmp).map_err(|e| write_err(&tmp, e))?;
-        let marker = format!("loket status site\nfingerprint {fingerprint}\n");
-        let same_fingerprint = fs::read(out.join(MARKER)).is_ok_and(|m| m == marker.as_bytes());
-        let w = DirWriter {
-            out: out.to_path_buf(),
-            tmp,
+        fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+        Ok(DirWriter {
+            copies,
+            dir,
+            new: Mutex::new(Vec::with_capacity(old.files.len() + 16)),
+            keys: Mutex::new(Vec::with_capacity(old.keys.len() + 16)),
+            old,
+            fingerprint: fingerprint.to_string(),
             written: AtomicUsize::new(0),
             kept: AtomicUsize::new(0),
             progress,
-            same_fingerprint,
-        };
-        w.put(MARKER, marker.as_bytes())?;
-        Ok(w)
+        })
     }
 
-    /// Swaps the new site in and removes the old one.
+    /// The ticket summaries of the previous build with this fingerprint.
+    pub fn load_summaries(&self) -> Summaries {
+        summaries::load(&self.copies.state_file("summaries.json"), &self.fingerprint)
+    }
+
+    /// Keeps this build's ticket summaries for the next one.
+    pub fn save_summaries(&self, s: Summaries) -> Result<(), SiteError> {
+        summaries::save(
+            &self.copies.state_file("summaries.json"),
+            &self.fingerprint,
+            s,
+        )
+    }
+
+    fn record(&self, path: &str, hash: Hash) {
+        let mut new = self.new.lock().unwrap_or_else(|e| e.into_inner());
+        new.push((path.to_string(), hash));
+    }
+
+    /// Deletes what this build no longer produces, writes the copy's manifest and
+    /// publishes the copy.
     pub fn finish(self) -> Result<WriteStats, SiteError> {
-        let old = sibling(&self.out, "loket-old");
-        if old.exists() {
-            fs::remove_dir_all(&old).map_err(|e| write_err(&old, e))?;
+        let new: HashMap<String, Hash> = self
+            .new
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .collect();
+        let mut removed = 0;
+        for path in self.old.files.keys().filter(|p| !new.contains_key(*p)) {
+            let file = self.dir.join(path);
+            match fs::remove_file(&file) {
+                Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(&file, e)),
+                _ => removed += 1,
+            }
+            // A ticket's folder goes with its last file; a non-empty one stays.
+            let mut parent = file.parent();
+            while let Some(p) = parent.filter(|p| *p != self.dir) {
+                if fs::remove_dir(p).is_err() {
+                    break;
+                }
+                parent = p.parent();
+            }
         }
-        if self.out.exists() {
-            fs::rename(&self.out, &old).map_err(|e| write_err(&self.out, e))?;
-        }
-        fs::rename(&self.tmp, &self.out).map_err(|e| write_err(&self.out, e))?;
-        if old.exists() {
-            fs::remove_dir_all(&old).map_err(|e| write_err(&old, e))?;
-        }
+        let manifest = Manifest {
+            fingerprint: self.fingerprint,
+            files: new,
+            keys: self
+                .keys
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .into_iter()
+                .collect(),
+        };
+        manifest.write(&self.copies.inactive_manifest())?;
+        self.copies.swap()?;
         self.progress.finish_and_clear();
         Ok(WriteStats {
             written: self.written.load(Ordering::Relaxed),
             kept: self.kept.load(Ordering::Relaxed),
+            removed,
         })
     }
 }
 
-impl Drop for DirWriter {
-    fn drop(&mut self) {
-        // After a failed build; after `finish` the directory is already gone.
-        let _ = fs::remove_dir_all(&self.tmp);
+/// Fills the empty copy `dir` with hard links to the published copy's files and
+/// returns that copy's manifest, so the build only writes what changed since: far
+/// cheaper than writing every file. Files are only ever replaced, never overwritten
+/// in place (see [`replace_file`]), so the published copy is never changed through
+/// a link. An empty manifest when there is nothing (trustworthy) to clone.
+fn clone_published(copies: &Copies, dir: &Path) -> Result<Manifest, SiteError> {
+    let Some((published, manifest)) = copies
+        .active()
+        .and_then(|(d, m)| Some((d, Manifest::read(&m)?)))
+    else {
+        return Ok(Manifest::default());
+    };
+    let mut made: HashSet<PathBuf> = HashSet::new();
+    for path in manifest.files.keys() {
+        let dest = dir.join(path);
+        if let Some(parent) = dest.parent()
+            && !made.contains(parent)
+        {
+            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
+            made.insert(parent.to_path_buf());
+        }
+        if fs::hard_link(published.join(path), &dest).is_err() {
+            // Changed under us, or links unsupported: write everything instead.
+            fs::remove_dir_all(dir).map_err(|e| write_err(dir, e))?;
+            return Ok(Manifest::default());
+        }
+    }
+    Ok(manifest)
+}
+
+/// Replaces `dest` with `bytes`: a new file, never an overwrite in place, so a
+/// file shared with the published copy by a hard link is never changed under it.
+/// `held`: whether the copy has a file there (else it cannot: the manifest is
+/// truthful), which spares a failing `unlink` per new file.
+fn replace_file(dest: &Path, bytes: &[u8], held: bool) -> Result<(), SiteError> {
+    if held {
+        match fs::remove_file(dest) {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(dest, e)),
+            _ => {}
+        }
+    } else if dest.ends_with("index.html")
+        && let Some(parent) = dest.parent()
+    {
+        // A new page usually comes with its own new folder (`t/<ticket>/`): make it
+        // first rather than fail the write and retry.
+        match fs::create_dir(parent) {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists && e.kind() != ErrorKind::NotFound => {
+                return Err(write_err(parent, e));
+            }
+            _ => {}
+        }
+    }
+    match fs::write(dest, bytes) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let parent = dest.parent().unwrap_or(dest);
+            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
+            fs::write(dest, bytes).map_err(|e| write_err(dest, e))
+        }
+        r => r.map_err(|e| write_err(dest, e)),
     }
 }
 
 impl Sink for DirWriter {
     fn put(&self, path: &str, bytes: &[u8]) -> Result<bool, SiteError> {
-        let dest = self.tmp.join(path);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
-        }
-        let current = self.out.join(path);
-        let same = fs::metadata(&current).is_ok_and(|m| m.len() == bytes.len() as u64)
-            && fs::read(&current).is_ok_and(|old| old == bytes);
-        let kept = same && fs::hard_link(&current, &dest).is_ok();
-        if kept {
+        let hash = manifest::hash(bytes);
+        let same = self.old.files.get(path) == Some(&hash);
+        if same {
             self.kept.fetch_add(1, Ordering::Relaxed);
         } else {
-            fs::write(&dest, bytes).map_err(|e| write_err(&dest, e))?;
+            let held = self.old.files.contains_key(path);
+            replace_file(&self.dir.join(path), bytes, held)?;
             self.written.fetch_add(1, Ordering::Relaxed);
         }
+        self.record(path, hash);
         self.progress.inc(1);
         Ok(same)
     }
 
     fn reuse(&self, path: &str) -> Result<bool, SiteError> {
-        if !self.same_fingerprint {
+        if self.old.fingerprint != self.fingerprint {
             return Ok(false);
         }
-        let dest = self.tmp.join(path);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
-        }
-        if fs::hard_link(self.out.join(path), &dest).is_err() {
+        let Some(hash) = self.old.files.get(path) else {
             return Ok(false);
-        }
+        };
+        self.record(path, *hash);
         self.kept.fetch_add(1, Ordering::Relaxed);
         self.progress.inc(1);
         Ok(true)
+    }
+
+    fn keeps(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
+        self.old.fingerprint == self.fingerprint
+            && self.old.keys.get(ticket) == Some(key)
+            && paths.iter().all(|p| self.old.files.contains_key(*p))
+    }
+
+    fn unchanged(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
+        if !self.keeps(ticket, key, paths) {
+            return false;
+        }
+        let Some(hashes) = paths
+            .iter()
+            .map(|p| self.old.files.get(*p))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return false;
+        };
+        let mut new = self.new.lock().unwrap_or_else(|e| e.into_inner());
+        for (p, h) in paths.iter().zip(hashes) {
+            new.push((p.to_string(), *h));
+        }
+        drop(new);
+        self.made_from(ticket, key);
+        self.kept.fetch_add(paths.len(), Ordering::Relaxed);
+        self.progress.inc(paths.len() as u64);
+        true
+    }
+
+    fn made_from(&self, ticket: &str, key: &Hash) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.push((ticket.to_string(), *key));
     }
 }
