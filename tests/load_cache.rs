@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use loket::model::Instance;
-use loket::model::cache::{LOAD_CACHE, LOAD_CACHES, RACY};
+use loket::model::cache::{LEGACY_LOAD_CACHE, LOAD_CACHE, LOAD_CACHES, RACY};
 
 const ACCOUNT: &str = "accounts/mail/budi.santoso@kuduskab.go.id.toml";
 const SYNTAX: &str = "requests/KDS-SYNTX-ERROR.toml";
@@ -365,10 +365,13 @@ fn an_accounts_only_load_leaves_the_requests_cache_alone() {
         (before.ino(), before.mtime_nsec())
     );
 
-    // Without any cache yet, an accounts-only load writes the accounts' cache only.
+    // Without any cache yet, an accounts-only load writes the accounts' cache only,
+    // and the one-file cache of earlier builds (personal data) goes.
     fs::remove_file(d.join(LOAD_CACHE)).unwrap();
     fs::remove_file(&requests_cache).unwrap();
+    fs::write(d.join(LEGACY_LOAD_CACHE), "old").unwrap();
     Instance::load_accounts(d).unwrap();
     assert!(d.join(LOAD_CACHE).exists() && !requests_cache.exists());
+    assert!(!d.join(LEGACY_LOAD_CACHE).exists());
     assert!(from_cache(&Instance::load_accounts(d).unwrap(), ACCOUNT));
 }

@@ -36,6 +36,9 @@ pub const LOAD_CACHES: [(&str, &str); 2] = [
 ];
 /// The accounts' cache (the first of [`LOAD_CACHES`]).
 pub const LOAD_CACHE: &str = LOAD_CACHES[0].1;
+/// The one-file cache of earlier builds: removed when the caches are written, as it
+/// holds personal data nothing reads any more.
+pub const LEGACY_LOAD_CACHE: &str = "state/cache/load-v1.bin";
 /// Where `records/` are cached, relative to the root.
 pub const RECORDS_CACHE: &str = "state/cache/records-v1.bin";
 

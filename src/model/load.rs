@@ -117,6 +117,7 @@ pub(super) fn load_scoped(
                 let _ = cache::write(file, start, &mine);
             }
         }
+        let _ = std::fs::remove_file(root.join(cache::LEGACY_LOAD_CACHE));
     }
     Ok(inst)
 }
