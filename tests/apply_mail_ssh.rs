@@ -48,17 +48,6 @@ fn sessions(sshd: &Sshd) -> usize {
         .count()
 }
 
-fn group_id(name: &str) -> Option<u32> {
-    fs::read_to_string("/etc/group")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split(':');
-            (f.next()? == name).then_some(())?;
-            f.nth(1)?.parse().ok()
-        })
-}
-
 /// Our temp files (`.loket-*`) in `dir`.
 fn temps(dir: &Path) -> Vec<PathBuf> {
     fs::read_dir(dir)
@@ -119,7 +108,7 @@ fn mail_lifecycle_on_a_mail_host_over_ssh() {
     let meta = fs::metadata(&server.passwd).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o640);
     assert_eq!(meta.uid(), 0);
-    assert_eq!(Some(meta.gid()), group_id("dovecot"));
+    assert_eq!(Some(meta.gid()), mail::system_id("/etc/group", "dovecot"));
     assert!(temps(server.passwd.parent().unwrap()).is_empty());
     assert!(!state.join("mail").exists(), "nothing written locally");
 

@@ -302,14 +302,16 @@ alias_database =
 
 /// A user's uid from /etc/passwd.
 fn user_id(name: &str) -> Option<u32> {
-    fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split(':');
-            (f.next()? == name).then_some(())?;
-            f.nth(1)?.parse().ok()
-        })
+    system_id("/etc/passwd", name)
+}
+
+/// The numeric id (third field) of `name` in an /etc/passwd- or /etc/group-style file.
+pub fn system_id(db: &str, name: &str) -> Option<u32> {
+    fs::read_to_string(db).ok()?.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next()? == name).then_some(())?;
+        f.nth(1)?.parse().ok()
+    })
 }
 
 impl Drop for MailServer {
