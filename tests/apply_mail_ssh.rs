@@ -402,7 +402,7 @@ fn killed_remote_applies_leave_old_or_new_files_and_converge() {
 /// `mail-1` over SSH and, for comparison, the same files written locally
 /// (`cargo test --release --test apply_mail_ssh -- --ignored --nocapture measure_`).
 #[test]
-#[ignore]
+#[ignore = "benchmark (BENCHMARKS.md): run with --ignored --nocapture"]
 fn measure_remote_apply_of_200_mail_accounts() {
     let Some(sshd) = Sshd::start() else { return };
     for remote in [true, false] {
