@@ -22,6 +22,21 @@ use super::plan::{Action, PlannedChange, Target};
 
 const FILE: &str = "unverified.json";
 
+/// What a change is about, whatever it does to it: backend and account or key.
+fn subject(c: &PlannedChange) -> (&str, String) {
+    let what = match &c.target {
+        Target::Mail { address, .. } => address.clone(),
+        Target::ServerAccount { server, login } => format!("{login}@{server}"),
+        Target::Key {
+            server,
+            login,
+            grant,
+            ..
+        } => format!("{login}@{server} {grant}"),
+    };
+    (c.backend.as_str(), what)
+}
+
 /// The persisted list.
 #[derive(Debug)]
 pub struct Unverified {
@@ -56,12 +71,17 @@ impl Unverified {
         Ok(Unverified { path, changes })
     }
 
-    /// The retries for this run: listed changes whose key the plan does not hold
-    /// (a planned change supersedes its listed twin).
+    /// The retries for this run: listed changes whose account or key the plan does
+    /// not touch (a planned change to it supersedes the retry, e.g. a deactivation
+    /// of an account whose creation was not verified).
     pub fn retries(&self, planned: &[PlannedChange]) -> Retries {
-        let planned: HashSet<String> = planned.iter().map(PlannedChange::key).collect();
+        let planned: HashSet<(&str, String)> = planned.iter().map(subject).collect();
         let mut out = Retries::default();
-        for c in self.changes.iter().filter(|c| !planned.contains(&c.key())) {
+        for c in self
+            .changes
+            .iter()
+            .filter(|c| !planned.contains(&subject(c)))
+        {
             if c.action.needs_password(&c.target) && matches!(c.target, Target::Mail { .. }) {
                 out.reapply.push(PlannedChange {
                     action: Action::Reset,
@@ -117,7 +137,13 @@ mod tests {
         let mut u = Unverified::load(dir.path()).unwrap();
         assert!(u.changes.is_empty());
         let create = change(Action::Create, mail(true));
-        let disable = change(Action::Disable, mail(false));
+        let disable = change(
+            Action::Disable,
+            Target::Mail {
+                address: "b@kuduskab.go.id".into(),
+                active: false,
+            },
+        );
         u.changes = vec![create.clone(), disable.clone()];
         let r = u.retries(&[]);
         assert_eq!(r.reapply.len(), 1);
@@ -126,7 +152,11 @@ mod tests {
         // A change the plan holds again is left to the plan.
         let r = u.retries(std::slice::from_ref(&create));
         assert!(r.reapply.is_empty());
-        assert_eq!(r.reverify, vec![disable]);
+        assert_eq!(r.reverify, vec![disable.clone()]);
+        // So is one whose account the plan changes otherwise (deactivated meanwhile).
+        u.changes = vec![create];
+        let r = u.retries(&[change(Action::Disable, mail(false))]);
+        assert_eq!(r, Retries::default());
     }
 
     #[test]
