@@ -133,9 +133,7 @@ fn assert_private(out: &Path, values: &[String]) {
 #[test]
 fn no_personal_field_reaches_the_site() {
     let tmp = tempfile::tempdir().unwrap();
-    let inst = tmp.path().join("inst");
-    std::fs::create_dir(&inst).unwrap();
-    site::copy_instance(&inst);
+    let inst = site::instance_in(tmp.path());
     let pending = site::write_snapshot(tmp.path());
     let out = tmp.path().join("public");
     site::build(&inst, &out, Some(&pending.path));
@@ -182,9 +180,7 @@ fn the_search_finds_a_planted_leak() {
 #[test]
 fn builds_are_byte_identical_and_light() {
     let tmp = tempfile::tempdir().unwrap();
-    let inst = tmp.path().join("inst");
-    std::fs::create_dir(&inst).unwrap();
-    site::copy_instance(&inst);
+    let inst = site::instance_in(tmp.path());
     let pending = site::write_snapshot(tmp.path());
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     site::build(&inst, &a, Some(&pending.path));
@@ -325,9 +321,7 @@ fn add_ticket(inst: &Path) -> String {
 #[test]
 fn one_new_ticket_rewrites_only_what_shows_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let inst = tmp.path().join("inst");
-    std::fs::create_dir(&inst).unwrap();
-    site::copy_instance(&inst);
+    let inst = site::instance_in(tmp.path());
     let out = tmp.path().join("public");
     site::build(&inst, &out, None);
     // `public` is a link to one of two copies; each build updates the other one.
@@ -429,9 +423,7 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
 #[test]
 fn a_broken_record_stops_the_build_and_keeps_the_old_site() {
     let tmp = tempfile::tempdir().unwrap();
-    let inst = tmp.path().join("inst");
-    std::fs::create_dir(&inst).unwrap();
-    site::copy_instance(&inst);
+    let inst = site::instance_in(tmp.path());
     let out = tmp.path().join("public");
     site::build(&inst, &out, None);
     let before = site::read_site(&out);
@@ -457,9 +449,7 @@ fn a_broken_record_stops_the_build_and_keeps_the_old_site() {
 #[test]
 fn an_error_mid_write_keeps_the_published_site() {
     let tmp = tempfile::tempdir().unwrap();
-    let inst = tmp.path().join("inst");
-    std::fs::create_dir(&inst).unwrap();
-    site::copy_instance(&inst);
+    let inst = site::instance_in(tmp.path());
     let out = tmp.path().join("public");
     site::build(&inst, &out, None);
     site::build(&inst, &out, None);
@@ -604,9 +594,7 @@ fn a_snapshot_with_a_bad_ticket_number_is_refused() {
 #[test]
 fn english_by_config_and_bad_language_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let inst = tmp.path().join("inst");
-    std::fs::create_dir(&inst).unwrap();
-    site::copy_instance(&inst);
+    let inst = site::instance_in(tmp.path());
     let config = std::fs::read_to_string(inst.join("loket.toml")).unwrap();
     std::fs::write(
         inst.join("loket.toml"),

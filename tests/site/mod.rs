@@ -7,6 +7,14 @@ use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
 
+/// A copy of the bundled instance in `<dir>/inst`, returned.
+pub fn instance_in(dir: &Path) -> PathBuf {
+    let inst = dir.join("inst");
+    std::fs::create_dir(&inst).unwrap();
+    copy_instance(&inst);
+    inst
+}
+
 /// Copies the bundled Kudus instance (config, requests, accounts, records) to `dest`.
 pub fn copy_instance(dest: &Path) {
     let root = crate::common::repo_root();
