@@ -412,11 +412,8 @@ pub fn open(
             Runner::Ssh(Box::new(host), Some(identity))
         }
     };
-    let name = path
-        .file_stem()
-        .map_or("command".into(), |s| s.to_string_lossy().into_owned());
     Ok(CommandBackend::new(
-        &name,
+        &settings.name(),
         file,
         settings.vars.clone(),
         domains,

@@ -8,7 +8,6 @@ use jiff::civil::Date;
 use super::backend::{LiveKey, LiveMail, LiveServerAccount, LiveState};
 use super::plan::{Desired, Plan, diff_mail, diff_server};
 use crate::model::account::KeyStatus;
-use crate::model::backends::{MailBackend, ServerBackend};
 use crate::model::time::to_date;
 use crate::model::{Config, Instance};
 
@@ -19,12 +18,11 @@ pub fn pull_plan(head: &Instance, base: &Instance, config: &Config, today: Date)
     let live = applied(base, today);
     let mut plan = Plan::default();
     if let Some(m) = &config.backends.mail {
-        plan.changes
-            .extend(diff_mail(mail_name(m), &desired, &live));
+        plan.changes.extend(diff_mail(&m.name(), &desired, &live));
     }
     if let Some(s) = &config.backends.server {
         plan.changes
-            .extend(diff_server(server_name(s), &desired, &live, today));
+            .extend(diff_server(&s.name(), &desired, &live, today));
     }
     plan
 }
@@ -65,23 +63,6 @@ fn applied(inst: &Instance, today: Date) -> LiveState {
         );
     }
     live
-}
-
-fn mail_name(b: &MailBackend) -> &'static str {
-    match b {
-        MailBackend::Dovecot(_) => "dovecot",
-        MailBackend::Ldap(_) => "ldap",
-        MailBackend::Command(_) => "command",
-    }
-}
-
-fn server_name(b: &ServerBackend) -> &'static str {
-    match b {
-        ServerBackend::Keydir(_) => "keydir",
-        ServerBackend::Ssh(_) => "ssh",
-        ServerBackend::Ldap(_) => "ldap",
-        ServerBackend::Command(_) => "command",
-    }
 }
 
 #[cfg(test)]
@@ -130,5 +111,21 @@ mod tests {
         assert!(plan.changes.iter().all(|c| c.backend == "dovecot"));
         // The same tree against itself: nothing.
         assert!(pull_plan(&head, &head, &config, today).is_empty());
+    }
+
+    #[test]
+    fn backend_names_are_those_the_opened_backends_report() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let inst = Instance::load_uncached(root).unwrap();
+        let config = inst.config.as_ref().unwrap();
+        let slots = crate::apply::open_backends(&inst, config).unwrap();
+        let opened: Vec<&str> = slots.iter().map(|s| s.backend.name()).collect();
+        let mail = config.backends.mail.as_ref().unwrap().name();
+        let server = config.backends.server.as_ref().unwrap().name();
+        assert_eq!(opened, [mail.as_str(), server.as_str()]);
+        let zimbra: crate::model::backends::MailBackend =
+            toml::from_str("type = \"command\"\ntemplates = \"templates/backends/zimbra.toml\"")
+                .unwrap();
+        assert_eq!(zimbra.name(), "zimbra");
     }
 }

@@ -81,6 +81,38 @@ pub enum ServerBackend {
     Command(CommandSettings),
 }
 
+impl MailBackend {
+    /// The name its backend goes by in plans and records (`Backend::name`).
+    pub fn name(&self) -> String {
+        match self {
+            MailBackend::Dovecot(_) => "dovecot".into(),
+            MailBackend::Ldap(_) => "ldap".into(),
+            MailBackend::Command(c) => c.name(),
+        }
+    }
+}
+
+impl ServerBackend {
+    /// The name its backend goes by in plans and records (`Backend::name`).
+    pub fn name(&self) -> String {
+        match self {
+            ServerBackend::Keydir(_) => "keydir".into(),
+            ServerBackend::Ssh(_) => "ssh".into(),
+            ServerBackend::Ldap(_) => "ldap".into(),
+            ServerBackend::Command(c) => c.name(),
+        }
+    }
+}
+
+impl CommandSettings {
+    /// The template file's stem, e.g. `zimbra`.
+    pub fn name(&self) -> String {
+        std::path::Path::new(&self.templates)
+            .file_stem()
+            .map_or("command".into(), |s| s.to_string_lossy().into_owned())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DovecotSettings {
