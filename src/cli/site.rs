@@ -10,10 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use loket::check::{self, Options};
 use loket::diag;
 use loket::letter::{self, LetterOptions};
-use loket::site::SiteData;
+use loket::model::record::Snapshot;
+use loket::site::model::Model;
 use loket::site::render::{self, Templates};
+use loket::site::revision::Revision;
 use loket::site::timing::Timings;
 use loket::site::write::DirWriter;
+use loket::site::{SiteData, incremental, read_toml_or_json};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,6 +28,12 @@ pub struct Args {
     /// pending tickets show too.
     #[arg(long)]
     snapshot: Option<PathBuf>,
+    /// Publish the instance as committed at this revision (e.g. HEAD) rather than the
+    /// working tree. A build after one from an earlier commit then renders only the
+    /// tickets whose files changed in between; a full build needs the working tree's
+    /// loket.toml, requests/ and records/ to be the revision's.
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -95,30 +104,111 @@ fn report(inst: &loket::model::Instance) -> Result<bool> {
 
 pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     let mut timings = Timings::from_env();
+    let templates = Templates::for_instance(dir)?;
+    let Some(rev) = &a.rev else {
+        return full(dir, &a, &templates, None, None, timings);
+    };
+    let revision = Revision::open(dir, rev)?;
+    let config = revision.read_many(&["loket.toml".to_string()])?.remove(0);
+    let fingerprint = render::fingerprint_of(config.as_deref().unwrap_or_default(), &templates);
+    timings.mark("git: open, fingerprint");
+    // Shows progress only if this turns out to be a full build.
+    let writer = DirWriter::new(&a.out, progress_bar(), &fingerprint)?;
+    timings.mark("open copy, manifest");
+    let saved = writer.load_summaries();
+    timings.mark("load summaries");
+    let snapshot = a
+        .snapshot
+        .as_deref()
+        .map(read_toml_or_json::<Snapshot>)
+        .transpose()?;
+    let changes = match &saved.input {
+        Some(old) => revision.changes_since(old)?,
+        None => None,
+    };
+    timings.mark("git: changes");
+    let built = match changes {
+        Some(changes) => {
+            incremental::model(&revision, &changes, saved, snapshot.as_ref(), &writer)?
+        }
+        None => None,
+    };
+    if let Some((model, config)) = built {
+        timings.mark("public model (changed tickets)");
+        writer.set_progress_length(2 * model.tickets.len() as u64 + 16);
+        let summary =
+            render::render_model(&config, snapshot.as_ref(), &model, &templates, &writer)?;
+        timings.mark("render (all stages)");
+        return finish(&a, writer, &model, Some(revision.id()), summary, timings);
+    }
+    // Nothing to start from: build everything, from the working tree, which must
+    // then be the revision's.
+    revision.ensure_clean()?;
+    timings.mark("git: working tree is the revision");
+    // Same fingerprint: the working tree's loket.toml is the revision's.
+    full(
+        dir,
+        &a,
+        &templates,
+        Some(revision.id()),
+        Some(writer),
+        timings,
+    )
+}
+
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message("rendering");
+    pb
+}
+
+/// A build of every ticket from the working tree; `input`: the tree it is known to
+/// hold (with --rev).
+fn full(
+    dir: &Path,
+    a: &Args,
+    templates: &Templates,
+    input: Option<String>,
+    writer: Option<DirWriter>,
+    mut timings: Timings,
+) -> Result<ExitCode> {
     let Some(data) = load_checked(dir, a.snapshot.as_deref(), &mut timings)? else {
         return Ok(ExitCode::from(1));
     };
-    let templates = Templates::for_instance(dir)?;
-    let progress = if std::io::stderr().is_terminal() {
-        let pb = ProgressBar::new(2 * data.instance.requests.len() as u64 + 16);
-        pb.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        pb.set_message("rendering");
-        pb
-    } else {
-        ProgressBar::hidden()
+    let writer = match writer {
+        Some(w) => w,
+        None => {
+            let fingerprint = render::fingerprint(&data, templates);
+            timings.mark("templates, fingerprint");
+            DirWriter::new(&a.out, progress_bar(), &fingerprint)?
+        }
     };
-    let fingerprint = render::fingerprint(&data, &templates);
-    timings.mark("templates, fingerprint");
-    let writer = DirWriter::new(&a.out, progress, &fingerprint)?;
+    writer.set_progress_length(2 * data.instance.requests.len() as u64 + 16);
     timings.mark("open copy, manifest");
     let cached = writer.load_summaries();
     timings.mark("load summaries");
-    let (summary, summaries) = render::render_site(&data, &templates, &writer, &cached)?;
+    let (summary, model) = render::render_site(&data, templates, &writer, &cached.tickets)?;
     timings.mark("render (all stages)");
-    writer.save_summaries(summaries)?;
+    finish(a, writer, &model, input, summary, timings)
+}
+
+/// Saves what the next build starts from, publishes the copy and says what changed.
+fn finish(
+    a: &Args,
+    writer: DirWriter,
+    model: &Model,
+    input: Option<String>,
+    summary: render::Summary,
+    mut timings: Timings,
+) -> Result<ExitCode> {
+    writer.save_summaries(&model.saved(input))?;
     timings.mark("save summaries");
     let stats = writer.finish()?;
     timings.mark("finish, swap");

@@ -8,9 +8,12 @@
 //! behind the output ([`copies`]), guided by its [`manifest`], and swaps it in.
 
 pub mod copies;
+pub mod incremental;
 pub mod manifest;
+pub mod model;
 pub mod public;
 pub mod render;
+pub mod revision;
 pub mod stats;
 pub mod summaries;
 pub mod templates;
@@ -68,6 +71,20 @@ pub enum SiteError {
     BadTicket(String),
     #[error("internal: ticket {0} was to be rendered from its summary only")]
     Partial(String),
+    #[error("git, at {rev}: {message}")]
+    Git { rev: String, message: String },
+    #[error(
+        "the working tree differs from {rev} in {count} site input file(s), e.g. {first}: a build with --rev publishes that commit, so commit or stash the change (or build without --rev)"
+    )]
+    Dirty {
+        rev: String,
+        count: usize,
+        first: PathBuf,
+    },
+    #[error(
+        "{path} holds ticket {ticket}: its file must be named {ticket}.toml (rule ticket-file-name)"
+    )]
+    Misplaced { path: PathBuf, ticket: String },
     #[error("unknown site language {0:?} in [site] language (use \"id\" or \"en\")")]
     Language(String),
 }
@@ -118,8 +135,21 @@ pub fn load_records(root: &Path) -> Result<Vec<Progress>, SiteError> {
             paths.push(path);
         }
     }
+    // The cache returns records in path order.
+    paths.sort_by_key(|p| p.to_string_lossy().into_owned());
+    let names: Vec<PathBuf> = paths.clone();
     let mut records =
         crate::model::record_cache::load(root, paths, read_toml_or_json::<Progress>, read_err)?;
+    // A record is found by its name (an incremental build reads `records/<ticket>.toml`).
+    for (path, r) in names.iter().zip(&records) {
+        if path.file_stem().is_none_or(|s| *s != *r.ticket) {
+            let rel = path.strip_prefix(root).unwrap_or(path);
+            return Err(SiteError::Misplaced {
+                path: rel.to_path_buf(),
+                ticket: r.ticket.clone(),
+            });
+        }
+    }
     records.sort_by(|a, b| a.ticket.cmp(&b.ticket));
     Ok(records)
 }
@@ -130,8 +160,17 @@ pub fn read_toml_or_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<
         path: path.to_path_buf(),
         source,
     })?;
+    parse_toml_or_json(path, &text)
+}
+
+/// Parses the text of the file at `path` as TOML (or JSON, by extension), with line
+/// and column on error.
+pub fn parse_toml_or_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, SiteError> {
     let located = |offset: usize, message: String| {
-        let file = crate::diag::SourceFile::new(path.to_path_buf(), text.clone());
+        let file = crate::diag::SourceFile::new(path.to_path_buf(), text.to_string());
         let (line, column) = file.line_col(offset);
         SiteError::Parse {
             path: path.to_path_buf(),
@@ -141,14 +180,14 @@ pub fn read_toml_or_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<
         }
     };
     if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| SiteError::Parse {
+        serde_json::from_str(text).map_err(|e| SiteError::Parse {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
         })
     } else {
-        toml::from_str(&text).map_err(|e| {
+        toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
             located(offset, e.message().trim().to_string())
         })

@@ -122,6 +122,10 @@ pub struct PublicTicket {
     /// statistics and the index, never rendered.
     #[serde(skip)]
     pub partial: bool,
+    /// Its progress comes from the forge snapshot (an open pull request, or a merged
+    /// request with no record yet): a new snapshot may change it.
+    #[serde(skip)]
+    pub from_snapshot: bool,
 }
 
 /// What the statistics, the index and the "as of" time need of a ticket; cached per
@@ -136,6 +140,7 @@ pub struct Summary {
     /// Total minutes and their standard.
     pub total: Option<(i64, u32)>,
     pub record_latest: Option<String>,
+    pub from_snapshot: bool,
 }
 
 /// Per ticket: the input digest and the summary of the model built from it.
@@ -151,10 +156,12 @@ impl PublicTicket {
             step_minutes: self.step_minutes.clone(),
             total: self.total.as_ref().map(|t| (t.minutes, t.standard_minutes)),
             record_latest: self.record_latest.map(|ts| ts.to_string()),
+            from_snapshot: self.from_snapshot,
         }
     }
 
-    fn from_summary(ticket: &str, key: Hash, s: Summary) -> PublicTicket {
+    /// A ticket known by its summary only: see [`PublicTicket::partial`].
+    pub fn from_summary(ticket: &str, key: Hash, s: Summary) -> PublicTicket {
         PublicTicket {
             ticket: ticket.to_string(),
             kind: s.kind,
@@ -183,6 +190,7 @@ impl PublicTicket {
             key,
             record_latest: s.record_latest.and_then(|t| t.parse().ok()),
             partial: true,
+            from_snapshot: s.from_snapshot,
         }
     }
 }
@@ -284,6 +292,7 @@ pub fn tickets(
             );
             if record.is_none() {
                 t.record_latest = None;
+                t.from_snapshot = progress.is_some();
             }
             t.key = key;
             Some(t)
@@ -338,6 +347,7 @@ pub fn tickets(
             Outcome::Pending,
         );
         t.record_latest = None;
+        t.from_snapshot = true;
         t.key = input_key(
             &p.ticket,
             kind,
@@ -653,6 +663,7 @@ fn build(
         key: [0; 16],
         record_latest,
         partial: false,
+        from_snapshot: false,
     }
 }
 

@@ -9,8 +9,7 @@ use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use std::collections::HashSet;
-
+use super::model::Model;
 use super::public::{self, PublicTicket, Summaries};
 use super::stats::{self, Group};
 pub use super::templates::{LETTER_STYLE, SCRIPT, STYLE, Templates, sv};
@@ -18,6 +17,7 @@ use super::text::{self, Lang};
 use super::write::Sink;
 use super::{SiteData, SiteError};
 use crate::model::config::Config;
+use crate::model::record::Snapshot;
 use crate::ticket::Ticket;
 
 /// How many months (most recent first) the statistics pages show per kind.
@@ -144,41 +144,19 @@ fn sop_views(config: &Config, lang: Lang) -> Vec<SopView> {
         .collect()
 }
 
-/// The time the data is as of: the snapshot's, else the latest recorded moment
-/// (taken from the tickets, which parsed their records already; only records of no
-/// listed ticket are parsed here).
+/// The time the data is as of: the snapshot's, else the latest recorded moment of
+/// any record, listed ticket or not.
 fn as_of(
-    data: &SiteData,
-    tickets: &[PublicTicket],
+    snapshot: Option<&Snapshot>,
+    model: &Model,
     lang: Lang,
     tz: crate::model::config::TimeZone,
 ) -> Option<String> {
-    let latest = data
-        .snapshot
-        .as_ref()
+    let latest = snapshot
         .and_then(|s| s.taken_at.parse::<jiff::Timestamp>().ok())
         .or_else(|| {
-            let listed = |ticket: &str| {
-                tickets
-                    .binary_search_by(|t| t.ticket.as_str().cmp(ticket))
-                    .is_ok_and(|i| tickets[i].record_latest.is_some())
-            };
-            let unlisted = data
-                .records
-                .iter()
-                .filter(|r| !listed(&r.ticket))
-                .flat_map(|r| {
-                    r.steps
-                        .iter()
-                        .map(|s| &s.at)
-                        .chain(r.events.iter().map(|e| &e.at))
-                })
-                .filter_map(|at| at.parse::<jiff::Timestamp>().ok());
-            tickets
-                .iter()
-                .filter_map(|t| t.record_latest)
-                .chain(unlisted)
-                .max()
+            let listed = model.tickets.iter().filter_map(|t| t.record_latest);
+            listed.chain(model.unlisted.iter().map(|(_, ts)| *ts)).max()
         })?;
     Some(text::date_time(lang, latest, tz))
 }
@@ -195,39 +173,39 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
     out
 }
 
-/// Renders the whole site into `sink`.
+/// Builds the model of every ticket of `data` and renders the whole site into
+/// `sink`.
 ///
-/// `cached`: the ticket summaries of the previous build with this fingerprint; the
-/// summaries of this one are returned for the next.
+/// `cached`: the ticket summaries of the previous build with this fingerprint; an
+/// unchanged ticket whose files the sink already holds is not built again.
 pub fn render_site(
     data: &SiteData,
     templates: &Templates,
     sink: &dyn Sink,
     cached: &Summaries,
-) -> Result<(Summary, Summaries), SiteError> {
-    let mut timings = super::timing::Timings::from_env();
+) -> Result<(Summary, Model), SiteError> {
     let config = data.instance.config.as_ref().ok_or(SiteError::NoConfig)?;
+    let lang = language(config)?;
+    let model = Model::build(data, lang, cached, sink);
+    let summary = render_model(config, data.snapshot.as_ref(), &model, templates, sink)?;
+    Ok((summary, model))
+}
+
+/// Renders the site of a [`Model`] into `sink`: the fixed pages, the statistics and
+/// the index from every ticket, and the files of each ticket the sink does not keep.
+pub fn render_model(
+    config: &Config,
+    snapshot: Option<&Snapshot>,
+    model: &Model,
+    templates: &Templates,
+    sink: &dyn Sink,
+) -> Result<Summary, SiteError> {
+    let mut timings = super::timing::Timings::from_env();
     let lang = language(config)?;
     let tz = *config.office.time_zone.get_ref();
     let prefix = config.office.ticket_prefix.get_ref().clone();
-    let (inst, records, snapshot) = (&data.instance, &data.records, data.snapshot.as_ref());
-    let mut tickets = public::tickets(inst, records, snapshot, lang, cached, None);
-    // A ticket known only by its summary must be built after all when its files
-    // in the copy being updated are not already right.
-    let need: HashSet<String> = tickets
-        .iter()
-        .filter(|t| t.partial && !sink.keeps(&t.ticket, &t.key, &ticket_paths(t).each()))
-        .map(|t| t.ticket.clone())
-        .collect();
-    if !need.is_empty() {
-        for full in public::tickets(inst, records, snapshot, lang, cached, Some(&need)) {
-            if let Ok(i) = tickets.binary_search_by(|t| t.ticket.cmp(&full.ticket)) {
-                tickets[i] = full;
-            }
-        }
-    }
-    timings.mark("public model");
-    for t in &tickets {
+    let tickets = &model.tickets;
+    for t in tickets {
         // Ticket numbers become paths: only well-formed ones may.
         let ok = Ticket::parse(&t.ticket, Some(&prefix)).is_ok_and(|p| p.to_string() == t.ticket);
         if !ok {
@@ -249,7 +227,7 @@ pub fn render_site(
     });
     // Only the pages that show them get these, so a new ticket or record leaves
     // every other page (and its fingerprint) alone.
-    let as_of = as_of(data, &tickets, lang, tz);
+    let as_of = as_of(snapshot, model, lang, tz);
     let page = |name: &str, depth: usize, extra: Value| -> Result<Vec<u8>, SiteError> {
         let ctx =
             minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
@@ -285,7 +263,7 @@ pub fn render_site(
     }
 
     timings.mark("fixed pages");
-    let groups = stats::compute(&tickets, config, lang);
+    let groups = stats::compute(tickets, config, lang);
     timings.mark("statistics");
     let mut kinds: Vec<KindStats> = Vec::new();
     for g in &groups {
@@ -340,35 +318,28 @@ pub fn render_site(
         .par_iter()
         .try_for_each(|t| ticket_files(t, &page, sink))?;
     timings.mark("ticket pages and JSON");
-    let summaries = tickets
-        .iter()
-        .map(|t| (t.ticket.clone(), (t.key, t.summary())))
-        .collect();
-    Ok((
-        Summary {
-            tickets: tickets.len(),
-            pages: pages + 2 * tickets.len(),
-        },
-        summaries,
-    ))
+    Ok(Summary {
+        tickets: tickets.len(),
+        pages: pages + 2 * tickets.len(),
+    })
 }
 
 /// Renders a named template at a folder depth with extra context.
 type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Sync + 'a;
 
 /// A ticket's two files.
-struct TicketPaths {
+pub(super) struct TicketPaths {
     json: String,
     html: String,
 }
 
 impl TicketPaths {
-    fn each(&self) -> [&str; 2] {
+    pub(super) fn each(&self) -> [&str; 2] {
         [&self.json, &self.html]
     }
 }
 
-fn ticket_paths(t: &PublicTicket) -> TicketPaths {
+pub(super) fn ticket_paths(t: &PublicTicket) -> TicketPaths {
     TicketPaths {
         json: format!("api/v1/tickets/{}.json", t.ticket),
         html: format!("t/{}/index.html", t.ticket),
@@ -401,13 +372,18 @@ fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), 
 /// templates and assets, and the running binary. Two builds with the same
 /// fingerprint render the same public model to the same bytes.
 pub fn fingerprint(data: &SiteData, templates: &Templates) -> String {
+    let config = data.instance.config_file;
+    let text = config.map(|id| data.instance.sources.get(id).text.as_str());
+    fingerprint_of(text.unwrap_or_default(), templates)
+}
+
+/// [`fingerprint`], from the text of `loket.toml`.
+pub fn fingerprint_of(config_text: &str, templates: &Templates) -> String {
     use std::hash::{Hash, Hasher};
     // SipHash with fixed keys: stable for a given binary, which is all a build
     // cache needs (another toolchain's hasher only costs one full render).
     let mut h = std::hash::DefaultHasher::new();
-    if let Some(id) = data.instance.config_file {
-        data.instance.sources.get(id).text.hash(&mut h);
-    }
+    config_text.hash(&mut h);
     for (name, src) in templates.sources() {
         name.hash(&mut h);
         src.hash(&mut h);

@@ -229,6 +229,7 @@ mod tests {
             key: [0; 16],
             record_latest: None,
             partial: false,
+            from_snapshot: false,
         }
     }
 

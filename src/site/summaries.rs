@@ -12,30 +12,51 @@ use super::SiteError;
 use super::manifest::Hash;
 use super::public::{Summaries, Summary};
 
+/// What a build leaves for the next one besides its files.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Saved {
+    /// The git tree id the summaries describe (builds from a commit), else None.
+    pub input: Option<String>,
+    pub tickets: Summaries,
+    /// Records whose ticket has no request: (ticket, latest moment as RFC 3339), for
+    /// the "as of" time.
+    pub unlisted: Vec<(String, String)>,
+}
+
 #[derive(Serialize, Deserialize)]
 struct File {
     fingerprint: String,
+    input: Option<String>,
     tickets: Vec<(String, Hash, Summary)>,
+    unlisted: Vec<(String, String)>,
 }
 
 /// The summaries saved with `fingerprint`, or none.
-pub fn load(path: &Path, fingerprint: &str) -> Summaries {
+pub fn load(path: &Path, fingerprint: &str) -> Saved {
     let Ok(bytes) = std::fs::read(path) else {
-        return Summaries::new();
+        return Saved::default();
     };
     match serde_json::from_slice::<File>(&bytes) {
-        Ok(f) if f.fingerprint == fingerprint => {
-            f.tickets.into_iter().map(|(t, k, s)| (t, (k, s))).collect()
-        }
-        _ => Summaries::new(),
+        Ok(f) if f.fingerprint == fingerprint => Saved {
+            input: f.input,
+            tickets: f.tickets.into_iter().map(|(t, k, s)| (t, (k, s))).collect(),
+            unlisted: f.unlisted,
+        },
+        _ => Saved::default(),
     }
 }
 
 /// Saves the summaries (a temporary file renamed into place).
-pub fn save(path: &Path, fingerprint: &str, summaries: Summaries) -> Result<(), SiteError> {
+pub fn save(path: &Path, fingerprint: &str, saved: &Saved) -> Result<(), SiteError> {
     let file = File {
         fingerprint: fingerprint.to_string(),
-        tickets: summaries.into_iter().map(|(t, (k, s))| (t, k, s)).collect(),
+        input: saved.input.clone(),
+        tickets: saved
+            .tickets
+            .iter()
+            .map(|(t, (k, s))| (t.clone(), *k, s.clone()))
+            .collect(),
+        unlisted: saved.unlisted.clone(),
     };
     let err = |source| SiteError::Write {
         path: path.to_path_buf(),

@@ -17,8 +17,7 @@ use indicatif::ProgressBar;
 use super::SiteError;
 use super::copies::Copies;
 use super::manifest::{self, Hash, Manifest};
-use super::public::Summaries;
-use super::summaries;
+use super::summaries::{self, Saved};
 
 /// Where rendered files go. `path` is relative, with `/` separators.
 pub trait Sink: Sync {
@@ -147,13 +146,18 @@ impl DirWriter {
         })
     }
 
+    /// Sizes the progress bar: the number of files the build will produce, roughly.
+    pub fn set_progress_length(&self, files: u64) {
+        self.progress.set_length(files);
+    }
+
     /// The ticket summaries of the previous build with this fingerprint.
-    pub fn load_summaries(&self) -> Summaries {
+    pub fn load_summaries(&self) -> Saved {
         summaries::load(&self.copies.state_file("summaries.json"), &self.fingerprint)
     }
 
     /// Keeps this build's ticket summaries for the next one.
-    pub fn save_summaries(&self, s: Summaries) -> Result<(), SiteError> {
+    pub fn save_summaries(&self, s: &Saved) -> Result<(), SiteError> {
         summaries::save(
             &self.copies.state_file("summaries.json"),
             &self.fingerprint,

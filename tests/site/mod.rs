@@ -138,6 +138,39 @@ at = "2026-10-30T15:00:00+07:00"
     }
 }
 
+/// Adds a processed mail-create ticket (request, account, record) in September 2026.
+pub fn add_ticket(inst: &Path) -> String {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(77);
+    let ticket = loket::ticket::Ticket::generate_with("KDS", &mut rng).to_string();
+    let template = std::fs::read_to_string(inst.join("requests/KDS-24WBW-PV52C.toml")).unwrap();
+    let request = template
+        .replace("KDS-24WBW-PV52C", &ticket)
+        .replace("Dimas Hartono", "Tri Incremental")
+        .replace("197608051999061019", "197608051999061987")
+        .replace("085163102747", "085100000001")
+        .replace("dimas.hartono@", "tri.incremental@")
+        .replace("800/118/14.2026", "800/999/14.2026");
+    std::fs::write(inst.join(format!("requests/{ticket}.toml")), request).unwrap();
+    let account =
+        std::fs::read_to_string(inst.join("accounts/mail/dimas.hartono@kuduskab.go.id.toml"))
+            .unwrap()
+            .replace("KDS-24WBW-PV52C", &ticket)
+            .replace("Dimas Hartono", "Tri Incremental")
+            .replace("197608051999061019", "197608051999061987")
+            .replace("dimas.hartono@", "tri.incremental@");
+    std::fs::write(
+        inst.join("accounts/mail/tri.incremental@kuduskab.go.id.toml"),
+        account,
+    )
+    .unwrap();
+    let record = std::fs::read_to_string(inst.join("records/KDS-24WBW-PV52C.toml"))
+        .unwrap()
+        .replace("KDS-24WBW-PV52C", &ticket);
+    std::fs::write(inst.join(format!("records/{ticket}.toml")), record).unwrap();
+    ticket
+}
+
 /// Runs `loket site` on `instance` into `out`; panics with the output on failure.
 pub fn build(instance: &Path, out: &Path, snapshot: Option<&Path>) -> String {
     let mut cmd = crate::common::loket();

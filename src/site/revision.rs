@@ -1,0 +1,235 @@
+//! The site of a commit (`loket site --rev REV`): the instance's tree at a revision,
+//! what changed in it since the tree an earlier build described, and the changed
+//! files' text, all read with git2.
+//!
+//! Trees are content-addressed, so a tree id names exactly the input a build saw, and
+//! a tree-to-tree diff skips every unchanged folder by its hash: an incremental build
+//! learns what changed without stat'ing the 100 000s of files a working-tree build
+//! must look at. A full build still reads the working tree (through the parse cache),
+//! so it first makes sure the working tree holds that very tree.
+
+use std::path::{Path, PathBuf};
+
+use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Tree};
+
+use super::SiteError;
+use crate::model::CONFIG_FILE;
+use crate::model::record::RECORDS_DIR;
+
+/// What a site build reads of the instance: the config, requests and records. (The
+/// site shows nothing of `accounts/`.)
+const SITE_INPUTS: [&str; 3] = [CONFIG_FILE, "requests", RECORDS_DIR];
+
+/// An instance as committed at one revision.
+pub struct Revision {
+    repo: Repository,
+    /// The instance folder on disk.
+    dir: PathBuf,
+    rev: String,
+    /// The instance folder inside the repository: `""` or `"sub/dir/"`.
+    prefix: String,
+    /// The repository's root tree at the revision.
+    root: Oid,
+    /// The instance folder's tree at the revision.
+    tree: Oid,
+}
+
+/// A file that differs between two trees of the instance: its path (relative to the
+/// instance) and its blob before and after (`None`: absent on that side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub path: String,
+    pub old: Option<Oid>,
+    pub new: Option<Oid>,
+}
+
+impl Revision {
+    /// Opens the repository holding `dir` and resolves `rev` (e.g. `HEAD`, a branch,
+    /// a commit id) to the tree of the instance folder.
+    pub fn open(dir: &Path, rev: &str) -> Result<Revision, SiteError> {
+        let git = |e: git2::Error| SiteError::Git {
+            rev: rev.to_string(),
+            message: e.message().to_string(),
+        };
+        let repo = Repository::discover(dir).map_err(git)?;
+        let workdir = repo.workdir().ok_or_else(|| SiteError::Git {
+            rev: rev.to_string(),
+            message: "the repository is bare; --rev needs a working tree".into(),
+        })?;
+        let canon = |p: &Path| {
+            std::fs::canonicalize(p).map_err(|source| SiteError::Read {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        let (abs, workdir) = (canon(dir)?, canon(workdir)?);
+        let prefix = abs
+            .strip_prefix(&workdir)
+            .map(|p| {
+                let p = p.to_string_lossy().replace('\\', "/");
+                if p.is_empty() { p } else { format!("{p}/") }
+            })
+            .unwrap_or_default();
+        let (root, tree) = {
+            let root = repo
+                .revparse_single(rev)
+                .and_then(|o| o.peel_to_tree())
+                .map_err(git)?;
+            let tree = if prefix.is_empty() {
+                root.id()
+            } else {
+                root.get_path(Path::new(prefix.trim_end_matches('/')))
+                    .map_err(git)?
+                    .id()
+            };
+            (root.id(), tree)
+        };
+        Ok(Revision {
+            repo,
+            dir: dir.to_path_buf(),
+            rev: rev.to_string(),
+            prefix,
+            root,
+            tree,
+        })
+    }
+
+    /// The instance folder's tree id: what a build from this revision records as its
+    /// input.
+    pub fn id(&self) -> String {
+        self.tree.to_string()
+    }
+
+    /// The instance folder on disk.
+    pub fn root_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn git(&self, e: git2::Error) -> SiteError {
+        SiteError::Git {
+            rev: self.rev.clone(),
+            message: e.message().to_string(),
+        }
+    }
+
+    fn find_tree(&self, id: Oid) -> Result<Tree<'_>, SiteError> {
+        self.repo.find_tree(id).map_err(|e| self.git(e))
+    }
+
+    /// Makes sure the working tree's `loket.toml`, `requests/` and `records/` are
+    /// exactly the revision's (no change, staged or not, and no untracked or ignored
+    /// file): a full build reads them from the working tree.
+    pub fn ensure_clean(&self) -> Result<(), SiteError> {
+        let root = self.find_tree(self.root)?;
+        let mut opts = DiffOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(true)
+            .recurse_ignored_dirs(true);
+        for p in SITE_INPUTS {
+            opts.pathspec(format!("{}{p}", self.prefix));
+        }
+        let diff = self
+            .repo
+            .diff_tree_to_workdir_with_index(Some(&root), Some(&mut opts))
+            .map_err(|e| self.git(e))?;
+        // Only what a build reads counts (an editor's swap file does not).
+        let differing: Vec<PathBuf> = diff
+            .deltas()
+            .filter_map(|d| d.new_file().path().or(d.old_file().path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .map(Path::to_path_buf)
+            .collect();
+        if differing.is_empty() {
+            return Ok(());
+        }
+        Err(SiteError::Dirty {
+            rev: self.rev.clone(),
+            count: differing.len(),
+            first: differing[0].clone(),
+        })
+    }
+
+    /// The site inputs that differ between the instance tree `old` (an id from
+    /// [`Revision::id`]) and this revision's. `None` when `old` is not in the
+    /// repository (say, pruned): the caller then builds everything.
+    pub fn changes_since(&self, old: &str) -> Result<Option<Vec<Change>>, SiteError> {
+        let Some(old) = Oid::from_str(old)
+            .ok()
+            .and_then(|id| self.repo.find_tree(id).ok())
+        else {
+            return Ok(None);
+        };
+        let new = self.find_tree(self.tree)?;
+        let mut opts = DiffOptions::new();
+        for p in SITE_INPUTS {
+            opts.pathspec(p);
+        }
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
+            .map_err(|e| self.git(e))?;
+        let present = |id: Oid| (!id.is_zero()).then_some(id);
+        let changes = diff
+            .deltas()
+            .filter(|d| d.status() != Delta::Unmodified)
+            .filter_map(|d| {
+                let path = d.new_file().path().or(d.old_file().path())?;
+                Some(Change {
+                    path: path.to_string_lossy().replace('\\', "/"),
+                    old: present(d.old_file().id()),
+                    new: present(d.new_file().id()),
+                })
+            })
+            .collect();
+        Ok(Some(changes))
+    }
+
+    /// The text of a blob, by id.
+    pub fn blob_text(&self, path: &str, id: Oid) -> Result<String, SiteError> {
+        let blob = self.repo.find_blob(id).map_err(|e| self.git(e))?;
+        String::from_utf8(blob.content().to_vec()).map_err(|e| SiteError::Parse {
+            path: PathBuf::from(path),
+            line: 1,
+            column: 1,
+            message: format!(
+                "not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        })
+    }
+
+    /// The text of each file at `paths` (relative to the instance) in this
+    /// revision, `None` where there is none. Each folder's tree is parsed once (a
+    /// folder of 100 000 requests is a tree of megabytes, which git does not cache).
+    pub fn read_many(&self, paths: &[String]) -> Result<Vec<Option<String>>, SiteError> {
+        let top = self.find_tree(self.tree)?;
+        let mut folders: std::collections::HashMap<&str, Option<Tree<'_>>> = Default::default();
+        let mut out = Vec::with_capacity(paths.len());
+        for path in paths {
+            let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+            if !folders.contains_key(folder) {
+                let tree = if folder.is_empty() {
+                    Some(top.clone())
+                } else {
+                    match top.get_path(Path::new(folder)) {
+                        Ok(e) if e.kind() == Some(ObjectType::Tree) => {
+                            Some(self.find_tree(e.id())?)
+                        }
+                        Ok(_) => None,
+                        Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+                        Err(e) => return Err(self.git(e)),
+                    }
+                };
+                folders.insert(folder, tree);
+            }
+            let blob = folders[folder]
+                .as_ref()
+                .and_then(|t| t.get_name(name))
+                .filter(|e| e.kind() == Some(ObjectType::Blob))
+                .map(|e| e.id());
+            out.push(blob.map(|id| self.blob_text(path, id)).transpose()?);
+        }
+        Ok(out)
+    }
+}
