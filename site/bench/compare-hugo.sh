@@ -86,21 +86,22 @@ echo "loket check:              $(t ./target/release/loket -C "$WORK/inst" check
 echo "loket full build:         $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
 test -f "$WORK/public/index.html"   # the build really happened
 echo "loket rebuild, no change: $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
-# One new ticket: a copy of the first request and its account under a fresh number.
-first=$(find "$WORK/inst/requests" -name '*.toml' -exec grep -q 'kind = "mail-create"' {} \; -printf '%f\n' -quit)
-old=${first%.toml}
-new=KDS-$(python3 -c "
-A='23456789ABCDEFGHJKMNPQRSTUVWXYZ'; v=[7,3,1,4,1,5,9,2,6]
-s=sum((i+1)*x for i,x in enumerate(v)); c=(-s*pow(10,-1,31))%31
-print(''.join(A[x] for x in v[:5])+'-'+''.join(A[x] for x in v[5:]+[c]))")
-addr=$(grep -o '[a-z0-9._-]*@kuduskab.go.id' "$WORK/inst/requests/$first" | head -1)
-nip=$(grep -o '[0-9]\{18\}' "$WORK/inst/requests/$first" | head -1)
-newnip="${nip:0:15}997"   # another person: another NIP (L032)
-sed -e "s/$old/$new/" -e "s/$addr/bench.new@kuduskab.go.id/" -e "s/$nip/$newnip/" "$WORK/inst/requests/$first" > "$WORK/inst/requests/$new.toml"
-sed -e "s/$old/$new/" -e "s/$addr/bench.new@kuduskab.go.id/" -e "s/$nip/$newnip/" "$WORK/inst/accounts/mail/$addr.toml" > "$WORK/inst/accounts/mail/bench.new@kuduskab.go.id.toml"
-sed -e "s/$old/$new/" "$WORK/inst/records/$old.toml" > "$WORK/inst/records/$new.toml"
+# One new ticket: a copy of the first request, its account and record, renumbered.
+new=$(site/bench/add-ticket.sh "$WORK/inst" 1)
 echo "loket one new ticket:     $(t ./target/release/loket -C "$WORK/inst" site --out "$WORK/public")"
 test -f "$WORK/public/t/$new/index.html"   # the build really happened
+# The site of a commit (--rev): the instance as a git repository, one commit per new
+# ticket, as CI sees it. The first --rev build is a full one (it also makes sure the
+# working tree is the commit); each later one renders what git says changed.
+( cd "$WORK/inst" && printf '/state/\n' > .gitignore && git init -q && git add -A \
+  && git -c user.name=bench -c user.email=bench@localhost commit -qm instance )
+echo "loket --rev, full:        $(t ./target/release/loket -C "$WORK/inst" site --rev HEAD --out "$WORK/public")"
+for seed in 2 3 4 5; do
+  new=$(site/bench/add-ticket.sh "$WORK/inst" "$seed")
+  ( cd "$WORK/inst" && git add -A && git -c user.name=bench -c user.email=bench@localhost commit -qm "$new" )
+  echo "loket --rev, new ticket:  $(t ./target/release/loket -C "$WORK/inst" site --rev HEAD --out "$WORK/public")"
+  test -f "$WORK/public/t/$new/index.html"
+done
 # Hugo: one content page per ticket with the same public fields, a ticket layout.
 H="$WORK/hugo"; mkdir -p "$H/content/t" "$H/layouts/_default"
 cat > "$H/config.toml" <<'TOML'

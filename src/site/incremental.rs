@@ -42,6 +42,7 @@ pub fn model(
     if changes.iter().any(|c| c.path == CONFIG_FILE) {
         return Ok(None);
     }
+    let mut timings = super::timing::Timings::from_env();
     let changed: Vec<&Change> = changes.iter().filter(|c| is_ticket_file(&c.path)).collect();
     let mut affected: BTreeSet<String> = BTreeSet::new();
     // Files are named by their ticket: a full build refuses any that is not, and
@@ -72,6 +73,7 @@ pub fn model(
         &Summaries::new(),
         None,
     );
+    timings.mark("  changed tickets: read, built");
     let Saved {
         tickets: summaries,
         unlisted: saved_unlisted,
@@ -84,6 +86,7 @@ pub fn model(
         .chain(built)
         .collect();
     tickets.sort_unstable_by(|a, b| a.ticket.cmp(&b.ticket));
+    timings.mark("  the others, from summaries");
 
     // Unchanged tickets whose files the copy being updated lacks (it is a build
     // behind, or was rebuilt): build them too, from this revision.
@@ -102,6 +105,7 @@ pub fn model(
         );
         model::replace(&mut tickets, full);
     }
+    timings.mark("  the copy's stale tickets");
 
     let mut unlisted: Vec<(String, Timestamp)> = saved_unlisted
         .into_iter()

@@ -8,6 +8,8 @@
 //! must look at. A full build still reads the working tree (through the parse cache),
 //! so it first makes sure the working tree holds that very tree.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use git2::{DiffOptions, ObjectType, Oid, Repository, Tree};
@@ -25,19 +27,22 @@ fn entry_of(tree: &Tree<'_>, name: &str) -> Option<(Oid, Option<ObjectType>)> {
     tree.get_name(name).map(|e| (e.id(), e.kind()))
 }
 
-/// The files that differ between two versions of a folder (its direct files; the
-/// site reads no deeper), both sorted by name as git keeps them.
-fn diff_folder(dir: &str, old: Option<&Tree<'_>>, new: Option<&Tree<'_>>, out: &mut Vec<Change>) {
-    let files = |t: Option<&Tree<'_>>| -> Vec<(Vec<u8>, Oid)> {
-        t.map(|t| {
-            t.iter()
-                .filter(|e| e.kind() == Some(ObjectType::Blob))
-                .map(|e| (e.name_bytes().to_vec(), e.id()))
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    let (a, b) = (files(old), files(new));
+/// A folder's files (its direct ones; the site reads no deeper): name and blob id,
+/// sorted by name as git keeps them.
+type Listing = Vec<(Vec<u8>, Oid)>;
+
+fn listing(tree: Option<&Tree<'_>>) -> Listing {
+    tree.map(|t| {
+        t.iter()
+            .filter(|e| e.kind() == Some(ObjectType::Blob))
+            .map(|e| (e.name_bytes().to_vec(), e.id()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The files that differ between two listings of the folder `dir`.
+fn diff_folder(dir: &str, a: &Listing, b: &Listing, out: &mut Vec<Change>) {
     let (mut i, mut j) = (0, 0);
     let mut push = |name: &[u8], old: Option<Oid>, new: Option<Oid>| {
         out.push(Change {
@@ -84,6 +89,9 @@ pub struct Revision {
     root: Oid,
     /// The instance folder's tree at the revision.
     tree: Oid,
+    /// Folders of that tree already listed (by [`Revision::changes_since`]), so that
+    /// reading files from them need not parse their trees again.
+    listings: RefCell<HashMap<String, Listing>>,
 }
 
 /// A file that differs between two trees of the instance: its path (relative to the
@@ -147,6 +155,7 @@ impl Revision {
             prefix,
             root,
             tree,
+            listings: RefCell::default(),
         })
     }
 
@@ -247,7 +256,9 @@ impl Revision {
                 });
                 continue;
             }
-            diff_folder(name, ta.as_ref(), tb.as_ref(), &mut changes);
+            let new = listing(tb.as_ref());
+            diff_folder(name, &listing(ta.as_ref()), &new, &mut changes);
+            self.listings.borrow_mut().insert(name.to_string(), new);
         }
         Ok(Some(changes))
     }
@@ -271,10 +282,17 @@ impl Revision {
     /// folder of 100 000 requests is a tree of megabytes, which git does not cache).
     pub fn read_many(&self, paths: &[String]) -> Result<Vec<Option<String>>, SiteError> {
         let top = self.find_tree(self.tree)?;
-        let mut folders: std::collections::HashMap<&str, Option<Tree<'_>>> = Default::default();
+        let mut folders: HashMap<&str, Option<Tree<'_>>> = HashMap::new();
+        let listings = self.listings.borrow();
         let mut out = Vec::with_capacity(paths.len());
         for path in paths {
             let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+            if let Some(files) = listings.get(folder) {
+                let found = files.binary_search_by(|(n, _)| n.as_slice().cmp(name.as_bytes()));
+                let blob = found.ok().map(|i| files[i].1);
+                out.push(blob.map(|id| self.blob_text(path, id)).transpose()?);
+                continue;
+            }
             if !folders.contains_key(folder) {
                 let tree = if folder.is_empty() {
                     Some(top.clone())
