@@ -253,6 +253,23 @@ fn a_committed_file_that_is_wrong_is_refused_and_the_site_kept() {
     assert_eq!(std::fs::read_link(&out).unwrap(), published);
     std::fs::remove_file(&record).unwrap();
 
+    // A request in a subfolder: a full build's `loket check` refuses it (L010), and
+    // so does an incremental one; a scan kept in a subfolder is no request.
+    let scans = inst.join("requests/scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    std::fs::write(scans.join("surat.pdf"), b"%PDF-1.4").unwrap();
+    commit_all(&repo, "a scan");
+    let (ok, log) = build_rev(&inst, &out, None);
+    assert!(ok && log.contains(INCREMENTAL), "{log}");
+    let published = std::fs::read_link(&out).unwrap();
+    let nested = scans.join("KDS-22222-22222.toml");
+    std::fs::copy(inst.join(format!("requests/{ticket}.toml")), &nested).unwrap();
+    commit_all(&repo, "nested");
+    let (ok, log) = build_rev(&inst, &out, None);
+    assert!(!ok && log.contains("requests/scans/KDS-22222-22222.toml") && log.contains("L010"), "{log}");
+    assert_eq!(std::fs::read_link(&out).unwrap(), published);
+    std::fs::remove_file(&nested).unwrap();
+
     // A request that is not TOML: its place, line and column.
     std::fs::write(&wrong, "ticket = \"KDS-22222-22222\"\nkind = \n").unwrap();
     commit_all(&repo, "broken");

@@ -79,13 +79,18 @@ pub fn model(
         unlisted: saved_unlisted,
         ..
     } = saved;
-    let mut tickets: Vec<PublicTicket> = summaries
-        .into_iter()
-        .filter(|(t, _)| !affected.contains(t))
-        .map(|(t, (key, s))| PublicTicket::from_summary(&t, key, s))
-        .chain(built)
-        .collect();
-    tickets.sort_unstable_by(|a, b| a.ticket.cmp(&b.ticket));
+    // Both in ticket order: merge them.
+    let mut built = built.into_iter().peekable();
+    let mut tickets: Vec<PublicTicket> = Vec::with_capacity(summaries.len() + built.len());
+    for (t, (key, s)) in summaries {
+        while let Some(b) = built.next_if(|b| b.ticket < t) {
+            tickets.push(b);
+        }
+        if !affected.contains(&t) {
+            tickets.push(PublicTicket::from_summary(&t, key, s));
+        }
+    }
+    tickets.extend(built);
     timings.mark("  the others, from summaries");
 
     // Unchanged tickets whose files the copy being updated lacks (it is a build

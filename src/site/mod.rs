@@ -85,6 +85,10 @@ pub enum SiteError {
         "{path} holds ticket {ticket}: its file must be named {ticket}.toml (rule ticket-file-name)"
     )]
     Misplaced { path: PathBuf, ticket: String },
+    #[error(
+        "{0}: a request lives directly in requests/, named after its ticket (rule L010 ticket-file-name); run `loket check`"
+    )]
+    Nested(PathBuf),
     #[error("unknown site language {0:?} in [site] language (use \"id\" or \"en\")")]
     Language(String),
 }

@@ -143,8 +143,9 @@ pub struct Summary {
     pub from_snapshot: bool,
 }
 
-/// Per ticket: the input digest and the summary of the model built from it.
-pub type Summaries = HashMap<String, (Hash, Summary)>;
+/// Per ticket: the input digest and the summary of the model built from it. Sorted,
+/// so an incremental build walks it in ticket order instead of sorting the tickets.
+pub type Summaries = BTreeMap<String, (Hash, Summary)>;
 
 impl PublicTicket {
     pub fn summary(&self) -> Summary {

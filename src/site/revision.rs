@@ -256,11 +256,59 @@ impl Revision {
                 });
                 continue;
             }
+            if name == "requests"
+                && let Some(path) = self.nested_toml(ta.as_ref(), tb.as_ref())?
+            {
+                // Read by a full build, and refused there by `loket check`.
+                return Err(SiteError::Nested(PathBuf::from(format!("{name}/{path}"))));
+            }
             let new = listing(tb.as_ref());
             diff_folder(name, &listing(ta.as_ref()), &new, &mut changes);
             self.listings.borrow_mut().insert(name.to_string(), new);
         }
         Ok(Some(changes))
+    }
+
+    /// A `.toml` file in a subfolder of `new` that is not the same in `old` (an
+    /// incremental build reads direct files only).
+    fn nested_toml(
+        &self,
+        old: Option<&Tree<'_>>,
+        new: Option<&Tree<'_>>,
+    ) -> Result<Option<String>, SiteError> {
+        let Some(new) = new else { return Ok(None) };
+        for e in new.iter().filter(|e| e.kind() == Some(ObjectType::Tree)) {
+            let same = old
+                .and_then(|o| o.get_name_bytes(e.name_bytes()).map(|x| x.id()))
+                .is_some_and(|id| id == e.id());
+            if same {
+                continue;
+            }
+            let sub = self.find_tree(e.id())?;
+            let mut found = None;
+            sub.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+                let name = entry.name().unwrap_or_default();
+                if entry.kind() == Some(ObjectType::Blob) && name.ends_with(".toml") {
+                    found = Some(format!(
+                        "{}/{parent}{name}",
+                        String::from_utf8_lossy(e.name_bytes())
+                    ));
+                    return git2::TreeWalkResult::Abort;
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .or_else(|err| {
+                if found.is_some() {
+                    Ok(())
+                } else {
+                    Err(self.git(err))
+                }
+            })?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
     /// The text of a blob, by id.
