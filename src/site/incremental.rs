@@ -95,7 +95,7 @@ pub fn model(
 
     // Unchanged tickets whose files the copy being updated lacks (it is a build
     // behind, or was rebuilt): build them too, from this revision.
-    let need = model::needed(&tickets, sink);
+    let need = model::keep_unchanged(&tickets, sink);
     if !need.is_empty() {
         let need: BTreeSet<String> = need.into_iter().collect();
         let more = read_inputs(rev, &need, std::iter::empty())?;
@@ -108,7 +108,7 @@ pub fn model(
             &Summaries::new(),
             Some(&only),
         );
-        model::replace(&mut tickets, full);
+        model::replace(&mut tickets, full, &only)?;
     }
     timings.mark("  the copy's stale tickets");
 

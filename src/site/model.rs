@@ -6,8 +6,9 @@
 use std::collections::HashSet;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 
-use super::SiteData;
+use super::{SiteData, SiteError};
 use super::public::{self, PublicTicket, Summaries};
 use super::render::ticket_paths;
 use super::summaries::Saved;
@@ -29,18 +30,23 @@ impl Model {
     /// The model of every ticket of `data`. A ticket whose inputs match its summary
     /// in `cached` is built only if `sink` does not already hold its files as made
     /// from those inputs.
-    pub fn build(data: &SiteData, lang: Lang, cached: &Summaries, sink: &dyn Sink) -> Model {
+    pub fn build(
+        data: &SiteData,
+        lang: Lang,
+        cached: &Summaries,
+        sink: &dyn Sink,
+    ) -> Result<Model, SiteError> {
         let (inst, records, snapshot) = (&data.instance, &data.records, data.snapshot.as_ref());
         let mut timings = super::timing::Timings::from_env();
         let mut tickets = public::tickets(inst, records, snapshot, lang, cached, None);
-        let need = needed(&tickets, sink);
+        let need = keep_unchanged(&tickets, sink);
         if !need.is_empty() {
             let full = public::tickets(inst, records, snapshot, lang, cached, Some(&need));
-            replace(&mut tickets, full);
+            replace(&mut tickets, full, &need)?;
         }
         let unlisted = unlisted(&tickets, records.iter());
         timings.mark("public model");
-        Model { tickets, unlisted }
+        Ok(Model { tickets, unlisted })
     }
 
     /// What the next build starts from.
@@ -61,22 +67,32 @@ impl Model {
     }
 }
 
-/// The tickets known only by their summaries whose files `sink` does not hold as
-/// made from the same inputs: they must be built after all.
-pub fn needed(tickets: &[PublicTicket], sink: &dyn Sink) -> HashSet<String> {
+/// Of the tickets known only by their summaries, keeps in `sink` the files of those
+/// it holds as made from the same inputs (rendering skips them), and returns the
+/// others: they must be built after all.
+pub fn keep_unchanged(tickets: &[PublicTicket], sink: &dyn Sink) -> HashSet<String> {
     tickets
-        .iter()
-        .filter(|t| t.partial && !sink.keeps(&t.ticket, &t.key, &ticket_paths(t).each()))
+        .par_iter()
+        .filter(|t| t.partial && !sink.unchanged(&t.ticket, &t.key, &ticket_paths(t).each()))
         .map(|t| t.ticket.clone())
         .collect()
 }
 
-/// Puts each ticket of `full` in place of its namesake in `tickets` (sorted).
-pub fn replace(tickets: &mut [PublicTicket], full: Vec<PublicTicket>) {
+/// Puts each ticket of `full` in place of its namesake in `tickets` (sorted); every
+/// ticket of `need` must have been built.
+pub fn replace(
+    tickets: &mut [PublicTicket],
+    full: Vec<PublicTicket>,
+    need: &HashSet<String>,
+) -> Result<(), SiteError> {
     for t in full {
         if let Ok(i) = tickets.binary_search_by(|x| x.ticket.cmp(&t.ticket)) {
             tickets[i] = t;
         }
+    }
+    match tickets.iter().find(|t| t.partial && need.contains(&t.ticket)) {
+        Some(t) => Err(SiteError::Partial(t.ticket.clone())),
+        None => Ok(()),
     }
 }
 

@@ -186,7 +186,7 @@ pub fn render_site(
 ) -> Result<(Summary, Model), SiteError> {
     let config = data.instance.config.as_ref().ok_or(SiteError::NoConfig)?;
     let lang = language(config)?;
-    let model = Model::build(data, lang, cached, sink);
+    let model = Model::build(data, lang, cached, sink)?;
     let summary = render_model(config, data.snapshot.as_ref(), &model, templates, sink)?;
     Ok((summary, model))
 }
@@ -357,15 +357,15 @@ pub(super) fn ticket_paths(t: &PublicTicket) -> TicketPaths {
 }
 
 fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
+    if t.partial {
+        // Known by its summary only: its files were kept (see `model::keep_unchanged`).
+        return Ok(());
+    }
     let paths = ticket_paths(t);
     let (json_path, html_path) = (&paths.json, &paths.html);
     // Same inputs, same fingerprint: the files already there are right.
     if sink.unchanged(&t.ticket, &t.key, &paths.each()) {
         return Ok(());
-    }
-    if t.partial {
-        // Only a summary, yet the files must be made: `render_site` prevents this.
-        return Err(SiteError::Partial(t.ticket.clone()));
     }
     // The JSON holds every field the page shows; if it is unchanged and the build
     // fingerprint (config, templates, binary) matches, so is the page: skip rendering.
