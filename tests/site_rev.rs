@@ -266,7 +266,10 @@ fn a_committed_file_that_is_wrong_is_refused_and_the_site_kept() {
     std::fs::copy(inst.join(format!("requests/{ticket}.toml")), &nested).unwrap();
     commit_all(&repo, "nested");
     let (ok, log) = build_rev(&inst, &out, None);
-    assert!(!ok && log.contains("requests/scans/KDS-22222-22222.toml") && log.contains("L010"), "{log}");
+    assert!(
+        !ok && log.contains("requests/scans/KDS-22222-22222.toml") && log.contains("L010"),
+        "{log}"
+    );
     assert_eq!(std::fs::read_link(&out).unwrap(), published);
     std::fs::remove_file(&nested).unwrap();
 

@@ -8,12 +8,12 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 use rayon::prelude::*;
 
-use super::{SiteData, SiteError};
 use super::public::{self, PublicTicket, Summaries};
 use super::render::ticket_paths;
 use super::summaries::Saved;
 use super::text::Lang;
 use super::write::Sink;
+use super::{SiteData, SiteError};
 use crate::model::record::Progress;
 
 /// What a build renders.
@@ -90,7 +90,10 @@ pub fn replace(
             tickets[i] = t;
         }
     }
-    match tickets.iter().find(|t| t.partial && need.contains(&t.ticket)) {
+    match tickets
+        .iter()
+        .find(|t| t.partial && need.contains(&t.ticket))
+    {
         Some(t) => Err(SiteError::Partial(t.ticket.clone())),
         None => Ok(()),
     }
