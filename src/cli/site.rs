@@ -12,6 +12,7 @@ use loket::diag;
 use loket::letter::{self, LetterOptions};
 use loket::site::SiteData;
 use loket::site::render::{self, Templates};
+use loket::site::summaries::Saved;
 use loket::site::timing::Timings;
 use loket::site::write::DirWriter;
 
@@ -116,9 +117,13 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     timings.mark("open copy, manifest");
     let cached = writer.load_summaries();
     timings.mark("load summaries");
-    let (summary, summaries) = render::render_site(&data, &templates, &writer, &cached)?;
+    let (summary, summaries) = render::render_site(&data, &templates, &writer, &cached.tickets)?;
     timings.mark("render (all stages)");
-    writer.save_summaries(summaries)?;
+    writer.save_summaries(&Saved {
+        input: None,
+        tickets: summaries,
+        unlisted: vec![],
+    })?;
     timings.mark("save summaries");
     let stats = writer.finish()?;
     timings.mark("finish, swap");

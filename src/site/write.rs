@@ -17,8 +17,7 @@ use indicatif::ProgressBar;
 use super::SiteError;
 use super::copies::Copies;
 use super::manifest::{self, Hash, Manifest};
-use super::public::Summaries;
-use super::summaries;
+use super::summaries::{self, Saved};
 
 /// Where rendered files go. `path` is relative, with `/` separators.
 pub trait Sink: Sync {
@@ -147,15 +146,15 @@ impl DirWriter {
         })
     }
 
-    /// The ticket summaries of the previous build with this fingerprint.
-    pub fn load_summaries(&self) -> Summaries {
-        summaries::load(&self.copies.state_file("summaries.json"), &self.fingerprint)
+    /// What the previous build with this fingerprint saved.
+    pub fn load_summaries(&self) -> Saved {
+        summaries::load(&self.copies.state_file(summaries::FILE), &self.fingerprint)
     }
 
     /// Keeps this build's ticket summaries for the next one.
-    pub fn save_summaries(&self, s: Summaries) -> Result<(), SiteError> {
+    pub fn save_summaries(&self, s: &Saved) -> Result<(), SiteError> {
         summaries::save(
-            &self.copies.state_file("summaries.json"),
+            &self.copies.state_file(summaries::FILE),
             &self.fingerprint,
             s,
         )
