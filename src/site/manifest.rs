@@ -172,9 +172,9 @@ pub fn sort_last_wins(v: &mut Vec<(String, Hash)>) {
     v.reverse();
 }
 
-/// FxHash over 8-byte words: the names are ticket paths, not an attacker's choice,
-/// and the worst a collision costs is a longer probe.
-fn slot(bytes: &[u8]) -> usize {
+/// FxHash over 8-byte words, for an index by name: the names are ticket numbers and
+/// paths, not an attacker's choice, and the worst a collision costs is a longer probe.
+pub(super) fn slot(bytes: &[u8]) -> usize {
     const K: u64 = 0xf135_7aea_2e62_a9c5;
     let mut h = bytes.len() as u64;
     let mut words = bytes.chunks_exact(8);

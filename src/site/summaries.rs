@@ -5,12 +5,11 @@
 //! ([`Saved`]). Valid for one build fingerprint; anything unreadable counts as empty
 //! (the cost is one full model build, never a wrong page). It holds no personal data.
 
+use std::ops::Range;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use super::SiteError;
-use super::manifest::Hash;
+use super::manifest::{Hash, slot};
 use super::public::{Summaries, Summary};
 
 /// The file name beside the copies.
@@ -32,67 +31,160 @@ pub struct Saved {
     pub unlisted: Vec<(String, String)>,
 }
 
-#[derive(Serialize)]
-struct FileRef<'a> {
-    fingerprint: &'a str,
-    input: &'a Option<String>,
-    #[serde(serialize_with = "tickets_as_seq")]
-    tickets: &'a Summaries,
-    unlisted: &'a [(String, String)],
+/// A file as read, kept so that saving again copies the entry of a ticket whose
+/// input digest is unchanged instead of encoding it anew. An entry depends only on
+/// the ticket, its digest and the fingerprint: what lets the cache stand in for the
+/// model in the first place.
+#[derive(Default)]
+pub struct Loaded {
+    bytes: Vec<u8>,
+    /// Per ticket: where its name and its whole entry are in `bytes`, and its digest.
+    entries: Vec<(Range<usize>, Hash, Range<usize>)>,
+    /// Open addressing by name: entry index + 1, 0 for an empty slot.
+    slots: Vec<u32>,
 }
 
-/// A sequence rather than a map: read back into a `Vec` of known length, then into
-/// the map at its final size (no rehashing as it grows).
-fn tickets_as_seq<S: serde::Serializer>(t: &&Summaries, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(
-        t.iter()
-            .map(|(ticket, (key, summary))| (ticket, key, summary)),
-    )
-}
+impl Loaded {
+    fn index(&mut self) {
+        let size = (2 * self.entries.len()).next_power_of_two().max(16);
+        self.slots = vec![0; size];
+        for (i, (name, _, _)) in self.entries.iter().enumerate() {
+            let mut s = slot(&self.bytes[name.clone()]) & (size - 1);
+            while self.slots[s] != 0 {
+                s = (s + 1) & (size - 1);
+            }
+            self.slots[s] = i as u32 + 1;
+        }
+    }
 
-#[derive(Deserialize)]
-struct File {
-    fingerprint: String,
-    input: Option<String>,
-    tickets: Vec<(String, Hash, Summary)>,
-    unlisted: Vec<(String, String)>,
+    /// The entry of `ticket` if it was read with digest `key`.
+    fn entry(&self, ticket: &str, key: &Hash) -> Option<&[u8]> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut s = slot(ticket.as_bytes()) & mask;
+        loop {
+            let (name, k, entry) = self.entries.get((self.slots[s] as usize).checked_sub(1)?)?;
+            if &self.bytes[name.clone()] == ticket.as_bytes() {
+                return (k == key).then(|| &self.bytes[entry.clone()]);
+            }
+            s = (s + 1) & mask;
+        }
+    }
 }
 
 /// What was saved with `fingerprint`, or nothing.
 pub fn load(path: &Path, fingerprint: &str) -> Saved {
-    let Ok(bytes) = std::fs::read(path) else {
-        return Saved::default();
-    };
-    let Some(body) = bytes.strip_prefix(MAGIC) else {
-        return Saved::default();
-    };
-    match postcard::take_from_bytes::<File>(body) {
-        Ok((f, rest)) if rest.is_empty() && f.fingerprint == fingerprint => Saved {
-            input: f.input,
-            tickets: f.tickets.into_iter().map(|(t, k, s)| (t, (k, s))).collect(),
-            unlisted: f.unlisted,
-        },
-        _ => Saved::default(),
+    load_keeping(path, fingerprint).0
+}
+
+/// [`load`], keeping the file for [`save_reusing`].
+pub fn load_keeping(path: &Path, fingerprint: &str) -> (Saved, Loaded) {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| decode(bytes, fingerprint))
+        .unwrap_or_default()
+}
+
+fn decode(bytes: Vec<u8>, fingerprint: &str) -> Option<(Saved, Loaded)> {
+    let body = bytes.strip_prefix(MAGIC)?;
+    let ((fp, input), mut rest) =
+        postcard::take_from_bytes::<(String, Option<String>)>(body).ok()?;
+    if fp != fingerprint {
+        return None;
     }
+    let (count, r) = take_varint(rest)?;
+    rest = r;
+    // Each entry takes a few bytes at least: a bogus count cannot reserve much.
+    let count = usize::try_from(count).ok().filter(|&c| c <= rest.len())?;
+    let mut tickets = Vec::with_capacity(count);
+    let mut entries = Vec::with_capacity(count);
+    for _ in 0..count {
+        let start = bytes.len() - rest.len();
+        let ((t, k, s), r) = postcard::take_from_bytes::<(String, Hash, Summary)>(rest).ok()?;
+        rest = r;
+        let name_start = start + varint_len(t.len() as u64);
+        entries.push((
+            name_start..name_start + t.len(),
+            k,
+            start..bytes.len() - rest.len(),
+        ));
+        tickets.push((t, (k, s)));
+    }
+    let (unlisted, rest) = postcard::take_from_bytes::<Vec<(String, String)>>(rest).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let saved = Saved {
+        input,
+        tickets: tickets.into_iter().collect(),
+        unlisted,
+    };
+    let mut loaded = Loaded {
+        bytes,
+        entries,
+        slots: Vec::new(),
+    };
+    loaded.index();
+    Some((saved, loaded))
+}
+
+fn take_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut v = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Some((v, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+fn varint_len(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).max(1).div_ceil(7)
+}
+
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 /// Saves (a temporary file renamed into place), and removes the JSON cache of
 /// earlier versions beside it.
 pub fn save(path: &Path, fingerprint: &str, saved: &Saved) -> Result<(), SiteError> {
-    let file = FileRef {
-        fingerprint,
-        input: &saved.input,
-        tickets: &saved.tickets,
-        unlisted: &saved.unlisted,
-    };
+    save_reusing(path, fingerprint, saved, &Loaded::default())
+}
+
+/// [`save`], copying from `loaded` (read with the same fingerprint) the entries of
+/// tickets whose digest is unchanged.
+pub fn save_reusing(
+    path: &Path,
+    fingerprint: &str,
+    saved: &Saved,
+    loaded: &Loaded,
+) -> Result<(), SiteError> {
     let err = |source| SiteError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let bytes =
-        postcard::to_extend(&file, MAGIC.to_vec()).map_err(|e| err(std::io::Error::other(e)))?;
+    let enc = |e: postcard::Error| err(std::io::Error::other(e));
+    let mut out = Vec::with_capacity(loaded.bytes.len() + 4096);
+    out.extend_from_slice(MAGIC);
+    let mut out = postcard::to_extend(&(fingerprint, &saved.input), out).map_err(enc)?;
+    push_varint(&mut out, saved.tickets.len() as u64);
+    for (t, (k, s)) in &saved.tickets {
+        match loaded.entry(t, k) {
+            Some(entry) => out.extend_from_slice(entry),
+            None => out = postcard::to_extend(&(t, k, s), out).map_err(enc)?,
+        }
+    }
+    let out = postcard::to_extend(&saved.unlisted, out).map_err(enc)?;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::write(&tmp, out).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)?;
     let old = path.with_file_name(OLD_FILE);
     match std::fs::remove_file(&old) {
@@ -137,6 +229,29 @@ mod tests {
         assert_eq!(load(&path, "fp"), saved);
         assert_eq!(load(&path, "other"), Saved::default());
         assert_eq!(load(&dir.path().join("missing"), "fp"), Saved::default());
+        // Saving again copies what is unchanged: a changed, a new and a gone ticket.
+        let (again, loaded) = load_keeping(&path, "fp");
+        let mut next = again.clone();
+        let (_, s) = next.tickets.remove("KDS-24WBW-PV52C").unwrap();
+        let other = Summary {
+            status: Status::Waiting,
+            ..s.clone()
+        };
+        next.tickets
+            .insert("KDS-24WBW-PV52D".into(), (hash(b"d"), other.clone()));
+        next.tickets
+            .insert("KDS-24WBW-PV52E".into(), (hash(b"e"), s.clone()));
+        save(&path, "fp", &next).unwrap();
+        let (_, loaded2) = load_keeping(&path, "fp");
+        next.tickets
+            .insert("KDS-24WBW-PV52D".into(), (hash(b"d2"), s.clone()));
+        next.tickets.remove("KDS-24WBW-PV52E");
+        next.tickets
+            .insert("KDS-24WBW-PV52F".into(), (hash(b"f"), other));
+        save_reusing(&path, "fp", &next, &loaded2).unwrap();
+        assert_eq!(load(&path, "fp"), next);
+        save_reusing(&path, "fp", &again, &loaded).unwrap();
+        assert_eq!(load(&path, "fp"), again);
         let good = std::fs::read(&path).unwrap();
         for bad in [
             b"".to_vec(),

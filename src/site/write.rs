@@ -96,6 +96,8 @@ pub struct DirWriter {
     new_keys: Mutex<Vec<(String, Hash)>>,
     /// What this build is made from, for the new manifest.
     input: Mutex<Option<String>>,
+    /// The summaries file as loaded, to copy from when saving.
+    loaded: Mutex<summaries::Loaded>,
     fingerprint: String,
     written: AtomicUsize,
     kept: AtomicUsize,
@@ -160,6 +162,7 @@ impl DirWriter {
             new_files: Mutex::new(Vec::new()),
             new_keys: Mutex::new(Vec::new()),
             input: Mutex::new(None),
+            loaded: Mutex::default(),
             old,
             fingerprint: fingerprint.to_string(),
             written: AtomicUsize::new(0),
@@ -186,15 +189,20 @@ impl DirWriter {
 
     /// What the previous build with this fingerprint saved.
     pub fn load_summaries(&self) -> Saved {
-        summaries::load(&self.copies.state_file(summaries::FILE), &self.fingerprint)
+        let path = self.copies.state_file(summaries::FILE);
+        let (saved, loaded) = summaries::load_keeping(&path, &self.fingerprint);
+        *lock(&self.loaded) = loaded;
+        saved
     }
 
     /// Keeps this build's ticket summaries for the next one.
     pub fn save_summaries(&self, s: &Saved) -> Result<(), SiteError> {
-        summaries::save(
+        let loaded = std::mem::take(&mut *lock(&self.loaded));
+        summaries::save_reusing(
             &self.copies.state_file(summaries::FILE),
             &self.fingerprint,
             s,
+            &loaded,
         )
     }
 
