@@ -100,8 +100,8 @@ pub struct DirWriter {
     loaded: Mutex<summaries::Loaded>,
     fingerprint: String,
     written: AtomicUsize,
-    kept: AtomicUsize,
-    progress: ProgressBar,
+    /// None when hidden: then not even counted, as it is touched for every file.
+    progress: Option<ProgressBar>,
 }
 
 fn write_err(path: &Path, source: std::io::Error) -> SiteError {
@@ -166,8 +166,7 @@ impl DirWriter {
             old,
             fingerprint: fingerprint.to_string(),
             written: AtomicUsize::new(0),
-            kept: AtomicUsize::new(0),
-            progress,
+            progress: (!progress.is_hidden()).then_some(progress),
         })
     }
 
@@ -204,6 +203,12 @@ impl DirWriter {
             s,
             &loaded,
         )
+    }
+
+    fn advance(&self, files: usize) {
+        if let Some(p) = &self.progress {
+            p.inc(files as u64);
+        }
     }
 
     /// Notes that the build produced `path` with content `hash`.
@@ -251,10 +256,18 @@ impl DirWriter {
         })?;
         out.write(&self.copies.inactive_manifest())?;
         self.copies.swap()?;
-        self.progress.finish_and_clear();
+        if let Some(p) = &self.progress {
+            p.finish_and_clear();
+        }
+        // Every file kept as it was has its flag set, and only those.
+        let kept = self
+            .kept_files
+            .iter()
+            .filter(|k| k.load(Ordering::Relaxed))
+            .count();
         Ok(WriteStats {
             written: self.written.load(Ordering::Relaxed),
-            kept: self.kept.load(Ordering::Relaxed),
+            kept,
             removed,
         })
     }
@@ -379,14 +392,12 @@ impl Sink for DirWriter {
         let hash = manifest::hash(bytes);
         let held = self.old.files.find(path);
         let same = held.is_some_and(|i| *self.old.files.hash(i) == hash);
-        if same {
-            self.kept.fetch_add(1, Ordering::Relaxed);
-        } else {
+        if !same {
             replace_file(&self.dir.join(path), bytes, held.is_some())?;
             self.written.fetch_add(1, Ordering::Relaxed);
         }
         self.record(path, hash);
-        self.progress.inc(1);
+        self.advance(1);
         Ok(same)
     }
 
@@ -398,8 +409,7 @@ impl Sink for DirWriter {
             return Ok(false);
         };
         self.kept_files[i].store(true, Ordering::Relaxed);
-        self.kept.fetch_add(1, Ordering::Relaxed);
-        self.progress.inc(1);
+        self.advance(1);
         Ok(true)
     }
 
@@ -430,8 +440,7 @@ impl Sink for DirWriter {
             self.kept_files[i].store(true, Ordering::Relaxed);
         }
         self.kept_keys[k].store(true, Ordering::Relaxed);
-        self.kept.fetch_add(paths.len(), Ordering::Relaxed);
-        self.progress.inc(paths.len() as u64);
+        self.advance(paths.len());
         true
     }
 
