@@ -119,11 +119,13 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     timings.mark("load summaries");
     let (summary, summaries) = render::render_site(&data, &templates, &writer, &cached.tickets)?;
     timings.mark("render (all stages)");
-    writer.save_summaries(&Saved {
+    // Bound, not temporary: dropping 100k summaries is no part of saving them.
+    let saved = Saved {
         input: None,
         tickets: summaries,
         unlisted: vec![],
-    })?;
+    };
+    writer.save_summaries(&saved)?;
     timings.mark("save summaries");
     let stats = writer.finish()?;
     timings.mark("finish, swap");
