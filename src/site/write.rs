@@ -453,3 +453,49 @@ impl Sink for DirWriter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(out: &Path, fp: &str) -> DirWriter {
+        DirWriter::new(out, ProgressBar::hidden(), fp).unwrap()
+    }
+
+    #[test]
+    fn keeps_deletes_and_records_the_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        let w = open(&out, "fp");
+        assert_eq!((w.old_input(), w.old_fingerprint()), (None, ""));
+        for p in ["index.html", "t/A/index.html", "t/B/index.html"] {
+            assert!(!w.put(p, p.as_bytes()).unwrap());
+        }
+        w.made_from("A", &manifest::hash(b"a"));
+        w.set_input(Some("tree1".into()));
+        assert_eq!(w.finish().unwrap().written, 3);
+
+        // The other copy starts from the published one, and so does its manifest.
+        let w = open(&out, "fp");
+        assert_eq!((w.old_input(), w.old_fingerprint()), (Some("tree1"), "fp"));
+        assert!(w.unchanged("A", &manifest::hash(b"a"), &["t/A/index.html"]));
+        assert!(w.put("index.html", b"index.html").unwrap());
+        assert!(!w.put("t/C/index.html", b"c").unwrap());
+        let stats = w.finish().unwrap();
+        assert_eq!((stats.written, stats.kept, stats.removed), (1, 2, 1));
+        assert!(!out.join("t/B").exists());
+        assert_eq!(fs::read(out.join("t/C/index.html")).unwrap(), b"c");
+
+        // The copy updated next is the first one, as the first build left it.
+        let w = open(&out, "fp");
+        assert_eq!(w.old_input(), Some("tree1"));
+        let names: Vec<&str> = w.old.files.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["index.html", "t/A/index.html", "t/B/index.html"]);
+        w.finish().unwrap();
+        let w = open(&out, "fp");
+        assert_eq!(w.old_input(), None);
+        let names: Vec<&str> = w.old.files.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["index.html", "t/A/index.html", "t/C/index.html"]);
+        assert!(w.keeps("A", &manifest::hash(b"a"), &["t/A/index.html"]));
+    }
+}
