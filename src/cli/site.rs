@@ -139,7 +139,7 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
         let summary =
             render::render_model(&config, snapshot.as_ref(), &model, &templates, &writer)?;
         timings.mark("render (all stages)");
-        return finish(&a, writer, &model, Some(revision.id()), summary, timings);
+        return finish(&a, writer, model, Some(revision.id()), summary, timings);
     }
     // Nothing to start from: build everything, from the working tree, which must
     // then be the revision's.
@@ -196,19 +196,21 @@ fn full(
     timings.mark("load summaries");
     let (summary, model) = render::render_site(&data, templates, &writer, &cached.tickets)?;
     timings.mark("render (all stages)");
-    finish(a, writer, &model, input, summary, timings)
+    finish(a, writer, model, input, summary, timings)
 }
 
 /// Saves what the next build starts from, publishes the copy and says what changed.
 fn finish(
     a: &Args,
     writer: DirWriter,
-    model: &Model,
+    model: Model,
     input: Option<String>,
     summary: render::Summary,
     mut timings: Timings,
 ) -> Result<ExitCode> {
-    writer.save_summaries(&model.saved(input))?;
+    let saved = model.saved(input.clone());
+    writer.save_summaries(&saved)?;
+    writer.set_input(input);
     timings.mark("save summaries");
     let stats = writer.finish()?;
     timings.mark("finish, swap");
@@ -224,6 +226,8 @@ fn finish(
         stats.written,
         stats.kept
     );
+    // The process ends next: freeing 100 000 tickets twice over would only cost time.
+    std::mem::forget((model, saved));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,18 +5,18 @@
 //! with one atomic swap. A failed or interrupted build never touches the published
 //! copy; it leaves the other one without a manifest, so the next build rewrites it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use indicatif::ProgressBar;
 
 use super::SiteError;
 use super::copies::Copies;
-use super::manifest::{self, Hash, Manifest};
+use super::manifest::{self, Encoder, Hash, Manifest, Table};
 use super::summaries::{self, Saved};
 
 /// Where rendered files go. `path` is relative, with `/` separators.
@@ -74,6 +74,11 @@ pub struct WriteStats {
 
 /// Updates the unpublished copy, then swaps it in with [`finish`].
 ///
+/// What the build produces is noted cheaply, as it happens on many threads for every
+/// file: a flag per entry of the old manifest that stays as it was, and a list (under
+/// a lock) only of what is new or changed. [`finish`] merges the two in one pass over
+/// the sorted old manifest, deleting what was not produced.
+///
 /// [`finish`]: DirWriter::finish
 pub struct DirWriter {
     copies: Copies,
@@ -81,14 +86,22 @@ pub struct DirWriter {
     dir: PathBuf,
     /// What it held before this build.
     old: Manifest,
-    /// What it holds now: every file this build produced.
-    new: Mutex<Vec<(String, Hash)>>,
-    /// Per ticket, the inputs its files were made from.
-    keys: Mutex<Vec<(String, Hash)>>,
+    /// Per file of `old`: produced again, with the same bytes.
+    kept_files: Vec<AtomicBool>,
+    /// Per ticket of `old`: its files made again from the same inputs.
+    kept_keys: Vec<AtomicBool>,
+    /// Files produced that `old` lacks or holds with other bytes.
+    new_files: Mutex<Vec<(String, Hash)>>,
+    /// Tickets whose inputs `old` lacks or records otherwise.
+    new_keys: Mutex<Vec<(String, Hash)>>,
+    /// What this build is made from, for the new manifest.
+    input: Mutex<Option<String>>,
+    /// The summaries file as loaded, to copy from when saving.
+    loaded: Mutex<summaries::Loaded>,
     fingerprint: String,
     written: AtomicUsize,
-    kept: AtomicUsize,
-    progress: ProgressBar,
+    /// None when hidden: then not even counted, as it is touched for every file.
+    progress: Option<ProgressBar>,
 }
 
 fn write_err(path: &Path, source: std::io::Error) -> SiteError {
@@ -96,6 +109,14 @@ fn write_err(path: &Path, source: std::io::Error) -> SiteError {
         path: path.to_path_buf(),
         source,
     }
+}
+
+fn flags(n: usize) -> Vec<AtomicBool> {
+    (0..n).map(|_| AtomicBool::new(false)).collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl DirWriter {
@@ -136,84 +157,179 @@ impl DirWriter {
         Ok(DirWriter {
             copies,
             dir,
-            new: Mutex::new(Vec::with_capacity(old.files.len() + 16)),
-            keys: Mutex::new(Vec::with_capacity(old.keys.len() + 16)),
+            kept_files: flags(old.files.len()),
+            kept_keys: flags(old.keys.len()),
+            new_files: Mutex::new(Vec::new()),
+            new_keys: Mutex::new(Vec::new()),
+            input: Mutex::new(None),
+            loaded: Mutex::default(),
             old,
             fingerprint: fingerprint.to_string(),
             written: AtomicUsize::new(0),
-            kept: AtomicUsize::new(0),
-            progress,
+            progress: (!progress.is_hidden()).then_some(progress),
         })
     }
 
     /// Sizes the progress bar: the number of files the build will produce, roughly.
     pub fn set_progress_length(&self, files: u64) {
-        self.progress.set_length(files);
+        if let Some(p) = &self.progress {
+            p.set_length(files);
+        }
     }
 
-    /// The ticket summaries of the previous build with this fingerprint.
+    /// What the copy being updated was built from, by its manifest when opened (the
+    /// published copy's when it was started again from that one); None when unknown.
+    pub fn old_input(&self) -> Option<&str> {
+        self.old.input.as_deref()
+    }
+
+    /// The build fingerprint of what the copy being updated holds ("" when nothing).
+    pub fn old_fingerprint(&self) -> &str {
+        &self.old.fingerprint
+    }
+
+    /// What this build is made from, written into the new manifest by `finish`.
+    pub fn set_input(&self, input: Option<String>) {
+        *lock(&self.input) = input;
+    }
+
+    /// What the previous build with this fingerprint saved.
     pub fn load_summaries(&self) -> Saved {
-        summaries::load(&self.copies.state_file("summaries.json"), &self.fingerprint)
+        let path = self.copies.state_file(summaries::FILE);
+        let (saved, loaded) = summaries::load_keeping(&path, &self.fingerprint);
+        *lock(&self.loaded) = loaded;
+        saved
     }
 
     /// Keeps this build's ticket summaries for the next one.
     pub fn save_summaries(&self, s: &Saved) -> Result<(), SiteError> {
-        summaries::save(
-            &self.copies.state_file("summaries.json"),
+        let loaded = std::mem::take(&mut *lock(&self.loaded));
+        summaries::save_reusing(
+            &self.copies.state_file(summaries::FILE),
             &self.fingerprint,
             s,
+            &loaded,
         )
     }
 
+    fn advance(&self, files: usize) {
+        if let Some(p) = &self.progress {
+            p.inc(files as u64);
+        }
+    }
+
+    /// Notes that the build produced `path` with content `hash`.
     fn record(&self, path: &str, hash: Hash) {
-        let mut new = self.new.lock().unwrap_or_else(|e| e.into_inner());
-        new.push((path.to_string(), hash));
+        match self.old.files.find(path) {
+            Some(i) if *self.old.files.hash(i) == hash => {
+                self.kept_files[i].store(true, Ordering::Relaxed);
+            }
+            _ => lock(&self.new_files).push((path.to_string(), hash)),
+        }
     }
 
     /// Deletes what this build no longer produces, writes the copy's manifest and
     /// publishes the copy.
     pub fn finish(self) -> Result<WriteStats, SiteError> {
-        let new: HashMap<String, Hash> = self
-            .new
+        let mut new_files = self
+            .new_files
             .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .into_iter()
-            .collect();
+            .unwrap_or_else(|e| e.into_inner());
+        let mut new_keys = self
+            .new_keys
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        manifest::sort_last_wins(&mut new_files);
+        manifest::sort_last_wins(&mut new_keys);
+        let input = self.input.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (old, dir) = (&self.old, &self.dir);
+        let mut out = Encoder::new(&self.fingerprint, input.as_deref(), old.files.len());
         let mut removed = 0;
-        for path in self.old.files.keys().filter(|p| !new.contains_key(*p)) {
-            let file = self.dir.join(path);
-            match fs::remove_file(&file) {
-                Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(&file, e)),
-                _ => removed += 1,
-            }
-            // A ticket's folder goes with its last file; a non-empty one stays.
-            let mut parent = file.parent();
-            while let Some(p) = parent.filter(|p| *p != self.dir) {
-                if fs::remove_dir(p).is_err() {
-                    break;
+        merge(&old.files, &self.kept_files, &new_files, |entry| {
+            match entry {
+                Merged::Keep(path, h) => out.file(path, h),
+                Merged::Drop(path) => {
+                    remove_file(dir, path)?;
+                    removed += 1;
                 }
-                parent = p.parent();
             }
-        }
-        let manifest = Manifest {
-            fingerprint: self.fingerprint,
-            files: new,
-            keys: self
-                .keys
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .into_iter()
-                .collect(),
-        };
-        manifest.write(&self.copies.inactive_manifest())?;
+            Ok(())
+        })?;
+        merge(&old.keys, &self.kept_keys, &new_keys, |entry| {
+            if let Merged::Keep(ticket, h) = entry {
+                out.key(ticket, h);
+            }
+            Ok(())
+        })?;
+        out.write(&self.copies.inactive_manifest())?;
         self.copies.swap()?;
-        self.progress.finish_and_clear();
+        if let Some(p) = &self.progress {
+            p.finish_and_clear();
+        }
+        // Every file kept as it was has its flag set, and only those.
+        let kept = self
+            .kept_files
+            .iter()
+            .filter(|k| k.load(Ordering::Relaxed))
+            .count();
         Ok(WriteStats {
             written: self.written.load(Ordering::Relaxed),
-            kept: self.kept.load(Ordering::Relaxed),
+            kept,
             removed,
         })
     }
+}
+
+/// One entry of the new manifest, or one of the old that is gone.
+enum Merged<'a> {
+    Keep(&'a str, &'a Hash),
+    Drop(&'a str),
+}
+
+/// Walks the old table (with its kept flags) and the sorted new entries together, in
+/// name order: a new entry wins over an old one of the same name, and an old one
+/// neither kept nor replaced is dropped.
+fn merge<'a>(
+    old: &'a Table,
+    kept: &[AtomicBool],
+    new: &'a [(String, Hash)],
+    mut f: impl FnMut(Merged<'a>) -> Result<(), SiteError>,
+) -> Result<(), SiteError> {
+    let mut new = new.iter().peekable();
+    for (i, (name, h)) in old.iter().enumerate() {
+        while let Some((n, nh)) = new.next_if(|(n, _)| n.as_str() < name) {
+            f(Merged::Keep(n, nh))?;
+        }
+        if let Some((n, nh)) = new.next_if(|(n, _)| n == name) {
+            f(Merged::Keep(n, nh))?;
+        } else if kept[i].load(Ordering::Relaxed) {
+            f(Merged::Keep(name, h))?;
+        } else {
+            f(Merged::Drop(name))?;
+        }
+    }
+    for (n, nh) in new {
+        f(Merged::Keep(n, nh))?;
+    }
+    Ok(())
+}
+
+/// Deletes a file of the copy; a ticket's folder goes with its last file, a
+/// non-empty one stays.
+fn remove_file(dir: &Path, path: &str) -> Result<(), SiteError> {
+    let file = dir.join(path);
+    match fs::remove_file(&file) {
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(&file, e)),
+        _ => {}
+    }
+    let mut parent = file.parent();
+    while let Some(p) = parent.filter(|p| *p != dir) {
+        if fs::remove_dir(p).is_err() {
+            break;
+        }
+        parent = p.parent();
+    }
+    Ok(())
 }
 
 /// Fills the empty copy `dir` with hard links to the published copy's files and
@@ -229,7 +345,7 @@ fn clone_published(copies: &Copies, dir: &Path) -> Result<Manifest, SiteError> {
         return Ok(Manifest::default());
     };
     let mut made: HashSet<PathBuf> = HashSet::new();
-    for path in manifest.files.keys() {
+    for (path, _) in manifest.files.iter() {
         let dest = dir.join(path);
         if let Some(parent) = dest.parent()
             && !made.contains(parent)
@@ -281,16 +397,14 @@ fn replace_file(dest: &Path, bytes: &[u8], held: bool) -> Result<(), SiteError> 
 impl Sink for DirWriter {
     fn put(&self, path: &str, bytes: &[u8]) -> Result<bool, SiteError> {
         let hash = manifest::hash(bytes);
-        let same = self.old.files.get(path) == Some(&hash);
-        if same {
-            self.kept.fetch_add(1, Ordering::Relaxed);
-        } else {
-            let held = self.old.files.contains_key(path);
-            replace_file(&self.dir.join(path), bytes, held)?;
+        let held = self.old.files.find(path);
+        let same = held.is_some_and(|i| *self.old.files.hash(i) == hash);
+        if !same {
+            replace_file(&self.dir.join(path), bytes, held.is_some())?;
             self.written.fetch_add(1, Ordering::Relaxed);
         }
         self.record(path, hash);
-        self.progress.inc(1);
+        self.advance(1);
         Ok(same)
     }
 
@@ -298,45 +412,97 @@ impl Sink for DirWriter {
         if self.old.fingerprint != self.fingerprint {
             return Ok(false);
         }
-        let Some(hash) = self.old.files.get(path) else {
+        let Some(i) = self.old.files.find(path) else {
             return Ok(false);
         };
-        self.record(path, *hash);
-        self.kept.fetch_add(1, Ordering::Relaxed);
-        self.progress.inc(1);
+        self.kept_files[i].store(true, Ordering::Relaxed);
+        self.advance(1);
         Ok(true)
     }
 
     fn keeps(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
         self.old.fingerprint == self.fingerprint
             && self.old.keys.get(ticket) == Some(key)
-            && paths.iter().all(|p| self.old.files.contains_key(*p))
+            && paths.iter().all(|p| self.old.files.contains(p))
     }
 
     fn unchanged(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
-        if !self.keeps(ticket, key, paths) {
+        if self.old.fingerprint != self.fingerprint {
             return false;
         }
-        let Some(hashes) = paths
+        let Some(k) = self.old.keys.find(ticket) else {
+            return false;
+        };
+        if self.old.keys.hash(k) != key {
+            return false;
+        }
+        let Some(found) = paths
             .iter()
-            .map(|p| self.old.files.get(*p))
+            .map(|p| self.old.files.find(p))
             .collect::<Option<Vec<_>>>()
         else {
             return false;
         };
-        let mut new = self.new.lock().unwrap_or_else(|e| e.into_inner());
-        for (p, h) in paths.iter().zip(hashes) {
-            new.push((p.to_string(), *h));
+        for i in found {
+            self.kept_files[i].store(true, Ordering::Relaxed);
         }
-        drop(new);
-        self.made_from(ticket, key);
-        self.kept.fetch_add(paths.len(), Ordering::Relaxed);
-        self.progress.inc(paths.len() as u64);
+        self.kept_keys[k].store(true, Ordering::Relaxed);
+        self.advance(paths.len());
         true
     }
 
     fn made_from(&self, ticket: &str, key: &Hash) {
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        keys.push((ticket.to_string(), *key));
+        match self.old.keys.find(ticket) {
+            Some(k) if self.old.keys.hash(k) == key => {
+                self.kept_keys[k].store(true, Ordering::Relaxed);
+            }
+            _ => lock(&self.new_keys).push((ticket.to_string(), *key)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(out: &Path, fp: &str) -> DirWriter {
+        DirWriter::new(out, ProgressBar::hidden(), fp).unwrap()
+    }
+
+    #[test]
+    fn keeps_deletes_and_records_the_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        let w = open(&out, "fp");
+        assert_eq!((w.old_input(), w.old_fingerprint()), (None, ""));
+        for p in ["index.html", "t/A/index.html", "t/B/index.html"] {
+            assert!(!w.put(p, p.as_bytes()).unwrap());
+        }
+        w.made_from("A", &manifest::hash(b"a"));
+        w.set_input(Some("tree1".into()));
+        assert_eq!(w.finish().unwrap().written, 3);
+
+        // The other copy starts from the published one, and so does its manifest.
+        let w = open(&out, "fp");
+        assert_eq!((w.old_input(), w.old_fingerprint()), (Some("tree1"), "fp"));
+        assert!(w.unchanged("A", &manifest::hash(b"a"), &["t/A/index.html"]));
+        assert!(w.put("index.html", b"index.html").unwrap());
+        assert!(!w.put("t/C/index.html", b"c").unwrap());
+        let stats = w.finish().unwrap();
+        assert_eq!((stats.written, stats.kept, stats.removed), (1, 2, 1));
+        assert!(!out.join("t/B").exists());
+        assert_eq!(fs::read(out.join("t/C/index.html")).unwrap(), b"c");
+
+        // The copy updated next is the first one, as the first build left it.
+        let w = open(&out, "fp");
+        assert_eq!(w.old_input(), Some("tree1"));
+        let names: Vec<&str> = w.old.files.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["index.html", "t/A/index.html", "t/B/index.html"]);
+        w.finish().unwrap();
+        let w = open(&out, "fp");
+        assert_eq!(w.old_input(), None);
+        let names: Vec<&str> = w.old.files.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["index.html", "t/A/index.html", "t/C/index.html"]);
+        assert!(w.keeps("A", &manifest::hash(b"a"), &["t/A/index.html"]));
     }
 }
