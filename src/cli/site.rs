@@ -10,13 +10,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use loket::check::{self, Options};
 use loket::diag;
 use loket::letter::{self, LetterOptions};
+use loket::model::config::Config;
 use loket::model::record::Snapshot;
 use loket::site::model::Model;
 use loket::site::render::{self, Templates};
 use loket::site::revision::Revision;
 use loket::site::timing::Timings;
 use loket::site::write::DirWriter;
-use loket::site::{SiteData, incremental, read_toml_or_json};
+use loket::site::{SiteData, SiteError, incremental, read_toml_or_json};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -140,10 +141,13 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     if let Some((model, config)) = built {
         timings.mark("public model (changed tickets)");
         writer.set_progress_length(2 * model.tickets.len() as u64 + 16);
-        let summary =
-            render::render_model(&config, snapshot.as_ref(), &model, &templates, &writer)?;
-        timings.mark("render (all stages)");
-        return finish(&a, writer, model, Some(revision.id()), summary, timings);
+        let source = Source {
+            config: &config,
+            snapshot: snapshot.as_ref(),
+            templates: &templates,
+            input: Some(revision.id()),
+        };
+        return publish(&a, writer, model, source, timings);
     }
     // Nothing to start from: build everything, from the working tree, which must
     // then be the revision's.
@@ -211,24 +215,51 @@ fn full(
     timings.mark("open copy, manifest");
     let cached = writer.load_summaries();
     timings.mark("load summaries");
-    let (summary, model) = render::render_site(&data, templates, &writer, &cached.tickets)?;
-    timings.mark("render (all stages)");
-    finish(a, writer, model, input, summary, timings)
+    let config = data.instance.config.as_ref().ok_or(SiteError::NoConfig)?;
+    let model = Model::build(&data, render::language(config)?, &cached.tickets, &writer)?;
+    let source = Source {
+        config,
+        snapshot: data.snapshot.as_ref(),
+        templates,
+        input,
+    };
+    publish(a, writer, model, source, timings)
 }
 
-/// Saves what the next build starts from, publishes the copy and says what changed.
-fn finish(
+/// What a built model is rendered with, and the tree it was built from (`--rev`).
+struct Source<'a> {
+    config: &'a Config,
+    snapshot: Option<&'a Snapshot>,
+    templates: &'a Templates,
+    input: Option<String>,
+}
+
+/// Renders the model into the copy while its summaries are saved for the next build
+/// (both only read it), then publishes the copy and says what changed.
+fn publish(
     a: &Args,
     writer: DirWriter,
     model: Model,
-    input: Option<String>,
-    summary: render::Summary,
+    source: Source,
     mut timings: Timings,
 ) -> Result<ExitCode> {
-    let saved = model.saved(input.clone());
-    writer.save_summaries(&saved)?;
-    writer.set_input(input);
-    timings.mark("save summaries");
+    let saved = model.saved(source.input.clone());
+    let (summary, saving) = rayon::join(
+        || {
+            let Source {
+                config,
+                snapshot,
+                templates,
+                ..
+            } = source;
+            render::render_model(config, snapshot, &model, templates, &writer)
+        },
+        || writer.save_summaries(&saved),
+    );
+    let summary = summary?;
+    saving?;
+    writer.set_input(source.input);
+    timings.mark("render, save summaries");
     let stats = writer.finish()?;
     timings.mark("finish, swap");
     let removed = match stats.removed {

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::model::Model;
-use super::public::{self, PublicTicket, Summaries};
+use super::public::{self, PublicTicket};
 use super::stats::{self, Group};
 pub use super::templates::{LETTER_STYLE, SCRIPT, STYLE, Templates, sv};
 use super::text::{self, Lang};
@@ -171,24 +171,6 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
     out.push(b'\n');
     out
-}
-
-/// Builds the model of every ticket of `data` and renders the whole site into
-/// `sink`.
-///
-/// `cached`: the ticket summaries of the previous build with this fingerprint; an
-/// unchanged ticket whose files the sink already holds is not built again.
-pub fn render_site(
-    data: &SiteData,
-    templates: &Templates,
-    sink: &dyn Sink,
-    cached: &Summaries,
-) -> Result<(Summary, Model), SiteError> {
-    let config = data.instance.config.as_ref().ok_or(SiteError::NoConfig)?;
-    let lang = language(config)?;
-    let model = Model::build(data, lang, cached, sink)?;
-    let summary = render_model(config, data.snapshot.as_ref(), &model, templates, sink)?;
-    Ok((summary, model))
 }
 
 /// Renders the site of a [`Model`] into `sink`: the fixed pages, the statistics and

@@ -12,6 +12,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use git2::{DiffOptions, ObjectType, Oid, Repository, Tree};
 
 use super::SiteError;
@@ -75,6 +77,65 @@ fn diff_folder(dir: &str, a: &Listing, b: &Listing, out: &mut Vec<Change>) {
             (None, None) => break,
         }
     }
+}
+
+/// The changed files of the folder `name` between two of its trees (absent: `None`),
+/// and the new tree's listing. A `.toml` file in a subfolder of `requests/` is refused
+/// (a full build reads it, and `loket check` refuses it there).
+fn compare_folder(
+    repo: &Repository,
+    name: &str,
+    old: Option<Oid>,
+    new: Option<Oid>,
+) -> Result<Result<(Vec<Change>, Listing), SiteError>, git2::Error> {
+    let tree = |id: Option<Oid>| id.map(|id| repo.find_tree(id)).transpose();
+    let (ta, tb) = (tree(old)?, tree(new)?);
+    if name == "requests"
+        && let Some(path) = nested_toml(repo, ta.as_ref(), tb.as_ref())?
+    {
+        return Ok(Err(SiteError::Nested(PathBuf::from(format!(
+            "{name}/{path}"
+        )))));
+    }
+    let mut changes = Vec::new();
+    let listed = listing(tb.as_ref());
+    diff_folder(name, &listing(ta.as_ref()), &listed, &mut changes);
+    Ok(Ok((changes, listed)))
+}
+
+/// A `.toml` file in a subfolder of `new` that is not the same in `old` (an
+/// incremental build reads direct files only).
+fn nested_toml(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: Option<&Tree<'_>>,
+) -> Result<Option<String>, git2::Error> {
+    let Some(new) = new else { return Ok(None) };
+    for e in new.iter().filter(|e| e.kind() == Some(ObjectType::Tree)) {
+        let same = old
+            .and_then(|o| o.get_name_bytes(e.name_bytes()).map(|x| x.id()))
+            .is_some_and(|id| id == e.id());
+        if same {
+            continue;
+        }
+        let mut found = None;
+        let walked = repo
+            .find_tree(e.id())?
+            .walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+                let name = entry.name().unwrap_or_default();
+                if entry.kind() == Some(ObjectType::Blob) && name.ends_with(".toml") {
+                    let folder = String::from_utf8_lossy(e.name_bytes());
+                    found = Some(format!("{folder}/{parent}{name}"));
+                    return git2::TreeWalkResult::Abort;
+                }
+                git2::TreeWalkResult::Ok
+            });
+        if found.is_some() {
+            return Ok(found);
+        }
+        walked?;
+    }
+    Ok(None)
 }
 
 /// An instance as committed at one revision.
@@ -234,81 +295,46 @@ impl Revision {
         if old.id() == new.id() {
             return Ok(Some(changes));
         }
+        let mut folders = Vec::new();
         for name in SITE_INPUTS {
             let (a, b) = (entry_of(&old, name), entry_of(&new, name));
             if a == b {
                 continue;
             }
-            let tree_of =
-                |e: Option<(Oid, Option<ObjectType>)>| -> Result<Option<Tree<'_>>, SiteError> {
-                    match e {
-                        Some((id, Some(ObjectType::Tree))) => self.find_tree(id).map(Some),
-                        _ => Ok(None),
-                    }
-                };
-            let (ta, tb) = (tree_of(a)?, tree_of(b)?);
-            if ta.is_none() && tb.is_none() {
-                // A file (loket.toml), or a folder that is a file on one side.
-                changes.push(Change {
+            let tree = |e: Option<(Oid, Option<ObjectType>)>| match e {
+                Some((id, Some(ObjectType::Tree))) => Some(id),
+                _ => None,
+            };
+            match (tree(a), tree(b)) {
+                // A file (loket.toml), or a folder that is a file on both sides.
+                (None, None) => changes.push(Change {
                     path: name.to_string(),
                     old: a.map(|(id, _)| id),
                     new: b.map(|(id, _)| id),
-                });
-                continue;
+                }),
+                (ta, tb) => folders.push((name, ta, tb)),
             }
-            if name == "requests"
-                && let Some(path) = self.nested_toml(ta.as_ref(), tb.as_ref())?
-            {
-                // Read by a full build, and refused there by `loket check`.
-                return Err(SiteError::Nested(PathBuf::from(format!("{name}/{path}"))));
-            }
-            let new = listing(tb.as_ref());
-            diff_folder(name, &listing(ta.as_ref()), &new, &mut changes);
-            self.listings.borrow_mut().insert(name.to_string(), new);
+        }
+        // The folders at once, each through its own handle on the repository (one
+        // cannot be shared between threads): most of the time is inflating trees.
+        let (path, rev) = (self.repo.path().to_path_buf(), self.rev.as_str());
+        let git = |e: git2::Error| SiteError::Git {
+            rev: rev.to_string(),
+            message: e.message().to_string(),
+        };
+        let compared: Vec<(Vec<Change>, Listing)> = folders
+            .par_iter()
+            .map(|&(name, ta, tb)| {
+                let repo = Repository::open(&path).map_err(git)?;
+                compare_folder(&repo, name, ta, tb).map_err(git)?
+            })
+            .collect::<Result<_, SiteError>>()?;
+        let mut listings = self.listings.borrow_mut();
+        for ((name, _, _), (found, new)) in folders.iter().zip(compared) {
+            changes.extend(found);
+            listings.insert(name.to_string(), new);
         }
         Ok(Some(changes))
-    }
-
-    /// A `.toml` file in a subfolder of `new` that is not the same in `old` (an
-    /// incremental build reads direct files only).
-    fn nested_toml(
-        &self,
-        old: Option<&Tree<'_>>,
-        new: Option<&Tree<'_>>,
-    ) -> Result<Option<String>, SiteError> {
-        let Some(new) = new else { return Ok(None) };
-        for e in new.iter().filter(|e| e.kind() == Some(ObjectType::Tree)) {
-            let same = old
-                .and_then(|o| o.get_name_bytes(e.name_bytes()).map(|x| x.id()))
-                .is_some_and(|id| id == e.id());
-            if same {
-                continue;
-            }
-            let sub = self.find_tree(e.id())?;
-            let mut found = None;
-            sub.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
-                let name = entry.name().unwrap_or_default();
-                if entry.kind() == Some(ObjectType::Blob) && name.ends_with(".toml") {
-                    found = Some(format!(
-                        "{}/{parent}{name}",
-                        String::from_utf8_lossy(e.name_bytes())
-                    ));
-                    return git2::TreeWalkResult::Abort;
-                }
-                git2::TreeWalkResult::Ok
-            })
-            .or_else(|err| {
-                if found.is_some() {
-                    Ok(())
-                } else {
-                    Err(self.git(err))
-                }
-            })?;
-            if found.is_some() {
-                return Ok(found);
-            }
-        }
-        Ok(None)
     }
 
     /// The text of a blob, by id.
