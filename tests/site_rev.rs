@@ -47,20 +47,12 @@ fn repo_instance(dir: &Path, sub: &str) -> (PathBuf, PathBuf) {
 
 /// `loket site --rev HEAD`: (success, stderr with stage timings).
 fn build_rev(inst: &Path, out: &Path, snapshot: Option<&Path>) -> (bool, String) {
-    let mut cmd = common::loket();
-    cmd.env("LOKET_SITE_TIMINGS", "1")
-        .arg("-C")
-        .arg(inst)
-        .args(["site", "--rev", "HEAD", "--out"])
-        .arg(out);
-    if let Some(s) = snapshot {
-        cmd.arg("--snapshot").arg(s);
+    let mut args = vec!["--rev", "HEAD"];
+    let snapshot = snapshot.map(|s| s.to_string_lossy().into_owned());
+    if let Some(s) = &snapshot {
+        args.extend(["--snapshot", s]);
     }
-    let o = cmd.output().unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    site::try_build(inst, out, &args)
 }
 
 const INCREMENTAL: &str = "public model (changed tickets)";
@@ -238,18 +230,8 @@ fn a_committed_file_that_is_wrong_is_refused_and_the_site_kept() {
     commit_all(&repo, "misnamed record");
     let (ok, log) = build_rev(&inst, &out, None);
     assert!(!ok && log.contains("records/KDS-22222-22222.toml"), "{log}");
-    let o = common::loket()
-        .arg("-C")
-        .arg(&inst)
-        .args(["site", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && log.contains("records/KDS-22222-22222.toml"),
-        "{log}"
-    );
+    let (ok, log) = site::try_build(&inst, &out, &[]);
+    assert!(!ok && log.contains("records/KDS-22222-22222.toml"), "{log}");
     assert_eq!(std::fs::read_link(&out).unwrap(), published);
     std::fs::remove_file(&record).unwrap();
 
@@ -282,18 +264,8 @@ fn a_committed_file_that_is_wrong_is_refused_and_the_site_kept() {
     assert_eq!(std::fs::read_link(&out).unwrap(), published);
 
     // An unknown revision is named.
-    let o = common::loket()
-        .arg("-C")
-        .arg(&inst)
-        .args(["site", "--rev", "no-such-branch", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && log.contains("no-such-branch"),
-        "{log}"
-    );
+    let (ok, log) = site::try_build(&inst, &out, &["--rev", "no-such-branch"]);
+    assert!(!ok && log.contains("no-such-branch"), "{log}");
 }
 
 #[test]

@@ -171,6 +171,24 @@ pub fn add_ticket(inst: &Path) -> String {
     ticket
 }
 
+/// Runs `loket site` on `instance` into `out` with `args`, stage timings on:
+/// (success, standard error).
+pub fn try_build(instance: &Path, out: &Path, args: &[&str]) -> (bool, String) {
+    let o = crate::common::loket()
+        .env("LOKET_SITE_TIMINGS", "1")
+        .arg("-C")
+        .arg(instance)
+        .args(["site", "--out"])
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// Runs `loket site` on `instance` into `out`; panics with the output on failure.
 pub fn build(instance: &Path, out: &Path, snapshot: Option<&Path>) -> String {
     let mut cmd = crate::common::loket();
