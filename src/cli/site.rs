@@ -112,7 +112,7 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     // An incremental build touches its memory sparsely: a huge page zeroed in full for
     // each first touch cost more than the build (the kernel's time doubled it). The
     // full load, which fills what it touches, keeps them.
-    let huge_pages = set_huge_pages(0);
+    let huge_pages = set_huge_pages(false);
     let revision = Revision::open(dir, rev)?;
     let config = revision.read_many(&["loket.toml".to_string()])?.remove(0);
     let fingerprint = render::fingerprint_of(config.as_deref().unwrap_or_default(), &templates);
@@ -165,15 +165,22 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     )
 }
 
-/// Sets whether the allocator may use huge pages; returns the previous setting.
-fn set_huge_pages(value: std::ffi::c_long) -> std::ffi::c_long {
-    use libmimalloc_sys::{mi_option_get, mi_option_large_os_pages, mi_option_set};
-    // SAFETY: reads and sets a process-wide allocator option, which mimalloc allows
-    // at any time; it applies to memory obtained from the system from then on.
+/// Lets the kernel back this process's memory with transparent huge pages, or not,
+/// from now on (existing mappings included, unlike an allocator option, which
+/// mimalloc reads before `main`). Returns the previous setting.
+fn set_huge_pages(allow: bool) -> bool {
+    // SAFETY: prctl with these options reads or sets one flag of this process; no
+    // pointer is passed.
     unsafe {
-        let old = mi_option_get(mi_option_large_os_pages);
-        mi_option_set(mi_option_large_os_pages, value);
-        old
+        let disabled = libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1;
+        libc::prctl(
+            libc::PR_SET_THP_DISABLE,
+            libc::c_ulong::from(!allow),
+            0,
+            0,
+            0,
+        );
+        !disabled
     }
 }
 
@@ -243,7 +250,7 @@ fn publish(
     source: Source,
     mut timings: Timings,
 ) -> Result<ExitCode> {
-    let saved = model.saved(source.input.clone());
+    let unlisted = model.unlisted_saved();
     let (summary, saving) = rayon::join(
         || {
             let Source {
@@ -254,7 +261,7 @@ fn publish(
             } = source;
             render::render_model(config, snapshot, &model, templates, &writer)
         },
-        || writer.save_summaries(&saved),
+        || writer.save_summaries(source.input.as_deref(), &model.tickets, &unlisted),
     );
     let summary = summary?;
     saving?;
@@ -275,7 +282,7 @@ fn publish(
         stats.kept
     );
     // The process ends next: freeing 100 000 tickets twice over would only cost time.
-    std::mem::forget((model, saved));
+    std::mem::forget(model);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,7 +10,6 @@ use rayon::prelude::*;
 
 use super::public::{self, PublicTicket, Summaries};
 use super::render::ticket_paths;
-use super::summaries::Saved;
 use super::text::Lang;
 use super::write::Sink;
 use super::{SiteData, SiteError};
@@ -49,21 +48,10 @@ impl Model {
         Ok(Model { tickets, unlisted })
     }
 
-    /// What the next build starts from.
-    pub fn saved(&self, input: Option<String>) -> Saved {
-        Saved {
-            input,
-            tickets: self
-                .tickets
-                .iter()
-                .map(|t| (t.ticket.clone(), (t.key, t.summary())))
-                .collect(),
-            unlisted: self
-                .unlisted
-                .iter()
-                .map(|(t, ts)| (t.clone(), ts.to_string()))
-                .collect(),
-        }
+    /// The records no ticket lists, as saved for the next build.
+    pub fn unlisted_saved(&self) -> Vec<(String, String)> {
+        let saved = self.unlisted.iter();
+        saved.map(|(t, ts)| (t.clone(), ts.to_string())).collect()
     }
 }
 

@@ -5,12 +5,13 @@
 //! ([`Saved`]). Valid for one build fingerprint; anything unreadable counts as empty
 //! (the cost is one full model build, never a wrong page). It holds no personal data.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::path::Path;
 
 use super::SiteError;
 use super::manifest::{Hash, slot};
-use super::public::{Summaries, Summary};
+use super::public::{PublicTicket, Summaries, Summary};
 
 /// The file name beside the copies.
 pub const FILE: &str = "summaries.bin";
@@ -167,6 +168,44 @@ pub fn save_reusing(
     saved: &Saved,
     loaded: &Loaded,
 ) -> Result<(), SiteError> {
+    let entries = saved
+        .tickets
+        .iter()
+        .map(|(t, (k, s))| (t.as_str(), k, move || Cow::Borrowed(s)));
+    write_entries(
+        path,
+        fingerprint,
+        saved.input.as_deref(),
+        entries,
+        &saved.unlisted,
+        loaded,
+    )
+}
+
+/// Saves the summaries of a build's tickets (sorted) straight from its model: a
+/// ticket's summary is made only when `loaded` lacks its entry.
+pub fn save_tickets(
+    path: &Path,
+    fingerprint: &str,
+    input: Option<&str>,
+    tickets: &[PublicTicket],
+    unlisted: &[(String, String)],
+    loaded: &Loaded,
+) -> Result<(), SiteError> {
+    let entries = tickets
+        .iter()
+        .map(|t| (t.ticket.as_str(), &t.key, move || Cow::Owned(t.summary())));
+    write_entries(path, fingerprint, input, entries, unlisted, loaded)
+}
+
+fn write_entries<'a, F: FnOnce() -> Cow<'a, Summary>>(
+    path: &Path,
+    fingerprint: &str,
+    input: Option<&str>,
+    entries: impl ExactSizeIterator<Item = (&'a str, &'a Hash, F)>,
+    unlisted: &[(String, String)],
+    loaded: &Loaded,
+) -> Result<(), SiteError> {
     let err = |source| SiteError::Write {
         path: path.to_path_buf(),
         source,
@@ -174,15 +213,15 @@ pub fn save_reusing(
     let enc = |e: postcard::Error| err(std::io::Error::other(e));
     let mut out = Vec::with_capacity(loaded.bytes.len() + 4096);
     out.extend_from_slice(MAGIC);
-    let mut out = postcard::to_extend(&(fingerprint, &saved.input), out).map_err(enc)?;
-    push_varint(&mut out, saved.tickets.len() as u64);
-    for (t, (k, s)) in &saved.tickets {
+    let mut out = postcard::to_extend(&(fingerprint, &input), out).map_err(enc)?;
+    push_varint(&mut out, entries.len() as u64);
+    for (t, k, summary) in entries {
         match loaded.entry(t, k) {
             Some(entry) => out.extend_from_slice(entry),
-            None => out = postcard::to_extend(&(t, k, s), out).map_err(enc)?,
+            None => out = postcard::to_extend(&(t, k, &*summary()), out).map_err(enc)?,
         }
     }
-    let out = postcard::to_extend(&saved.unlisted, out).map_err(enc)?;
+    let out = postcard::to_extend(&unlisted, out).map_err(enc)?;
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, out).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)?;

@@ -17,6 +17,7 @@ use indicatif::ProgressBar;
 use super::SiteError;
 use super::copies::Copies;
 use super::manifest::{self, Encoder, Hash, Manifest, Table};
+use super::public::PublicTicket;
 use super::summaries::{self, Saved};
 
 /// Where rendered files go. `path` is relative, with `/` separators.
@@ -201,15 +202,17 @@ impl DirWriter {
         saved
     }
 
-    /// Keeps this build's ticket summaries for the next one.
-    pub fn save_summaries(&self, s: &Saved) -> Result<(), SiteError> {
+    /// Keeps the summaries of this build's tickets (sorted) for the next one, with
+    /// the tree they were built from (`--rev`) and the records no ticket lists.
+    pub fn save_summaries(
+        &self,
+        input: Option<&str>,
+        tickets: &[PublicTicket],
+        unlisted: &[(String, String)],
+    ) -> Result<(), SiteError> {
         let loaded = std::mem::take(&mut *lock(&self.loaded));
-        summaries::save_reusing(
-            &self.copies.state_file(summaries::FILE),
-            &self.fingerprint,
-            s,
-            &loaded,
-        )
+        let path = self.copies.state_file(summaries::FILE);
+        summaries::save_tickets(&path, &self.fingerprint, input, tickets, unlisted, &loaded)
     }
 
     fn advance(&self, files: usize) {
