@@ -93,8 +93,10 @@ test -f "$WORK/public/t/$new/index.html"   # the build really happened
 # The site of a commit (--rev): the instance as a git repository, one commit per new
 # ticket, as CI sees it. The first --rev build is a full one (it also makes sure the
 # working tree is the commit); each later one renders what git says changed.
-( cd "$WORK/inst" && printf '/state/\n' > .gitignore && git init -q && git add -A \
-  && git -c user.name=bench -c user.email=bench@localhost commit -qm instance )
+# Packed, as a CI clone is; no automatic gc in the background of a measured build.
+( cd "$WORK/inst" && printf '/state/\n' > .gitignore && git init -q && git config gc.auto 0 \
+  && git add -A && git -c user.name=bench -c user.email=bench@localhost commit -qm instance \
+  && git gc -q )
 echo "loket --rev, full:        $(t ./target/release/loket -C "$WORK/inst" site --rev HEAD --out "$WORK/public")"
 for seed in 2 3 4 5; do
   new=$(site/bench/add-ticket.sh "$WORK/inst" "$seed")

@@ -383,11 +383,14 @@ pub fn fingerprint_of(config_text: &str, templates: &Templates) -> String {
     STYLE.hash(&mut h);
     SCRIPT.hash(&mut h);
     env!("CARGO_PKG_VERSION").hash(&mut h);
-    if let Some(exe) = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::read(p).ok())
-    {
-        exe.hash(&mut h);
+    // The binary, in chunks: read whole, its 20 MB cost a tenth of an incremental
+    // build in page faults.
+    if let Ok(mut exe) = std::env::current_exe().and_then(std::fs::File::open) {
+        use std::io::Read;
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n @ 1..) = exe.read(&mut buf) {
+            h.write(&buf[..n]);
+        }
     }
     format!("{:016x}", h.finish())
 }
