@@ -5,6 +5,8 @@
 //!
 //! The template set itself lives in [`super::templates`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -215,104 +217,114 @@ pub fn render_model(
             minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
         Ok(templates.render(name, ctx)?.into_bytes())
     };
-    let mut pages = 0usize;
-    let mut put = |path: &str, bytes: Vec<u8>| -> Result<(), SiteError> {
-        pages += 1;
+    let pages = AtomicUsize::new(0);
+    let put = |path: &str, bytes: Vec<u8>| -> Result<(), SiteError> {
+        pages.fetch_add(1, Ordering::Relaxed);
         sink.put(path, &bytes).map(|_| ())
     };
+    // Three independent groups of files, each over every ticket or none: at once.
+    let fixed = || -> Result<(), SiteError> {
+        let home = context! { as_of => as_of.clone(), count => tickets.len() };
+        put("index.html", page("home.html", 0, home)?)?;
+        put("cari/index.html", page("cari.html", 1, Value::UNDEFINED)?)?;
+        // Served for any missing path, so its links must be absolute.
+        let abs_root = site_url_path(&site_url);
+        let ctx404 =
+            context! { root => Value::from_safe_string(abs_root.clone()), ..common.clone() };
+        put(
+            "404.html",
+            templates.render("404.html", ctx404)?.into_bytes(),
+        )?;
+        put("assets/style.css", STYLE.as_bytes().to_vec())?;
+        put("assets/loket.js", SCRIPT.as_bytes().to_vec())?;
+        // Hosts that honour Netlify-style rules send the no-JavaScript form to the ticket.
+        put(
+            "_redirects",
+            format!("{abs_root}cari/ t=:t {abs_root}t/:t/ 302\n").into_bytes(),
+        )?;
 
-    let home = context! { as_of => as_of.clone(), count => tickets.len() };
-    put("index.html", page("home.html", 0, home)?)?;
-    put("cari/index.html", page("cari.html", 1, Value::UNDEFINED)?)?;
-    // Served for any missing path, so its links must be absolute.
-    let abs_root = site_url_path(&site_url);
-    let ctx404 = context! { root => Value::from_safe_string(abs_root.clone()), ..common.clone() };
-    put(
-        "404.html",
-        templates.render("404.html", ctx404)?.into_bytes(),
-    )?;
-    put("assets/style.css", STYLE.as_bytes().to_vec())?;
-    put("assets/loket.js", SCRIPT.as_bytes().to_vec())?;
-    // Hosts that honour Netlify-style rules send the no-JavaScript form to the ticket.
-    put(
-        "_redirects",
-        format!("{abs_root}cari/ t=:t {abs_root}t/:t/ 302\n").into_bytes(),
-    )?;
-
-    for sop in &sops {
-        let path = format!("sop/{}/index.html", sop.id);
-        put(&path, page("sop.html", 2, context! { sop => sv(sop) })?)?;
-    }
-
-    timings.mark("fixed pages");
-    let groups = stats::compute(tickets, config, lang);
-    timings.mark("statistics");
-    let mut kinds: Vec<KindStats> = Vec::new();
-    for g in &groups {
-        match kinds.last_mut() {
-            // Pages stay light: the latest months only; the JSON keeps them all.
-            Some(k) if k.kind == g.kind.as_str() && k.groups.len() >= STATS_MONTHS => {}
-            Some(k) if k.kind == g.kind.as_str() => k.groups.push(g),
-            _ => kinds.push(KindStats {
-                kind: g.kind.as_str(),
-                label: &g.kind_label,
-                standard_text: None,
-                groups: vec![g],
-            }),
+        for sop in &sops {
+            let path = format!("sop/{}/index.html", sop.id);
+            put(&path, page("sop.html", 2, context! { sop => sv(sop) })?)?;
         }
-    }
-    for k in &mut kinds {
-        k.standard_text = k
-            .groups
+
+        Ok(())
+    };
+    let statistics = || -> Result<(), SiteError> {
+        let groups = stats::compute(tickets, config, lang);
+        let mut kinds: Vec<KindStats> = Vec::new();
+        for g in &groups {
+            match kinds.last_mut() {
+                // Pages stay light: the latest months only; the JSON keeps them all.
+                Some(k) if k.kind == g.kind.as_str() && k.groups.len() >= STATS_MONTHS => {}
+                Some(k) if k.kind == g.kind.as_str() => k.groups.push(g),
+                _ => kinds.push(KindStats {
+                    kind: g.kind.as_str(),
+                    label: &g.kind_label,
+                    standard_text: None,
+                    groups: vec![g],
+                }),
+            }
+        }
+        for k in &mut kinds {
+            k.standard_text = k
+                .groups
+                .iter()
+                .find_map(|g| g.total.as_ref().and_then(|t| t.standard_text.as_deref()));
+        }
+        put(
+            "statistik/index.html",
+            page(
+                "stats.html",
+                1,
+                context! { kinds => sv(&kinds), as_of => as_of.clone() },
+            )?,
+        )?;
+        for k in &kinds {
+            let path = format!("statistik/{}/index.html", k.kind);
+            put(&path, page("stats_kind.html", 2, context! { k => sv(k) })?)?;
+        }
+        put("api/v1/stats.json", json(&groups))?;
+        Ok(())
+    };
+    let index = || -> Result<(), SiteError> {
+        let index: Vec<IndexEntry> = tickets
             .iter()
-            .find_map(|g| g.total.as_ref().and_then(|t| t.standard_text.as_deref()));
-    }
-    put(
-        "statistik/index.html",
-        page(
-            "stats.html",
-            1,
-            context! { kinds => sv(&kinds), as_of => as_of.clone() },
-        )?,
-    )?;
-    for k in &kinds {
-        let path = format!("statistik/{}/index.html", k.kind);
-        put(&path, page("stats_kind.html", 2, context! { k => sv(k) })?)?;
-    }
-    put("api/v1/stats.json", json(&groups))?;
-    timings.mark("statistics pages");
+            .map(|t| IndexEntry {
+                ticket: &t.ticket,
+                kind: t.kind,
+                status: t.status,
+                updated: t.updated.as_ref().map(|w| w.at.as_str()),
+            })
+            .collect();
+        // Straight from the entries: through a template value, 100 000 of them cost
+        // more than the rest of an incremental build.
+        // One line per ticket: 40 % smaller than indented, and as quick to parse.
+        let mut bytes = Vec::with_capacity(80 * index.len() + 64);
+        bytes.extend_from_slice(b"{\"as_of\":");
+        serde_json::to_writer(&mut bytes, &as_of).unwrap_or_default();
+        bytes.extend_from_slice(b",\"tickets\":[");
+        for (i, e) in index.iter().enumerate() {
+            bytes.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            serde_json::to_writer(&mut bytes, e).unwrap_or_default();
+        }
+        bytes.extend_from_slice(b"\n]}\n");
+        put("api/v1/index.json", bytes)?;
 
-    let index: Vec<IndexEntry> = tickets
-        .iter()
-        .map(|t| IndexEntry {
-            ticket: &t.ticket,
-            kind: t.kind,
-            status: t.status,
-            updated: t.updated.as_ref().map(|w| w.at.as_str()),
-        })
-        .collect();
-    // Straight from the entries: through a template value, 100 000 of them cost
-    // more than the rest of an incremental build.
-    // One line per ticket: 40 % smaller than indented, and as quick to parse.
-    let mut bytes = Vec::with_capacity(80 * index.len() + 64);
-    bytes.extend_from_slice(b"{\"as_of\":");
-    serde_json::to_writer(&mut bytes, &as_of).unwrap_or_default();
-    bytes.extend_from_slice(b",\"tickets\":[");
-    for (i, e) in index.iter().enumerate() {
-        bytes.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-        serde_json::to_writer(&mut bytes, e).unwrap_or_default();
-    }
-    bytes.extend_from_slice(b"\n]}\n");
-    put("api/v1/index.json", bytes)?;
-
-    timings.mark("index");
+        Ok(())
+    };
+    let ((fixed, statistics), index) = rayon::join(|| rayon::join(fixed, statistics), index);
+    fixed?;
+    statistics?;
+    index?;
+    timings.mark("fixed pages, statistics, index");
     tickets
         .par_iter()
         .try_for_each(|t| ticket_files(t, &page, sink))?;
     timings.mark("ticket pages and JSON");
     Ok(Summary {
         tickets: tickets.len(),
-        pages: pages + 2 * tickets.len(),
+        pages: pages.into_inner() + 2 * tickets.len(),
     })
 }
 

@@ -97,6 +97,8 @@ pub struct DirWriter {
     new_keys: Mutex<Vec<(String, Hash)>>,
     /// What this build is made from, for the new manifest.
     input: Mutex<Option<String>>,
+    /// The summaries as read when opened, until [`DirWriter::load_summaries`].
+    saved: Mutex<Option<Saved>>,
     /// The summaries file as loaded, to copy from when saving.
     loaded: Mutex<summaries::Loaded>,
     fingerprint: String,
@@ -132,21 +134,30 @@ impl DirWriter {
         let copies = Copies::open(out)?;
         let dir = copies.inactive();
         let manifest_path = copies.inactive_manifest();
-        let old = dir
-            .is_dir()
-            .then(|| Manifest::read(&manifest_path))
-            .flatten();
-        let old = match old {
-            Some(m) => m,
-            None => {
-                // Unknown content (an interrupted build, or none yet): start clean,
-                // from the published copy when there is one.
-                if fs::symlink_metadata(&dir).is_ok() {
-                    fs::remove_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+        let summaries_path = copies.state_file(summaries::FILE);
+        // The summaries are read meanwhile: every build needs them next.
+        let (old, preloaded) = rayon::join(
+            || -> Result<Manifest, SiteError> {
+                let old = dir
+                    .is_dir()
+                    .then(|| Manifest::read(&manifest_path))
+                    .flatten();
+                match old {
+                    Some(m) => Ok(m),
+                    None => {
+                        // Unknown content (an interrupted build, or none yet): start
+                        // clean, from the published copy when there is one.
+                        if fs::symlink_metadata(&dir).is_ok() {
+                            fs::remove_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+                        }
+                        clone_published(&copies, &dir)
+                    }
                 }
-                clone_published(&copies, &dir)?
-            }
-        };
+            },
+            || summaries::load_keeping(&summaries_path, fingerprint),
+        );
+        let old = old?;
+        let (saved, loaded) = preloaded;
         // The copy is about to change: until the new manifest is written, none.
         match fs::remove_file(&manifest_path) {
             Err(e) if e.kind() != ErrorKind::NotFound => {
@@ -163,7 +174,8 @@ impl DirWriter {
             new_files: Mutex::new(Vec::new()),
             new_keys: Mutex::new(Vec::new()),
             input: Mutex::new(None),
-            loaded: Mutex::default(),
+            loaded: Mutex::new(loaded),
+            saved: Mutex::new(Some(saved)),
             old,
             fingerprint: fingerprint.to_string(),
             written: AtomicUsize::new(0),
@@ -194,8 +206,12 @@ impl DirWriter {
         *lock(&self.input) = input;
     }
 
-    /// What the previous build with this fingerprint saved.
+    /// What the previous build with this fingerprint saved (read when the writer
+    /// was opened).
     pub fn load_summaries(&self) -> Saved {
+        if let Some(saved) = lock(&self.saved).take() {
+            return saved;
+        }
         let path = self.copies.state_file(summaries::FILE);
         let (saved, loaded) = summaries::load_keeping(&path, &self.fingerprint);
         *lock(&self.loaded) = loaded;
