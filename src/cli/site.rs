@@ -117,11 +117,9 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     let config = revision.read_many(&["loket.toml".to_string()])?.remove(0);
     let fingerprint = render::fingerprint_of(config.as_deref().unwrap_or_default(), &templates);
     timings.mark("git: open, fingerprint");
-    // Shows progress only if this turns out to be a full build.
     let writer = DirWriter::new(&a.out, progress_bar(), &fingerprint)?;
-    timings.mark("open copy, manifest");
+    timings.mark("open copy; manifest, summaries");
     let saved = writer.load_summaries();
-    timings.mark("load summaries");
     let snapshot = a
         .snapshot
         .as_deref()
