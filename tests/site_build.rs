@@ -536,17 +536,10 @@ fn a_snapshot_with_a_bad_ticket_number_is_refused() {
         "taken-at = \"2026-11-02T10:00:00+07:00\"\n[[tickets]]\nticket = \"KDS-../../etc\"\noutcome = \"pending\"\npending-step = \"disposisi-kabid\"\n",
     )
     .unwrap();
-    let o = common::loket()
-        .arg("-C")
-        .arg(common::repo_root())
-        .args(["site", "--out"])
-        .arg(tmp.path().join("out"))
-        .arg("--snapshot")
-        .arg(&snap)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let snap = snap.to_string_lossy();
+    let out = tmp.path().join("out");
+    let (ok, err) = site::try_build(&common::repo_root(), &out, &["--snapshot", &snap]);
+    assert!(!ok);
     assert!(err.contains("is not a valid ticket number"), "{err}");
     assert!(!tmp.path().join("out").exists());
 }
@@ -573,15 +566,9 @@ fn english_by_config_and_bad_language_refused() {
         config.replace("language = \"id\"", "language = \"jv\""),
     )
     .unwrap();
-    let o = common::loket()
-        .arg("-C")
-        .arg(&inst)
-        .args(["site", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown site language \"jv\""));
+    let (ok, err) = site::try_build(&inst, &out, &[]);
+    assert!(!ok);
+    assert!(err.contains("unknown site language \"jv\""), "{err}");
 }
 
 #[test]
@@ -593,15 +580,8 @@ fn one_build_at_a_time() {
     // Another build holds the lock: this one fails at once and changes nothing.
     let lock = std::fs::File::open(tmp.path().join(".public.loket/lock")).unwrap();
     lock.lock().unwrap();
-    let o = common::loket()
-        .arg("-C")
-        .arg(common::repo_root())
-        .args(["site", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "{err}");
+    let (ok, err) = site::try_build(&common::repo_root(), &out, &[]);
+    assert!(!ok, "{err}");
     assert!(err.contains("another `loket site` is building"), "{err}");
     assert_eq!(site::read_site(&out), before);
     drop(lock);
