@@ -505,8 +505,16 @@ fn a_failed_verification_is_retried_with_a_new_password() {
     assert!(record.contains("outcome = \"failed\""), "{record}");
     let listed = fs::read_to_string(state.join("unverified.json")).unwrap();
     assert!(listed.contains(LESTARI) && !listed.contains(first.expose()));
-    // Live equals accounts/ now: the plan alone would never come back to it.
-    assert_eq!(code(&loket(&inst, &["plan"])), 0);
+    // Live equals accounts/ now: the diff alone would never come back to it, but
+    // the plan lists the retry the next apply makes (and exits 2: work pending).
+    let plan = loket(&inst, &["plan"]);
+    assert_eq!(code(&plan), 2, "{}", text(&plan));
+    assert!(text(&plan).contains("No changes"), "{}", text(&plan));
+    assert!(
+        text(&plan).contains(&format!("~ reset    {LESTARI}  [{LESTARI_CREATE}]")),
+        "{}",
+        text(&plan)
+    );
 
     let config = fs::read_to_string(inst.join("loket.toml")).unwrap();
     fs::write(
@@ -528,6 +536,7 @@ fn a_failed_verification_is_retried_with_a_new_password() {
     let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
     assert!(record.contains("outcome = \"processed\""), "{record}");
     assert!(!state.join("unverified.json").exists());
+    assert_eq!(code(&loket(&inst, &["plan"])), 0);
     // Nothing left: a third run does nothing.
     let apply = loket(&inst, &["apply", "--run", "idle-3"]);
     assert_eq!(code(&apply), 0, "{}", text(&apply));

@@ -115,11 +115,17 @@ impl PlannedChange {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub changes: Vec<PlannedChange>,
+    /// Applied by an earlier run whose verification failed: the next apply redoes a
+    /// password change as a reset and verifies anything else again
+    /// ([`super::unverified`]). Listed by `loket plan` only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<PlannedChange>,
 }
 
 impl Plan {
+    /// Nothing to change and nothing to retry.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.retries.is_empty()
     }
 
     /// Count of changes per action, in action order.
@@ -134,6 +140,35 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_changes(f)?;
+        if self.retries.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "Retried (applied by an earlier run, verification failed):"
+        )?;
+        for c in &self.retries {
+            writeln!(
+                f,
+                "  ~ {:<8} {}  [{}]  on {}",
+                c.action.as_str(),
+                c.target,
+                c.tickets.join(", "),
+                c.backend
+            )?;
+        }
+        writeln!(
+            f,
+            "{} retr{} at the next apply.",
+            self.retries.len(),
+            if self.retries.len() == 1 { "y" } else { "ies" }
+        )
+    }
+}
+
+impl Plan {
+    fn fmt_changes(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.changes.is_empty() {
             return writeln!(f, "No changes: the live systems match accounts/.");
         }
@@ -407,6 +442,7 @@ holder = { name = "D", opd = "Dinas Kesehatan" }
         let today = jiff::civil::date(2026, 12, 1);
         let mut plan = Plan {
             changes: diff_mail("dovecot", &desired, &live),
+            ..Plan::default()
         };
         plan.changes
             .extend(diff_server("keydir", &desired, &live, today));

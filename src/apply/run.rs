@@ -58,6 +58,23 @@ pub fn stamp(config: &Config, now: Timestamp) -> String {
     format!("{}{hours:+03}:00", local.strftime("%Y-%m-%dT%H:%M:%S"))
 }
 
+/// What the next apply retries of the changes an earlier run applied but could not
+/// verify (those `plan` does not supersede), as it will do them: a password change
+/// as a reset, anything else as it was.
+pub fn retries(
+    config: &Config,
+    root: &std::path::Path,
+    plan: &Plan,
+) -> Result<Vec<PlannedChange>, ApplyError> {
+    let state_dir = root.join(&config.backends.state_dir);
+    let retries = Unverified::load(&state_dir)?.retries(&plan.changes);
+    Ok(retries
+        .reapply
+        .into_iter()
+        .chain(retries.reverify)
+        .collect())
+}
+
 /// Reads every backend and diffs it against `accounts/`.
 pub fn plan(inst: &Instance, slots: &mut [Slot], today: Date) -> Planned {
     let desired = Desired::from_instance(inst);

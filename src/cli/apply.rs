@@ -108,7 +108,8 @@ pub fn plan(dir: &Path, a: PlanArgs) -> Result<ExitCode> {
         // Accounts only: `loket check` and `apply` judge the requests.
         let (inst, mut slots) = open(Instance::load_accounts(dir)?)?;
         let today = today(&inst, a.today);
-        let planned = run::plan(&inst, &mut slots, today);
+        let mut planned = run::plan(&inst, &mut slots, today);
+        planned.plan.retries = run::retries(config(&inst), &inst.root, &planned.plan)?;
         match a.format {
             Format::Human => print!("{}", planned.plan),
             Format::Json => println!("{}", serde_json::to_string_pretty(&planned.plan)?),
