@@ -8,12 +8,17 @@
 //! directory, a site directory of an older loket (with its `.loket-site` marker), or
 //! a link to one of its own copies; the copies' folder must carry its marker. One
 //! build at a time holds a lock on `.OUT.loket/lock`.
+//!
+//! Inside a copy, files are only ever replaced (a new file, never an overwrite in
+//! place), so a copy started as hard links to the published one never changes it.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::SiteError;
+use super::manifest::Manifest;
 
 /// The marker of a site directory written by loket before the two copies existed.
 pub const LEGACY_MARKER: &str = ".loket-site";
@@ -172,5 +177,85 @@ impl Copies {
             fs::rename(&link, &self.out).map_err(|e| werr(&self.out, e))?;
         }
         Ok(())
+    }
+}
+
+/// Deletes a file of the copy; a ticket's folder goes with its last file, a
+/// non-empty one stays.
+pub(super) fn remove_file(dir: &Path, path: &str) -> Result<(), SiteError> {
+    let file = dir.join(path);
+    match fs::remove_file(&file) {
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(werr(&file, e)),
+        _ => {}
+    }
+    let mut parent = file.parent();
+    while let Some(p) = parent.filter(|p| *p != dir) {
+        if fs::remove_dir(p).is_err() {
+            break;
+        }
+        parent = p.parent();
+    }
+    Ok(())
+}
+
+/// Fills the empty copy `dir` with hard links to the published copy's files and
+/// returns that copy's manifest, so the build only writes what changed since: far
+/// cheaper than writing every file. Files are only ever replaced, never overwritten
+/// in place (see [`replace_file`]), so the published copy is never changed through
+/// a link. An empty manifest when there is nothing (trustworthy) to clone.
+pub(super) fn clone_published(copies: &Copies, dir: &Path) -> Result<Manifest, SiteError> {
+    let Some((published, manifest)) = copies
+        .active()
+        .and_then(|(d, m)| Some((d, Manifest::read(&m)?)))
+    else {
+        return Ok(Manifest::default());
+    };
+    let mut made: HashSet<PathBuf> = HashSet::new();
+    for (path, _) in manifest.files.iter() {
+        let dest = dir.join(path);
+        if let Some(parent) = dest.parent()
+            && !made.contains(parent)
+        {
+            fs::create_dir_all(parent).map_err(|e| werr(parent, e))?;
+            made.insert(parent.to_path_buf());
+        }
+        if fs::hard_link(published.join(path), &dest).is_err() {
+            // Changed under us, or links unsupported: write everything instead.
+            fs::remove_dir_all(dir).map_err(|e| werr(dir, e))?;
+            return Ok(Manifest::default());
+        }
+    }
+    Ok(manifest)
+}
+
+/// Replaces `dest` with `bytes`: a new file, never an overwrite in place, so a
+/// file shared with the published copy by a hard link is never changed under it.
+/// `held`: whether the copy has a file there (else it cannot: the manifest is
+/// truthful), which spares a failing `unlink` per new file.
+pub(super) fn replace_file(dest: &Path, bytes: &[u8], held: bool) -> Result<(), SiteError> {
+    if held {
+        match fs::remove_file(dest) {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(werr(dest, e)),
+            _ => {}
+        }
+    } else if dest.ends_with("index.html")
+        && let Some(parent) = dest.parent()
+    {
+        // A new page usually comes with its own new folder (`t/<ticket>/`): make it
+        // first rather than fail the write and retry.
+        match fs::create_dir(parent) {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists && e.kind() != ErrorKind::NotFound => {
+                return Err(werr(parent, e));
+            }
+            _ => {}
+        }
+    }
+    match fs::write(dest, bytes) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let parent = dest.parent().unwrap_or(dest);
+            fs::create_dir_all(parent).map_err(|e| werr(parent, e))?;
+            fs::write(dest, bytes).map_err(|e| werr(dest, e))
+        }
+        r => r.map_err(|e| werr(dest, e)),
     }
 }

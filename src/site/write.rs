@@ -5,7 +5,7 @@
 //! with one atomic swap. A failed or interrupted build never touches the published
 //! copy; it leaves the other one without a manifest, so the next build rewrites it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use indicatif::ProgressBar;
 
 use super::SiteError;
-use super::copies::Copies;
+use super::copies::{Copies, clone_published, remove_file, replace_file};
 use super::manifest::{self, Encoder, Hash, Manifest, Table};
 use super::public::PublicTicket;
 use super::summaries::{self, Saved};
@@ -331,86 +331,6 @@ fn merge<'a>(
         f(Merged::Keep(n, nh))?;
     }
     Ok(())
-}
-
-/// Deletes a file of the copy; a ticket's folder goes with its last file, a
-/// non-empty one stays.
-fn remove_file(dir: &Path, path: &str) -> Result<(), SiteError> {
-    let file = dir.join(path);
-    match fs::remove_file(&file) {
-        Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(&file, e)),
-        _ => {}
-    }
-    let mut parent = file.parent();
-    while let Some(p) = parent.filter(|p| *p != dir) {
-        if fs::remove_dir(p).is_err() {
-            break;
-        }
-        parent = p.parent();
-    }
-    Ok(())
-}
-
-/// Fills the empty copy `dir` with hard links to the published copy's files and
-/// returns that copy's manifest, so the build only writes what changed since: far
-/// cheaper than writing every file. Files are only ever replaced, never overwritten
-/// in place (see [`replace_file`]), so the published copy is never changed through
-/// a link. An empty manifest when there is nothing (trustworthy) to clone.
-fn clone_published(copies: &Copies, dir: &Path) -> Result<Manifest, SiteError> {
-    let Some((published, manifest)) = copies
-        .active()
-        .and_then(|(d, m)| Some((d, Manifest::read(&m)?)))
-    else {
-        return Ok(Manifest::default());
-    };
-    let mut made: HashSet<PathBuf> = HashSet::new();
-    for (path, _) in manifest.files.iter() {
-        let dest = dir.join(path);
-        if let Some(parent) = dest.parent()
-            && !made.contains(parent)
-        {
-            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
-            made.insert(parent.to_path_buf());
-        }
-        if fs::hard_link(published.join(path), &dest).is_err() {
-            // Changed under us, or links unsupported: write everything instead.
-            fs::remove_dir_all(dir).map_err(|e| write_err(dir, e))?;
-            return Ok(Manifest::default());
-        }
-    }
-    Ok(manifest)
-}
-
-/// Replaces `dest` with `bytes`: a new file, never an overwrite in place, so a
-/// file shared with the published copy by a hard link is never changed under it.
-/// `held`: whether the copy has a file there (else it cannot: the manifest is
-/// truthful), which spares a failing `unlink` per new file.
-fn replace_file(dest: &Path, bytes: &[u8], held: bool) -> Result<(), SiteError> {
-    if held {
-        match fs::remove_file(dest) {
-            Err(e) if e.kind() != ErrorKind::NotFound => return Err(write_err(dest, e)),
-            _ => {}
-        }
-    } else if dest.ends_with("index.html")
-        && let Some(parent) = dest.parent()
-    {
-        // A new page usually comes with its own new folder (`t/<ticket>/`): make it
-        // first rather than fail the write and retry.
-        match fs::create_dir(parent) {
-            Err(e) if e.kind() != ErrorKind::AlreadyExists && e.kind() != ErrorKind::NotFound => {
-                return Err(write_err(parent, e));
-            }
-            _ => {}
-        }
-    }
-    match fs::write(dest, bytes) {
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            let parent = dest.parent().unwrap_or(dest);
-            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
-            fs::write(dest, bytes).map_err(|e| write_err(dest, e))
-        }
-        r => r.map_err(|e| write_err(dest, e)),
-    }
 }
 
 impl Sink for DirWriter {
