@@ -15,6 +15,7 @@ use loket::model::record::Snapshot;
 use loket::site::model::Model;
 use loket::site::render::{self, Templates};
 use loket::site::revision::Revision;
+use loket::site::summaries::Saved;
 use loket::site::timing::Timings;
 use loket::site::write::DirWriter;
 use loket::site::{SiteData, SiteError, incremental, read_toml_or_json};
@@ -130,11 +131,13 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
         None => None,
     };
     timings.mark("git: changes");
-    let built = match changes {
-        Some(changes) => {
-            incremental::model(&revision, &changes, saved, snapshot.as_ref(), &writer)?
-        }
-        None => None,
+    // The summaries go to the incremental model, or else to a full build.
+    let (built, saved) = match changes {
+        Some(changes) => (
+            incremental::model(&revision, &changes, saved, snapshot.as_ref(), &writer)?,
+            None,
+        ),
+        None => (None, Some(saved)),
     };
     if let Some((model, config)) = built {
         timings.mark("public model (changed tickets)");
@@ -161,7 +164,7 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
         &a,
         &templates,
         Some(revision.id()),
-        Some(writer),
+        Some((writer, saved)),
         timings,
     )
 }
@@ -199,29 +202,30 @@ fn progress_bar() -> ProgressBar {
 }
 
 /// A build of every ticket from the working tree; `input`: the tree it is known to
-/// hold (with --rev).
+/// hold, and `opened`: the writer (with the summaries, unless spent) that a --rev
+/// build had opened before it found it could not be incremental.
 fn full(
     dir: &Path,
     a: &Args,
     templates: &Templates,
     input: Option<String>,
-    writer: Option<DirWriter>,
+    opened: Option<(DirWriter, Option<Saved>)>,
     mut timings: Timings,
 ) -> Result<ExitCode> {
     let Some(data) = load_checked(dir, a.snapshot.as_deref(), &mut timings)? else {
         return Ok(ExitCode::from(1));
     };
-    let writer = match writer {
-        Some(w) => w,
+    let (writer, saved) = match opened {
+        Some(opened) => opened,
         None => {
             let fingerprint = render::fingerprint(&data, templates);
             timings.mark("templates, fingerprint");
-            DirWriter::new(&a.out, progress_bar(), &fingerprint)?
+            (DirWriter::new(&a.out, progress_bar(), &fingerprint)?, None)
         }
     };
     writer.set_progress_length(2 * data.instance.requests.len() as u64 + 16);
     timings.mark("open copy, manifest");
-    let cached = writer.load_summaries();
+    let cached = saved.unwrap_or_else(|| writer.load_summaries());
     timings.mark("load summaries");
     let config = data.instance.config.as_ref().ok_or(SiteError::NoConfig)?;
     let model = Model::build(&data, render::language(config)?, &cached.tickets, &writer)?;

@@ -154,14 +154,9 @@ fn push_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// Saves (a temporary file renamed into place), and removes the JSON cache of
-/// earlier versions beside it.
-pub fn save(path: &Path, fingerprint: &str, saved: &Saved) -> Result<(), SiteError> {
-    save_reusing(path, fingerprint, saved, &Loaded::default())
-}
-
-/// [`save`], copying from `loaded` (read with the same fingerprint) the entries of
-/// tickets whose digest is unchanged.
+/// Saves (a temporary file renamed into place, removing the JSON cache of earlier
+/// versions beside it), copying from `loaded` (read with the same fingerprint) the
+/// entries of tickets whose digest is unchanged.
 pub fn save_reusing(
     path: &Path,
     fingerprint: &str,
@@ -264,7 +259,7 @@ mod tests {
                 .collect(),
             unlisted: vec![("KDS-7HQ4M-2XR9P".into(), "2026-03-01T08:00:00Z".into())],
         };
-        save(&path, "fp", &saved).unwrap();
+        save_reusing(&path, "fp", &saved, &Loaded::default()).unwrap();
         assert!(!dir.path().join(OLD_FILE).exists());
         assert_eq!(load(&path, "fp"), saved);
         assert_eq!(load(&path, "other"), Saved::default());
@@ -281,7 +276,7 @@ mod tests {
             .insert("KDS-24WBW-PV52D".into(), (hash(b"d"), other.clone()));
         next.tickets
             .insert("KDS-24WBW-PV52E".into(), (hash(b"e"), s.clone()));
-        save(&path, "fp", &next).unwrap();
+        save_reusing(&path, "fp", &next, &Loaded::default()).unwrap();
         let (_, loaded2) = load_keeping(&path, "fp");
         next.tickets
             .insert("KDS-24WBW-PV52D".into(), (hash(b"d2"), s.clone()));

@@ -31,14 +31,9 @@ pub trait Sink: Sync {
         Ok(false)
     }
 
-    /// Whether a ticket's files are already there as made from the same inputs
-    /// (`key`) with the same build fingerprint. Changes nothing.
-    fn keeps(&self, _ticket: &str, _key: &Hash, _paths: &[&str]) -> bool {
-        false
-    }
-
-    /// Keeps a ticket's files as they are when [`Sink::keeps`] holds; false when
-    /// they must be made.
+    /// Keeps a ticket's files as they are when they are already there as made from
+    /// the same inputs (`key`) with the same build fingerprint; false when they must
+    /// be made.
     fn unchanged(&self, _ticket: &str, _key: &Hash, _paths: &[&str]) -> bool {
         false
     }
@@ -359,12 +354,6 @@ impl Sink for DirWriter {
         Ok(true)
     }
 
-    fn keeps(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
-        self.old.fingerprint == self.fingerprint
-            && self.old.keys.get(ticket) == Some(key)
-            && paths.iter().all(|p| self.old.files.contains(p))
-    }
-
     fn unchanged(&self, ticket: &str, key: &Hash, paths: &[&str]) -> bool {
         if self.old.fingerprint != self.fingerprint {
             return false;
@@ -442,6 +431,6 @@ mod tests {
         assert_eq!(w.old_input(), None);
         let names: Vec<&str> = w.old.files.iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["index.html", "t/A/index.html", "t/C/index.html"]);
-        assert!(w.keeps("A", &manifest::hash(b"a"), &["t/A/index.html"]));
+        assert!(w.unchanged("A", &manifest::hash(b"a"), &["t/A/index.html"]));
     }
 }
