@@ -256,7 +256,7 @@ fn record_refuses_unapproved_merge(flavor: Flavor) {
     assert_eq!(p.steps[2].login.as_deref(), Some(KABID));
     assert!(p.steps[2].review_id.is_some());
     // What `loket apply`'s offline gate then reads: the record lets the ticket through.
-    use loket::apply::gate::{ApprovalGate, RecordsGate};
+    use loket::apply::gate::RecordsGate;
     let inst = Instance::load(&repo.dir).unwrap();
     let gate = RecordsGate::new(&repo.dir, inst.config.as_ref().unwrap());
     assert_eq!(

@@ -1,20 +1,48 @@
-//! The approvals gate: `loket apply` carries out a change only when every ticket it
-//! fulfils is approved. [`RecordsGate`] is the offline default: a ticket is approved
-//! when `records/<ticket>.toml` says `approved`, `processed` or `failed` (approved,
-//! apply to be retried) and lists every `review` step of the ticket's SOP. The
-//! forge-backed gate (reviews read from GitHub/Forgejo) implements the same trait.
+//! The approvals gate: `loket apply` carries out a change only when the gate says
+//! every ticket it fulfils was approved. Two gates implement [`ApprovalGate`]:
+//!
+//! - `review::gate::HistoryGate` (`--approvals forge`, what CI runs): approval is
+//!   derived from the forge itself, for every commit on the main branch that wrote
+//!   the files behind a change. Nothing a pull request can write is trusted.
+//! - [`RecordsGate`] (`--approvals records`): a ticket is approved when
+//!   `records/<ticket>.toml` says so. Records are files in the working tree, so this
+//!   trusts whoever can write it: only for an operator's own checkout with no forge
+//!   (the bundled instance, a single-administrator office), never in CI.
 
 use std::path::{Path, PathBuf};
 
+use super::plan::PlannedChange;
 use crate::model::Config;
 use crate::model::config::Completion;
 use crate::model::record::{Outcome, Progress};
 use crate::model::request::RequestKind;
 
-/// Decides whether a ticket may be applied.
+/// The request kind of a ticket, as the merged tree has it.
+pub type KindOf<'a> = &'a dyn Fn(&str) -> Option<RequestKind>;
+
+/// Decides whether a change may be applied.
 pub trait ApprovalGate {
-    /// `Ok(())` when approved; otherwise why not (shown to the operator).
-    fn approved(&self, ticket: &str, kind: Option<RequestKind>) -> Result<(), String>;
+    /// Sees every change the run will consider before any is judged: a gate that
+    /// asks the forge reads what it needs once, here.
+    fn prepare(&mut self, _changes: &[PlannedChange]) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// `Ok(())` when approved; otherwise why not (shown to the operator, recorded
+    /// per ticket).
+    fn approve(&self, change: &PlannedChange, kind_of: KindOf) -> Result<(), String>;
+}
+
+/// A change that gives access must name the ticket that asks for it; one that only
+/// removes access (expiry, a revoked key) may stand on the account data alone.
+pub fn unticketed(change: &PlannedChange) -> Option<String> {
+    (change.tickets.is_empty() && !change.action.removes_access()).then(|| {
+        format!(
+            "{} {}: no ticket asks for this change, so no approval can cover it",
+            change.action.as_str(),
+            change.target
+        )
+    })
 }
 
 pub struct RecordsGate<'a> {
@@ -29,10 +57,9 @@ impl<'a> RecordsGate<'a> {
             config,
         }
     }
-}
 
-impl ApprovalGate for RecordsGate<'_> {
-    fn approved(&self, ticket: &str, kind: Option<RequestKind>) -> Result<(), String> {
+    /// Whether the record of `ticket` shows it approved.
+    pub fn approved(&self, ticket: &str, kind: Option<RequestKind>) -> Result<(), String> {
         let kind = kind.ok_or_else(|| format!("{ticket}: no request file in requests/"))?;
         let path = self.root.join(Progress::path_for(ticket));
         let text = std::fs::read_to_string(&path).map_err(|_| {
@@ -72,5 +99,23 @@ impl ApprovalGate for RecordsGate<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl ApprovalGate for RecordsGate<'_> {
+    fn approve(&self, change: &PlannedChange, kind_of: KindOf) -> Result<(), String> {
+        if let Some(why) = unticketed(change) {
+            return Err(why);
+        }
+        let refused: Vec<String> = change
+            .tickets
+            .iter()
+            .filter_map(|t| self.approved(t, kind_of(t)).err())
+            .collect();
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(refused.join("; "))
+        }
     }
 }

@@ -74,6 +74,8 @@ pub enum ApplyError {
     },
     #[error("[backends] in loket.toml: {0}")]
     Config(String),
+    #[error("the approvals gate cannot judge this run; nothing applied: {0}")]
+    Gate(String),
 }
 
 /// The backends `loket.toml` configures, ready to read and apply.

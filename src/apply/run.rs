@@ -159,7 +159,7 @@ pub fn apply(
     inst: &Instance,
     config: &Config,
     slots: &mut [Slot],
-    gate: &dyn ApprovalGate,
+    gate: &mut dyn ApprovalGate,
     opts: &Options,
 ) -> Result<RunReport, ApplyError> {
     let state_dir = inst.root.join(&config.backends.state_dir);
@@ -195,6 +195,8 @@ pub fn apply(
         .map(|r| (r.value.ticket(), &r.value))
         .collect();
     let kind_of = |t: &str| requests.get(t).map(|r| r.kind());
+    gate.prepare(&planned.plan.changes)
+        .map_err(ApplyError::Gate)?;
 
     let max_share = opts
         .max_disable_share
@@ -264,15 +266,10 @@ pub fn apply(
             // Gate, then passwords sealed to the outbox before anything is written.
             let mut ready: Vec<(&PlannedChange, Option<Secret>, Option<PathBuf>)> = Vec::new();
             for c in chunk {
-                let refused: Vec<String> = c
-                    .tickets
-                    .iter()
-                    .filter_map(|t| gate.approved(t, kind_of(t)).err())
-                    .collect();
-                if !refused.is_empty() {
+                if let Err(why) = gate.approve(c, &kind_of) {
                     report.changes.push(ChangeReport {
                         change: (*c).clone(),
-                        status: Status::Refused(refused.join("; ")),
+                        status: Status::Refused(why),
                         sealed: None,
                     });
                     continue;

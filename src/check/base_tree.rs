@@ -24,9 +24,8 @@ pub fn read(dir: &Path, rev: &str) -> Result<Base, LoadError> {
         .strip_prefix(&workdir)
         .map(|p| p.to_string_lossy().replace('\\', "/"))
         .unwrap_or_default();
-    let tree = repo
-        .revparse_single(rev)
-        .and_then(|o| o.peel_to_tree())
+    let tree = super::revision::resolve(&repo, rev)
+        .and_then(|c| repo.find_commit(c)?.tree())
         .map_err(err)?;
     let mut files = Vec::new();
     let mut failed = None;

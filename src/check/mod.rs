@@ -18,6 +18,7 @@ pub mod mail;
 pub mod names;
 mod nip_rules;
 mod references;
+pub mod revision;
 pub mod server;
 pub mod shape;
 mod syntax;

@@ -10,10 +10,11 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::Format;
-use loket::apply::gate::RecordsGate;
+use loket::apply::gate::{ApprovalGate, RecordsGate};
 use loket::apply::run::{self, Options, Status};
 use loket::apply::{self as ap, Slot};
 use loket::model::{Config, Instance};
+use loket::review::history_gate::HistoryGate;
 
 #[derive(clap::Args)]
 pub struct PlanArgs {
@@ -24,8 +25,28 @@ pub struct PlanArgs {
     today: Option<Date>,
 }
 
+/// Where `loket apply` takes approvals from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Approvals {
+    /// The forge: every commit behind each change must be the merge of a pull
+    /// request its reviews approve (what CI runs).
+    Forge,
+    /// records/ in this checkout: trusts whoever can write it. Only for an
+    /// operator's own copy with no forge, never in CI.
+    Records,
+}
+
 #[derive(clap::Args)]
 pub struct ApplyArgs {
+    /// Where approvals come from.
+    #[arg(long, value_enum, env = "LOKET_APPROVALS", default_value = "forge")]
+    approvals: Approvals,
+    #[command(flatten)]
+    forge: super::review::ForgeArgs,
+    /// With --approvals forge: a commit (full SHA) whose history is taken as
+    /// approved, for an instance adopted with earlier data. Default: the root commit.
+    #[arg(long)]
+    history_from: Option<String>,
     /// Show what would be done (after the approvals gate and guard); change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -150,8 +171,24 @@ pub fn apply(dir: &Path, a: ApplyArgs) -> Result<ExitCode> {
             today: a.today,
             max_disable_share: a.max_disable_share,
         };
-        let gate = RecordsGate::new(&inst.root, cfg);
-        let report = run::apply(&inst, cfg, &mut slots, &gate, &opts)?;
+        let client = match a.approvals {
+            Approvals::Forge => Some(a.forge.client().context(
+                "--approvals forge reads the merged pull requests from the forge; \
+                 an operator's own checkout with no forge passes --approvals records",
+            )?),
+            Approvals::Records => None,
+        };
+        let mut gate: Box<dyn ApprovalGate + '_> = match &client {
+            Some(forge) => Box::new(HistoryGate::new(
+                forge.as_ref(),
+                &inst,
+                a.history_from.as_deref(),
+                now,
+                !a.dry_run,
+            )?),
+            None => Box::new(RecordsGate::new(&inst.root, cfg)),
+        };
+        let report = run::apply(&inst, cfg, &mut slots, gate.as_mut(), &opts)?;
         match a.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             Format::Human => {

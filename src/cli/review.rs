@@ -27,7 +27,7 @@ enum ForgeName {
 }
 
 #[derive(clap::Args)]
-struct ForgeArgs {
+pub struct ForgeArgs {
     /// Which forge hosts the repository.
     #[arg(long, value_enum, env = "LOKET_FORGE", default_value = "github")]
     forge: ForgeName,
@@ -43,7 +43,7 @@ struct ForgeArgs {
 impl ForgeArgs {
     /// The client; the token comes from LOKET_FORGE_TOKEN, else GITHUB_TOKEN or
     /// FORGEJO_TOKEN.
-    fn client(&self) -> Result<Box<dyn Forge>> {
+    pub fn client(&self) -> Result<Box<dyn Forge>> {
         let kind = match self.forge {
             ForgeName::Github => ForgeKind::GitHub,
             ForgeName::Forgejo => ForgeKind::Forgejo,
@@ -154,7 +154,7 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
         (Some(n), _) => n,
         (None, Some(rev)) => {
             let sha = git2::Repository::discover(dir)
-                .and_then(|r| Ok(r.revparse_single(rev)?.peel_to_commit()?.id().to_string()))
+                .and_then(|r| Ok(check::revision::resolve(&r, rev)?.to_string()))
                 .with_context(|| format!("--merge-commit {rev}: not a commit here"))?;
             forge
                 .merged_pull_for_commit(&sha)?
@@ -167,9 +167,10 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
     let candidates = match (&args.base, args.record) {
         (Some(b), _) => vec![b.clone()],
         (None, true) => vec![p.base_sha.clone()],
+        // Full ref names: a short `origin/main` could be shadowed by a tag.
         (None, false) => vec![
-            format!("origin/{}", p.base_ref),
-            p.base_ref.clone(),
+            format!("refs/remotes/origin/{}", p.base_ref),
+            format!("refs/heads/{}", p.base_ref),
             p.base_sha.clone(),
         ],
     };

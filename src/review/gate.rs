@@ -3,7 +3,8 @@
 //! let the merge through, e.g. an admin bypass), and record the approval trail in
 //! `records/<ticket>.toml` so audits and the site never need the forge again.
 //!
-//! [`ForgeGate`] is the same judgement as an `apply::gate::ApprovalGate`, per ticket.
+//! [`ForgeGate`] is the judgement per ticket; `loket apply` itself judges from the
+//! forge through [`super::history_gate::HistoryGate`].
 //!
 //! ```text
 //! let base = check::read_base(dir, "HEAD^1")?;          // loket.toml before the merge
@@ -20,7 +21,6 @@ use jiff::Timestamp;
 use thiserror::Error;
 
 use super::{Pending, StepState, Touched, evaluate, touched};
-use crate::apply::gate::ApprovalGate;
 use crate::forge::{Forge, ForgeError, PullData};
 use crate::model::record::{Outcome, Progress, RECORDS_DIR, StepRecord};
 use crate::model::{Config, Instance, RequestKind};
@@ -81,9 +81,13 @@ pub enum GateError {
     )]
     Unapproved { pr: u64, missing: Vec<Missing> },
     #[error(
-        "pull request #{pr} changed loket.toml without the approval of role {role}; nothing is applied"
+        "pull request #{pr} changes {paths} without the approval of role {role}; nothing is applied"
     )]
-    ConfigUnapproved { pr: u64, role: String },
+    ConfigUnapproved {
+        pr: u64,
+        role: String,
+        paths: String,
+    },
     #[error("pull request #{pr}: {problem}")]
     Problem { pr: u64, problem: String },
     #[error("cannot write {path}: {message}")]
@@ -148,6 +152,7 @@ impl ForgeGate {
             return Err(GateError::ConfigUnapproved {
                 pr,
                 role: cc.role.clone().unwrap_or_else(|| "(unset)".into()),
+                paths: super::list_paths(&cc.paths),
             });
         }
         let verdicts = ev
@@ -193,8 +198,9 @@ impl ForgeGate {
     }
 }
 
-impl ApprovalGate for ForgeGate {
-    fn approved(&self, ticket: &str, _kind: Option<RequestKind>) -> Result<(), String> {
+impl ForgeGate {
+    /// Whether `ticket` is approved in this pull request.
+    pub fn approved(&self, ticket: &str) -> Result<(), String> {
         match self.verdicts.get(ticket) {
             Some(Ok(_)) => Ok(()),
             Some(Err(m)) => Err(m.to_string()),

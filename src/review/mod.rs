@@ -8,6 +8,8 @@
 //! review by a role holder returns it to the applicant, with the body as the reason.
 
 pub mod gate;
+pub mod history;
+pub mod history_gate;
 pub mod render;
 pub mod rules;
 mod steps;
@@ -96,12 +98,15 @@ pub struct TicketStatus {
     pub findings: Vec<Finding>,
 }
 
-/// The extra approval a change to `loket.toml` needs.
+/// The extra approval a change to what loket does or shows needs: `loket.toml`,
+/// templates, site assets, source, workflows (see [`Touched::protected`]).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ConfigChange {
     pub role: Option<String>,
     pub approved: Option<StepRecord>,
+    /// The protected paths that call for it (from the repository root).
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -243,35 +248,8 @@ pub fn evaluate(
         })
         .collect();
 
-    let config_change = touched.config_changed.then(|| {
-        let role = config
-            .approvals
-            .config_change_role
-            .as_ref()
-            .map(|r| r.get_ref().clone());
-        let approved = role.as_deref().and_then(|role| {
-            approvals.iter().find_map(|a| {
-                config
-                    .roles
-                    .get(role)?
-                    .logins
-                    .iter()
-                    .any(|l| l.get_ref().eq_ignore_ascii_case(&a.review.login))
-                    .then(|| review_record("loket.toml", role, a))
-            })
-        });
-        ConfigChange { role, approved }
-    });
-
-    let mut problems = touched.problems.clone();
-    if let Some(cc) = &config_change
-        && cc.role.is_none()
-    {
-        problems.push(format!(
-            "[{}] this pull request changes loket.toml but approvals.config-change-role is not set on the base branch, so no one can approve it",
-            rules::CONFIG_CHANGE.code
-        ));
-    }
+    let config_change = protected_change(config, touched, &approvals);
+    let problems = problems(touched, config_change.as_ref());
     let outcomes: Vec<Outcome> = tickets.iter().map(|t| t.outcome).collect();
     let outcome = if outcomes.contains(&Outcome::Refused) {
         Outcome::Refused
@@ -294,6 +272,71 @@ pub fn evaluate(
         problems,
         outcome,
         time_zone: *config.office.time_zone.get_ref(),
+    }
+}
+
+/// The config-change approval a pull request touching protected paths needs: the
+/// first approval (under every review rule) by a holder of the role named on the
+/// base branch.
+fn protected_change(
+    config: &Config,
+    touched: &Touched,
+    approvals: &[Approval],
+) -> Option<ConfigChange> {
+    if touched.protected.is_empty() {
+        return None;
+    }
+    let role = config
+        .approvals
+        .config_change_role
+        .as_ref()
+        .map(|r| r.get_ref().clone());
+    let approved = role.as_deref().and_then(|role| {
+        let holders = &config.roles.get(role)?.logins;
+        approvals.iter().find_map(|a| {
+            holders
+                .iter()
+                .any(|l| l.get_ref().eq_ignore_ascii_case(&a.review.login))
+                .then(|| review_record("config-change", role, a))
+        })
+    });
+    Some(ConfigChange {
+        role,
+        approved,
+        paths: touched.protected.clone(),
+    })
+}
+
+/// What keeps the pull request as a whole from being approved, whatever its
+/// reviews: unreadable requests, writes to `records/`, a protected change no role
+/// can approve.
+fn problems(touched: &Touched, cc: Option<&ConfigChange>) -> Vec<String> {
+    let mut problems = touched.problems.clone();
+    if !touched.records.is_empty() {
+        problems.push(format!(
+            "[{}] this pull request writes {}: records are written by CI only (the approval trail comes from the forge's reviews); remove these files from the pull request",
+            rules::RECORDS_BY_CI.code,
+            list_paths(&touched.records)
+        ));
+    }
+    if let Some(cc) = cc
+        && cc.role.is_none()
+    {
+        problems.push(format!(
+            "[{}] this pull request changes {} but approvals.config-change-role is not set on the base branch, so no one can approve it",
+            rules::CONFIG_CHANGE.code,
+            list_paths(&cc.paths)
+        ));
+    }
+    problems
+}
+
+/// Up to five paths, then how many more.
+pub fn list_paths(paths: &[String]) -> String {
+    let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
+    match paths.len().saturating_sub(shown.len()) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
     }
 }
 

@@ -107,7 +107,8 @@ pub fn human(ev: &Evaluation) -> String {
     if let Some(cc) = &ev.config_change {
         let _ = writeln!(
             s,
-            "\nloket.toml changed: needs approval by role {}: {}",
+            "\n{} changed: needs approval by role {}: {}",
+            super::list_paths(&cc.paths),
             cc.role
                 .as_deref()
                 .unwrap_or("(approvals.config-change-role unset)"),
@@ -252,7 +253,8 @@ pub fn markdown(ev: &Evaluation) -> String {
     if let Some(cc) = &ev.config_change {
         let _ = writeln!(
             s,
-            "\n`loket.toml` berubah: perlu persetujuan peran **{}**: {}",
+            "\n{} berubah: perlu persetujuan peran **{}**: {}",
+            md_escape(&super::list_paths(&cc.paths)),
             cc.role
                 .as_deref()
                 .unwrap_or("(approvals.config-change-role belum diatur)"),

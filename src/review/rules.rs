@@ -22,6 +22,10 @@ pub struct PrFacts<'a> {
     pub latest: BTreeSet<u64>,
 }
 
+/// When a step completed: the approval's instant and the forge's review id, which
+/// orders reviews submitted in the same second (the forge numbers them as they come).
+pub type Done = (Timestamp, u64);
+
 /// Facts about one SOP step a review might complete.
 pub struct StepFacts<'a> {
     /// `loket.toml` as on the base branch.
@@ -29,7 +33,7 @@ pub struct StepFacts<'a> {
     pub role: &'a str,
     /// Whether the SOP wants steps in order, and when the previous step completed.
     pub ordered: bool,
-    pub previous_done_at: Option<Timestamp>,
+    pub previous_done: Option<Done>,
     pub distinct_people: bool,
     /// Logins that completed earlier review steps of this request.
     pub used: &'a BTreeSet<String>,
@@ -122,8 +126,8 @@ pub const DISTINCT_PEOPLE: Rule = Rule {
 pub const CONFIG_CHANGE: Rule = Rule {
     code: "A010",
     name: "config-change-approval",
-    summary: "a pull request changing loket.toml needs an approval by approvals.config-change-role",
-    summary_id: "perubahan loket.toml perlu persetujuan peran approvals.config-change-role",
+    summary: "a pull request changing anything outside requests/ and accounts/ (loket.toml, templates, site, source, workflows…), or accounts/ without a request, needs an approval by approvals.config-change-role",
+    summary_id: "perubahan di luar requests/ dan accounts/ (loket.toml, templat, situs, kode, workflow…) perlu persetujuan peran approvals.config-change-role",
     check: Check::Requirement,
 };
 pub const CHECK_PASSES: Rule = Rule {
@@ -131,6 +135,14 @@ pub const CHECK_PASSES: Rule = Rule {
     name: "check-passes",
     summary: "automatic steps (done-by = \"check\") complete only when `loket check` passes on the head",
     summary_id: "langkah otomatis selesai hanya bila `loket check` lolos pada head",
+    check: Check::Requirement,
+};
+
+pub const RECORDS_BY_CI: Rule = Rule {
+    code: "A012",
+    name: "records-by-ci",
+    summary: "a pull request never adds, edits or deletes anything under records/: CI writes the approval trail from the forge's reviews",
+    summary_id: "pull request tidak boleh menambah, mengubah atau menghapus berkas di records/; jejak persetujuan ditulis oleh CI",
     check: Check::Requirement,
 };
 
@@ -147,6 +159,7 @@ pub static RULES: &[Rule] = &[
     DISTINCT_PEOPLE,
     CONFIG_CHANGE,
     CHECK_PASSES,
+    RECORDS_BY_CI,
 ];
 
 /// Review rules, in code order: the first that fails is reported.
@@ -235,9 +248,9 @@ fn role_on_base(f: &StepFacts, r: &Review, _: Timestamp) -> Option<String> {
     })
 }
 
-fn sop_order(f: &StepFacts, _: &Review, at: Timestamp) -> Option<String> {
-    match f.previous_done_at {
-        Some(prev) if f.ordered && at < prev => Some(format!(
+fn sop_order(f: &StepFacts, r: &Review, at: Timestamp) -> Option<String> {
+    match f.previous_done {
+        Some((prev, id)) if f.ordered && (at, r.id) < (prev, id) => Some(format!(
             "given before the previous SOP step was completed ({prev}); approve again"
         )),
         _ => None,

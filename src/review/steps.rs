@@ -12,7 +12,7 @@ use super::{
 use crate::forge::Review;
 use crate::model::record::{Outcome, StepRecord};
 use crate::model::{Completion, Config, Sop};
-use rules::StepFacts;
+use rules::{Done, StepFacts};
 
 pub(super) fn ticket_status(
     config: &Config,
@@ -50,7 +50,7 @@ pub(super) fn ticket_status(
     };
 
     let choice = choose(config, sop, approvals, created, check_passed);
-    let mut previous: Option<Timestamp> = None;
+    let mut previous: Option<Done> = None;
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut blocked = false;
     for (i, step) in sop.steps.iter().enumerate() {
@@ -62,7 +62,7 @@ pub(super) fn ticket_status(
             }
             _ if blocked => StepState::Waiting,
             Completion::Submit => {
-                previous = created;
+                previous = created.map(|at| (at, 0));
                 StepState::Done {
                     record: StepRecord {
                         step: step.id.get_ref().clone(),
@@ -100,7 +100,7 @@ pub(super) fn ticket_status(
                     config,
                     role,
                     ordered: sop.ordered,
-                    previous_done_at: previous,
+                    previous_done: previous,
                     distinct_people: sop.distinct_people,
                     used: &used,
                 };
@@ -128,7 +128,7 @@ pub(super) fn ticket_status(
                 match chosen {
                     Some(a) => {
                         used.insert(a.review.login.to_ascii_lowercase());
-                        previous = Some(a.at);
+                        previous = Some((a.at, a.review.id));
                         StepState::Done {
                             record: review_record(step.id.get_ref(), role, a),
                         }
@@ -260,7 +260,7 @@ impl Search<'_> {
         })
     }
 
-    fn step(&mut self, i: usize, previous: Option<Timestamp>, blocked: bool) {
+    fn step(&mut self, i: usize, previous: Option<Done>, blocked: bool) {
         if i == self.sop.steps.len() {
             if self.done > self.best.0 {
                 self.best = (self.done.clone(), self.cur.clone());
@@ -275,7 +275,7 @@ impl Search<'_> {
             _ if blocked => self.step(i + 1, previous, blocked),
             Completion::Submit => {
                 self.done[i] = true;
-                self.step(i + 1, self.created, blocked);
+                self.step(i + 1, self.created.map(|at| (at, 0)), blocked);
                 self.done[i] = false;
             }
             Completion::Check if self.check_passed => {
@@ -291,7 +291,7 @@ impl Search<'_> {
                         config: self.config,
                         role: step.role.get_ref(),
                         ordered: self.sop.ordered,
-                        previous_done_at: previous,
+                        previous_done: previous,
                         distinct_people: self.sop.distinct_people,
                         used: &self.used,
                     };
@@ -303,7 +303,7 @@ impl Search<'_> {
                     let fresh = self.used.insert(login.clone());
                     self.cur[i] = Some(k);
                     self.done[i] = true;
-                    self.step(i + 1, Some(a.at), blocked);
+                    self.step(i + 1, Some((a.at, a.review.id)), blocked);
                     self.cur[i] = None;
                     self.done[i] = false;
                     if fresh {

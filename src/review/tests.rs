@@ -127,6 +127,7 @@ fn config_change_needs_the_configured_role() {
     let mut t = mail();
     t.requests.clear();
     t.config_changed = true;
+    t.protected = vec!["loket.toml".into()];
     let c = config();
     let d = data(vec![review(1, "kabid-informatika-kudus", Approved, 1)]);
     let ev = evaluate(&c, &d, &t, true, Timestamp::UNIX_EPOCH);
@@ -151,6 +152,7 @@ fn gate_names_the_missing_step() {
 fn gate_refuses_an_unapproved_config_change() {
     let mut t = mail();
     t.config_changed = true;
+    t.protected = vec!["loket.toml".into()];
     let d = data(vec![
         review(1, "kadis-kominfo-kudus", Approved, 1),
         review(2, "kabid-informatika-kudus", Approved, 2),
@@ -179,7 +181,6 @@ fn a_forgejo_stale_flag_alone_makes_an_approval_stale() {
 
 #[test]
 fn forge_gate_judges_each_ticket_on_its_own() {
-    use crate::apply::gate::ApprovalGate;
     // The server SOP here also needs the admin's review; the mail SOP does not.
     let mut c = config();
     c.sops.get_mut("server").unwrap().steps[4].done_by =
@@ -196,10 +197,10 @@ fn forge_gate_judges_each_ticket_on_its_own() {
         review(3, "kasi-tip-kudus", Approved, 3),
     ]);
     let gate = gate::ForgeGate::assess(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap();
-    assert_eq!(gate.approved("KDS-24WBW-PV52C", None), Ok(()));
-    let why = gate.approved("KDS-3ZTYU-SR663", None).unwrap_err();
+    assert_eq!(gate.approved("KDS-24WBW-PV52C"), Ok(()));
+    let why = gate.approved("KDS-3ZTYU-SR663").unwrap_err();
     assert!(why.contains("aktivasi") && why.contains("admin"), "{why}");
-    assert!(gate.approved("KDS-OTHER-TICKT", None).is_err());
+    assert!(gate.approved("KDS-OTHER-TICKT").is_err());
     assert_eq!(gate.trails().count(), 1);
     // The all-or-nothing form refuses the whole PR, naming the missing step.
     let err = gate::judge(&c, &d, &t, true, Timestamp::UNIX_EPOCH).unwrap_err();
@@ -231,6 +232,16 @@ fn touched_reads_an_instance_in_a_subdirectory() {
     ];
     let t = touched(&files, "kudus", &head);
     assert!(t.config_changed);
+    // The removed request and everything outside the instance take the strict review.
+    assert_eq!(
+        t.protected,
+        [
+            "README.md",
+            "kudus/loket.toml",
+            "kudus/requests/KDS-GONE0-00000.toml",
+            "other/requests/KDS-24WBW-PV52C.toml"
+        ]
+    );
     assert_eq!(t.requests.len(), 1);
     assert_eq!(t.requests[0].kind, RequestKind::MailCreate);
     assert!(t.problems.is_empty(), "{:?}", t.problems);
@@ -282,4 +293,71 @@ fn a_return_without_reason_names_the_role_not_the_person() {
         ev.tickets[0].reason.as_deref(),
         Some("changes requested by kepala-dinas (no reason given)")
     );
+}
+
+#[test]
+fn approvals_in_the_same_second_follow_the_forge_review_id() {
+    // Kadis then Kabid then Kasi, all in minute 1: in order by id, approved.
+    let ev = eval(vec![
+        review(1, "kadis-kominfo-kudus", Approved, 1),
+        review(2, "kabid-informatika-kudus", Approved, 1),
+        review(3, "kasi-tip-kudus", Approved, 1),
+    ]);
+    assert_eq!(ev.outcome, Outcome::Approved);
+    // The Kabid's approval came first (lower id) in the same second: out of order.
+    let ev = eval(vec![
+        review(1, "kabid-informatika-kudus", Approved, 1),
+        review(2, "kadis-kominfo-kudus", Approved, 1),
+        review(3, "kasi-tip-kudus", Approved, 1),
+    ]);
+    assert_eq!(pending_role(&ev), Some("kepala-bidang"));
+    assert!(
+        ev.tickets[0].findings.iter().any(|f| f.code == "A008"),
+        "{:?}",
+        ev.tickets[0].findings
+    );
+}
+
+#[test]
+fn a_pull_request_writing_records_is_never_approved() {
+    let mut t = mail();
+    t.records = vec!["records/KDS-24WBW-PV52C.toml".into()];
+    let d = data(vec![
+        review(1, "kadis-kominfo-kudus", Approved, 1),
+        review(2, "kabid-informatika-kudus", Approved, 2),
+        review(3, "kasi-tip-kudus", Approved, 3),
+    ]);
+    let ev = evaluate(&config(), &d, &t, true, Timestamp::UNIX_EPOCH);
+    assert_ne!(ev.outcome, Outcome::Approved);
+    assert!(ev.problems[0].contains("[A012]"), "{:?}", ev.problems);
+    assert!(gate::judge(&config(), &d, &t, true, Timestamp::UNIX_EPOCH).is_err());
+}
+
+#[test]
+fn a_template_change_needs_the_config_change_role_and_names_the_path() {
+    let mut t = mail();
+    t.protected = vec!["templates/site/ticket.html".into()];
+    let approvals = vec![
+        review(1, "kadis-kominfo-kudus", Approved, 1),
+        review(2, "kabid-informatika-kudus", Approved, 2),
+        review(3, "kasi-tip-kudus", Approved, 3),
+    ];
+    let mut c = config();
+    c.approvals.config_change_role = Some(crate::model::Spanned::new(0..0, "admin".into()));
+    let ev = evaluate(
+        &c,
+        &data(approvals.clone()),
+        &t,
+        true,
+        Timestamp::UNIX_EPOCH,
+    );
+    assert_eq!(ev.outcome, Outcome::Pending);
+    let cc = ev.config_change.as_ref().unwrap();
+    assert_eq!(cc.paths, ["templates/site/ticket.html"]);
+    assert!(render::human(&ev).contains("templates/site/ticket.html changed"));
+    let admin = c.roles["admin"].logins[0].get_ref().clone();
+    let mut with_admin = approvals;
+    with_admin.push(review(4, &admin, Approved, 4));
+    let ev = evaluate(&c, &data(with_admin), &t, true, Timestamp::UNIX_EPOCH);
+    assert_eq!(ev.outcome, Outcome::Approved);
 }

@@ -1,10 +1,13 @@
-//! Which requests a pull request adds or changes, read from its changed files and
-//! the head tree, and whether it changes `loket.toml`.
+//! What a pull request touches, read from its changed files (as the forge lists
+//! them) and the head tree: the requests it adds or changes, the paths that change
+//! what loket does or shows (which need `approvals.config-change-role`), and any
+//! write to `records/`, which only CI may make.
 
 use serde::Serialize;
 
 use crate::forge::ChangedFile;
-use crate::model::{CONFIG_FILE, Instance, REQUESTS_DIR, RequestKind};
+use crate::model::record::RECORDS_DIR;
+use crate::model::{ACCOUNTS_DIR, CONFIG_FILE, Instance, REQUESTS_DIR, RequestKind};
 
 /// A request the pull request adds or changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,53 +24,184 @@ pub struct TicketRef {
 #[serde(rename_all = "kebab-case")]
 pub struct Touched {
     pub requests: Vec<TicketRef>,
+    /// `loket.toml` is among the protected paths.
     pub config_changed: bool,
+    /// Paths (from the repository root) that change what loket does or shows:
+    /// everything outside the instance's `requests/` and `accounts/` (config,
+    /// templates, site assets, source, lock file, presets, scripts, workflows), a
+    /// request removed or renamed away, and `accounts/` changed with no request.
+    pub protected: Vec<String>,
+    /// Paths under the instance's `records/`: written by CI only.
+    pub records: Vec<String>,
     /// Request files the head tree could not provide (unparsable or missing).
     pub problems: Vec<String>,
 }
 
-/// Reads which requests a PR touches. `prefix` is the instance directory relative to
-/// the repository root (`""` when the instance is the repository).
+/// Where a changed path sits, relative to the instance.
+enum Area {
+    Request(String),
+    Accounts,
+    Records,
+    Protected,
+}
+
+fn area(path: &str, prefix: &str) -> Area {
+    let rel = if prefix.is_empty() {
+        Some(path)
+    } else {
+        path.strip_prefix(prefix).and_then(|p| p.strip_prefix('/'))
+    };
+    let Some(rel) = rel else {
+        // Outside the instance: whatever else the repository holds.
+        return Area::Protected;
+    };
+    let under = |dir: &str| {
+        rel.strip_prefix(dir)
+            .is_some_and(|r| r.starts_with('/') && r.len() > 1)
+    };
+    if under(REQUESTS_DIR) {
+        Area::Request(rel.to_string())
+    } else if under(ACCOUNTS_DIR) {
+        Area::Accounts
+    } else if under(RECORDS_DIR) {
+        Area::Records
+    } else {
+        Area::Protected
+    }
+}
+
+/// Reads what a PR touches. `prefix` is the instance directory relative to the
+/// repository root (`""` when the instance is the repository).
 pub fn touched(files: &[ChangedFile], prefix: &str, head: &Instance) -> Touched {
     let prefix = prefix.trim_matches('/');
-    let rel = |p: &str| -> Option<String> {
-        if prefix.is_empty() {
-            Some(p.to_string())
-        } else {
-            p.strip_prefix(prefix)?
-                .strip_prefix('/')
-                .map(str::to_string)
-        }
-    };
     let mut t = Touched::default();
+    let mut accounts = Vec::new();
     for f in files {
-        let paths = [Some(&f.path), f.previous_path.as_ref()];
-        if paths
-            .iter()
-            .flatten()
-            .any(|p| rel(p).as_deref() == Some(CONFIG_FILE))
-        {
-            t.config_changed = true;
+        // A rename's old path counts as touched too: moving a file out of a
+        // protected place is a change there.
+        if let Some(old) = f.previous_path.as_deref().filter(|p| **p != f.path) {
+            match area(old, prefix) {
+                Area::Request(_) => t.protected.push(old.to_string()),
+                Area::Accounts => accounts.push(old.to_string()),
+                Area::Records => t.records.push(old.to_string()),
+                Area::Protected => t.protected.push(old.to_string()),
+            }
         }
-        let Some(path) = rel(&f.path) else { continue };
-        if f.removed || !path.starts_with(&format!("{REQUESTS_DIR}/")) || !path.ends_with(".toml") {
-            continue;
-        }
-        let found = head
-            .requests
-            .iter()
-            .find(|r| head.path(r.file).to_string_lossy() == path);
-        match found {
-            Some(r) => t.requests.push(TicketRef {
-                ticket: r.value.ticket.get_ref().clone(),
-                kind: *r.value.kind.get_ref(),
-                path,
-            }),
-            None => t.problems.push(format!(
-                "{path} is changed by the pull request but cannot be read from the working tree (check out the pull request's head and run `loket check`)"
-            )),
+        match area(&f.path, prefix) {
+            Area::Request(_) if f.removed => t.protected.push(f.path.clone()),
+            Area::Request(rel) => request(&mut t, head, &f.path, rel),
+            Area::Accounts => accounts.push(f.path.clone()),
+            Area::Records => t.records.push(f.path.clone()),
+            Area::Protected => t.protected.push(f.path.clone()),
         }
     }
+    // Account data changes only through a request; otherwise it is maintenance
+    // (an import, a correction) and takes the stricter review.
+    if t.requests.is_empty() && t.problems.is_empty() {
+        t.protected.extend(accounts);
+    }
+    let config = if prefix.is_empty() {
+        CONFIG_FILE.to_string()
+    } else {
+        format!("{prefix}/{CONFIG_FILE}")
+    };
+    t.config_changed = t.protected.contains(&config);
     t.requests.sort_by(|a, b| a.ticket.cmp(&b.ticket));
+    t.protected.sort();
+    t.protected.dedup();
+    t.records.sort();
+    t.records.dedup();
     t
+}
+
+/// A changed file under `requests/`: the request it holds, read from the head.
+fn request(t: &mut Touched, head: &Instance, path: &str, rel: String) {
+    if !rel.ends_with(".toml") {
+        // Not a request file at all: nothing loket reads, so the strict review.
+        t.protected.push(path.to_string());
+        return;
+    }
+    let found = head
+        .requests
+        .iter()
+        .find(|r| head.path(r.file).to_string_lossy() == rel);
+    match found {
+        Some(r) => t.requests.push(TicketRef {
+            ticket: r.value.ticket.get_ref().clone(),
+            kind: *r.value.kind.get_ref(),
+            path: rel,
+        }),
+        None => t.problems.push(format!(
+            "{rel} is changed by the pull request but cannot be read from the working tree (check out the pull request's head and run `loket check`)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> ChangedFile {
+        ChangedFile {
+            path: path.into(),
+            previous_path: None,
+            removed: false,
+        }
+    }
+
+    fn empty() -> Instance {
+        Instance::from_files(std::path::Path::new("."), Vec::new())
+    }
+
+    #[test]
+    fn everything_outside_requests_and_accounts_is_protected() {
+        let files: Vec<ChangedFile> = [
+            "loket.toml",
+            "templates/site/ticket.html",
+            "site/style.css",
+            "src/main.rs",
+            "Cargo.lock",
+            ".github/workflows/apply.yml",
+            ".forgejo/workflows/apply.yml",
+            "presets/kudus.toml",
+            "scripts/test.sh",
+        ]
+        .into_iter()
+        .map(file)
+        .collect();
+        let t = touched(&files, "", &empty());
+        assert_eq!(t.protected.len(), files.len());
+        assert!(t.config_changed);
+        assert!(t.records.is_empty());
+    }
+
+    #[test]
+    fn records_are_set_apart_and_accounts_alone_are_protected() {
+        let t = touched(
+            &[file("records/KDS-1.toml"), file("accounts/mail/budi.toml")],
+            "",
+            &empty(),
+        );
+        assert_eq!(t.records, ["records/KDS-1.toml"]);
+        assert_eq!(t.protected, ["accounts/mail/budi.toml"]);
+        assert!(!t.config_changed);
+    }
+
+    #[test]
+    fn an_instance_in_a_subfolder_protects_the_rest_of_the_repository() {
+        let mut renamed = file("office/records/KDS-2.toml");
+        renamed.previous_path = Some("office/requests/KDS-2.toml".into());
+        let t = touched(&[file("src/lib.rs"), renamed], "office", &empty());
+        assert_eq!(t.records, ["office/records/KDS-2.toml"]);
+        assert_eq!(t.protected, ["office/requests/KDS-2.toml", "src/lib.rs"]);
+    }
+
+    #[test]
+    fn a_removed_request_is_protected() {
+        let mut f = file("requests/KDS-3.toml");
+        f.removed = true;
+        let t = touched(&[f], "", &empty());
+        assert_eq!(t.protected, ["requests/KDS-3.toml"]);
+        assert!(t.requests.is_empty() && t.problems.is_empty());
+    }
 }

@@ -196,9 +196,8 @@ impl Revision {
             })
             .unwrap_or_default();
         let (root, tree) = {
-            let root = repo
-                .revparse_single(rev)
-                .and_then(|o| o.peel_to_tree())
+            let root = crate::check::revision::resolve(&repo, rev)
+                .and_then(|c| repo.find_commit(c)?.tree())
                 .map_err(git)?;
             let tree = if prefix.is_empty() {
                 root.id()

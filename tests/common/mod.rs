@@ -62,7 +62,11 @@ pub fn free_port() -> u16 {
 
 /// The `loket` binary built for this test run.
 pub fn loket() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_loket"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_loket"));
+    // The backend tests approve from records/ they write; the forge gate's own
+    // tests (tests/attack_*.rs) pass `--approvals forge`, which wins over this.
+    c.env("LOKET_APPROVALS", "records");
+    c
 }
 
 /// The repository root (the bundled Kudus instance).
