@@ -41,6 +41,13 @@ pub const CONFIG_CHANGE: Rule = Rule {
     run: config_change,
 };
 
+pub const RECORDS_WRITTEN: Rule = Rule {
+    code: "L074",
+    name: "records-written-by-ci",
+    summary: "with --base: a pull request adds, edits or deletes nothing under records/ (CI writes the approval trail)",
+    run: records_written,
+};
+
 /// Base files by path.
 fn base_paths(b: &Base) -> HashMap<&Path, FileId> {
     b.instance
@@ -312,9 +319,43 @@ fn config_change(cx: &Context, out: &mut Vec<Diagnostic>) {
     );
 }
 
+fn records_written(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let Some(b) = cx.base else { return };
+    // Records are not instance sources: the diagnostic points at loket.toml and
+    // names the record.
+    let Some(file) = cx.inst.config_file else {
+        return;
+    };
+    for path in &b.records_changed {
+        out.push(
+            Diagnostic::error(
+                "L074",
+                Label::new(file, 0..0, "the instance whose records/ this is"),
+                format!("{path}: changed by this pull request; records/ is written by CI only (the approval trail comes from the forge's reviews)"),
+            )
+            .with_hint(format!("remove {path} from the pull request (`git checkout {} -- {path}`, or `git rm` it if the base has none)", b.rev)),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::check::testutil::*;
+
+    #[test]
+    fn l074_fires_when_a_pull_request_writes_a_record() {
+        let mut fx = Fixture::kudus();
+        fx.mail_create("budi");
+        fx.freeze_base();
+        assert!(fx.check().1.is_clean());
+        fx.records_changed = vec!["records/KDS-FORGE-D0001.toml".into()];
+        let d = fx.assert_fires("L074", "loket.toml", 0);
+        assert!(
+            d.message.contains("records/KDS-FORGE-D0001.toml"),
+            "{}",
+            d.message
+        );
+    }
 
     #[test]
     fn l070_fires_when_a_merged_request_is_edited() {

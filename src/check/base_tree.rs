@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::model::record::RECORDS_DIR;
 use crate::model::{Instance, LoadError, is_instance_path};
 
 use super::Base;
@@ -60,8 +61,42 @@ pub fn read(dir: &Path, rev: &str) -> Result<Base, LoadError> {
     if let Some(e) = failed {
         return Err(err(e));
     }
+    let records_changed = records_changed(&repo, &tree, &prefix).map_err(err)?;
     Ok(Base {
         rev: rev.to_string(),
         instance: Instance::from_files(dir, files),
+        records_changed,
     })
+}
+
+/// Paths under `records/` that differ between `tree` and the work tree (index and
+/// untracked files included), from the instance root.
+fn records_changed(
+    repo: &git2::Repository,
+    tree: &git2::Tree,
+    prefix: &str,
+) -> Result<Vec<String>, git2::Error> {
+    let dir = if prefix.is_empty() {
+        format!("{RECORDS_DIR}/")
+    } else {
+        format!("{prefix}/{RECORDS_DIR}/")
+    };
+    let mut opts = git2::DiffOptions::new();
+    opts.pathspec(&dir)
+        .include_untracked(true)
+        .recurse_untracked_dirs(true);
+    let diff = repo.diff_tree_to_workdir_with_index(Some(tree), Some(&mut opts))?;
+    let mut out: Vec<String> = diff
+        .deltas()
+        .filter_map(|d| {
+            d.new_file()
+                .path()
+                .or(d.old_file().path())
+                .map(|p| p.to_string_lossy().into_owned())
+        })
+        .filter_map(|p| p.strip_prefix(&dir).map(|r| format!("{RECORDS_DIR}/{r}")))
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
 }

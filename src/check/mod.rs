@@ -84,12 +84,16 @@ pub static RULES: &[Rule] = &[
     base::REQUEST_DELETED,
     base::ACCOUNT_UNEXPLAINED,
     base::CONFIG_CHANGE,
+    base::RECORDS_WRITTEN,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).
 pub struct Base {
     pub rev: String,
     pub instance: Instance,
+    /// Files under `records/` (from the instance root) that differ between the
+    /// base and the working tree: added, edited or deleted.
+    pub records_changed: Vec<String>,
 }
 
 /// What rules see.

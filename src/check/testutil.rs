@@ -31,6 +31,8 @@ pub fn nip(n: u16) -> String {
 pub struct Fixture {
     pub files: BTreeMap<String, String>,
     pub base: Option<BTreeMap<String, String>>,
+    /// What the base comparison reports under records/.
+    pub records_changed: Vec<String>,
     counter: u16,
 }
 
@@ -263,6 +265,7 @@ signatory = "Kepala Dinas Kesehatan"
         let base = self.base.as_ref().map(|b| Base {
             rev: "base".into(),
             instance: Self::instance(b),
+            records_changed: self.records_changed.clone(),
         });
         let opts = Options {
             today: TODAY,

@@ -39,6 +39,7 @@ pub fn validate(before: Instance, draft: &Draft, today: Date) -> Validated {
     let base = Base {
         rev: "the working tree before `loket new`".into(),
         instance: before,
+        records_changed: Vec::new(),
     };
     let report = run(
         &after,
