@@ -207,6 +207,63 @@ fn a_direct_push_taints_only_the_account_it_touches(flavor: Flavor) {
     assert!(!o.keys().contains(GRANT_KEY), "{out}");
 }
 
+fn an_evil_merge_commit_holds_more_than_was_reviewed(flavor: Flavor) {
+    let mut o = Office::new(flavor);
+    let m = o.open(OPERATOR, &Office::mail_files());
+    o.approve_sop(m);
+    // Someone with push rights merges by hand and slips the grant's files into the
+    // merge commit; the forge then shows the pull request merged by that commit.
+    git(
+        &o.dir,
+        &["merge", "-q", "--no-ff", "--no-commit", &format!("pr-{m}")],
+    );
+    for (rel, text) in Office::grant_files() {
+        let p = o.dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text.unwrap()).unwrap();
+    }
+    git(&o.dir, &["add", "-A"]);
+    git(&o.dir, &["commit", "-q", "-m", "Merge pull request #1"]);
+    let sha = o.head();
+    o.forge.with(|s| {
+        let p = s.pull(m);
+        p.merged = true;
+        p.merge_commit_sha = Some(sha.clone());
+    });
+    let apply = o.apply();
+    let out = text(&apply);
+    assert_eq!(code(&apply), 1, "{out}");
+    assert!(out.contains("not what was reviewed"), "{out}");
+    assert!(!o.keys().contains(GRANT_KEY), "{out}");
+    // The mail account in the same commit is refused too: the commit as a whole is
+    // not the reviewed pull request.
+    assert!(!o.passwd().contains("dimas.hartono"), "{out}");
+
+    // The same with the reviewed file itself altered in the merge commit.
+    let mut o = Office::new(flavor);
+    let m = o.open(OPERATOR, &Office::mail_files());
+    o.approve_sop(m);
+    git(
+        &o.dir,
+        &["merge", "-q", "--no-ff", "--no-commit", &format!("pr-{m}")],
+    );
+    let account = o.dir.join(MAIL_ACCOUNT);
+    let altered = std::fs::read_to_string(&account).unwrap() + "# altered in the merge\n";
+    std::fs::write(&account, altered).unwrap();
+    git(&o.dir, &["commit", "-qam", "Merge pull request #1"]);
+    let sha = o.head();
+    o.forge.with(|s| {
+        let p = s.pull(m);
+        p.merged = true;
+        p.merge_commit_sha = Some(sha.clone());
+    });
+    let apply = o.apply();
+    let out = text(&apply);
+    assert_eq!(code(&apply), 1, "{out}");
+    assert!(out.contains("otherwise than the reviewed head"), "{out}");
+    assert!(!o.passwd().contains("dimas.hartono"), "{out}");
+}
+
 fn a_cancelled_run_loses_nothing(flavor: Flavor) {
     let mut o = Office::new(flavor);
     // Two merges in quick succession; the first push's apply run never ran.
@@ -286,6 +343,7 @@ on_both_forges!(
     protected_paths_need_the_config_change_role,
     a_direct_push_taints_only_the_account_it_touches,
     a_cancelled_run_loses_nothing,
+    an_evil_merge_commit_holds_more_than_was_reviewed,
     same_second_approvals_out_of_order,
     a_tag_shadowing_the_base_is_refused,
 );

@@ -136,6 +136,37 @@ impl History {
     }
 }
 
+impl History {
+    /// The paths (from the repository root) commit `c` changes against its first
+    /// parent, with their blob ids at `c` (`None`: deleted).
+    pub fn changes(&self, c: Oid) -> Result<Vec<(String, Option<Oid>)>, HistoryError> {
+        let commit = self.repo.find_commit(c)?;
+        let tree = commit.tree()?;
+        let parent = match commit.parent(0) {
+            Ok(p) => Some(p.tree()?),
+            Err(_) => None,
+        };
+        let diff = self
+            .repo
+            .diff_tree_to_tree(parent.as_ref(), Some(&tree), None)?;
+        Ok(diff
+            .deltas()
+            .filter_map(|d| {
+                let path = d.new_file().path().or(d.old_file().path())?;
+                let id = Some(d.new_file().id()).filter(|id| !id.is_zero());
+                Some((path.to_string_lossy().replace('\\', "/"), id))
+            })
+            .collect())
+    }
+
+    /// The blob id of `path` (from the repository root) at commit `c`, if the
+    /// commit is in this clone and has the path.
+    pub fn blob_at(&self, c: &str, path: &str) -> Option<Oid> {
+        let commit = self.repo.find_commit(Oid::from_str(c).ok()?).ok()?;
+        entry_id(&commit.tree().ok()?, path)
+    }
+}
+
 fn entry_id(tree: &Tree, path: &str) -> Option<Oid> {
     tree.get_path(Path::new(path)).ok().map(|e| e.id())
 }

@@ -27,7 +27,7 @@ use crate::apply::gate::{ApprovalGate, KindOf, unticketed};
 use crate::apply::plan::{PlannedChange, Target};
 use crate::forge::{Forge, PullData};
 use crate::model::record::Outcome;
-use crate::model::{CONFIG_FILE, Instance, REQUESTS_DIR};
+use crate::model::{ACCOUNTS_DIR, CONFIG_FILE, Instance, REQUESTS_DIR};
 
 /// What the forge says of one commit on the branch.
 #[derive(Debug, Clone)]
@@ -126,6 +126,7 @@ impl<'a> HistoryGate<'a> {
                 short(&sha)
             ));
         }
+        self.as_reviewed(c, &data)?;
         // The role map as the base branch had it when the pull request merged.
         let base = if merge_commit {
             self.history.first_parent(c).ok().flatten()
@@ -168,6 +169,41 @@ impl<'a> HistoryGate<'a> {
             refused,
             tickets,
         })
+    }
+
+    /// Commit `c` holds what was reviewed: it changes no path the pull request does
+    /// not list (a merge commit made by hand could add anything), and its requests
+    /// and accounts are exactly as on the reviewed head, when the head is here.
+    fn as_reviewed(&self, c: Oid, data: &PullData) -> Result<(), String> {
+        let listed: BTreeSet<&str> = data
+            .files
+            .iter()
+            .flat_map(|f| [Some(f.path.as_str()), f.previous_path.as_deref()])
+            .flatten()
+            .collect();
+        let (pr, head) = (data.pull.number, &data.pull.head_sha);
+        let sha = c.to_string();
+        let data_dirs = [
+            self.history.repo_path(REQUESTS_DIR) + "/",
+            self.history.repo_path(ACCOUNTS_DIR) + "/",
+        ];
+        for (path, id) in self.history.changes(c).map_err(|e| e.to_string())? {
+            if !listed.contains(path.as_str()) {
+                return Err(format!(
+                    "commit {} changes {path}, which pull request #{pr} does not list: not what was reviewed",
+                    short(&sha)
+                ));
+            }
+            let data_file = data_dirs.iter().any(|d| path.starts_with(d.as_str()));
+            if data_file && self.history.has(head) && self.history.blob_at(head, &path) != id {
+                return Err(format!(
+                    "commit {} holds {path} otherwise than the reviewed head {} of pull request #{pr}",
+                    short(&sha),
+                    short(head)
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The request files a pull request changed, as commit `c` has them.
