@@ -112,7 +112,7 @@ impl<'a> HistoryGate<'a> {
             .map_err(|e| format!("cannot ask the forge about {}: {e}", short(&sha)))?
             .ok_or_else(|| {
                 format!(
-                    "commit {} reached the branch without a merged pull request (a direct push)",
+                    "[A013] commit {} reached the branch without a merged pull request (a direct push)",
                     short(&sha)
                 )
             })?;
@@ -122,7 +122,7 @@ impl<'a> HistoryGate<'a> {
         let merge_commit = pull.merge_commit_sha.as_deref() == Some(sha.as_str());
         if !pull.merged || !(merge_commit || data.commits.iter().any(|k| k.sha == sha)) {
             return Err(format!(
-                "the forge does not show commit {} as the merge of pull request #{pr}",
+                "[A013] the forge does not show commit {} as the merge of pull request #{pr}",
                 short(&sha)
             ));
         }
@@ -190,14 +190,14 @@ impl<'a> HistoryGate<'a> {
         for (path, id) in self.history.changes(c).map_err(|e| e.to_string())? {
             if !listed.contains(path.as_str()) {
                 return Err(format!(
-                    "commit {} changes {path}, which pull request #{pr} does not list: not what was reviewed",
+                    "[A014] commit {} changes {path}, which pull request #{pr} does not list: not what was reviewed",
                     short(&sha)
                 ));
             }
             let data_file = data_dirs.iter().any(|d| path.starts_with(d.as_str()));
             if data_file && self.history.has(head) && self.history.blob_at(head, &path) != id {
                 return Err(format!(
-                    "commit {} holds {path} otherwise than the reviewed head {} of pull request #{pr}",
+                    "[A014] commit {} holds {path} otherwise than the reviewed head {} of pull request #{pr}",
                     short(&sha),
                     short(head)
                 ));
@@ -264,7 +264,7 @@ impl<'a> HistoryGate<'a> {
                 match pulls.get(c) {
                     Some(Ok(v)) => {
                         if let Some(why) = &v.refused {
-                            return Err(at(&format!("which was not approved: {why}")));
+                            return Err(at(&format!("which was not approved ([A013]): {why}")));
                         }
                     }
                     Some(Err(why)) => return Err(at(why)),
@@ -285,7 +285,7 @@ impl<'a> HistoryGate<'a> {
                 Some(Ok(trail)) => {
                     trails.insert(ticket.clone(), trail.clone());
                 }
-                Some(Err(missing)) => return Err(missing.to_string()),
+                Some(Err(missing)) => return Err(format!("[A013] {missing}")),
                 None => {
                     return Err(format!(
                         "{ticket}: pull request #{} does not list {} among its files",

@@ -146,6 +146,21 @@ pub const RECORDS_BY_CI: Rule = Rule {
     check: Check::Requirement,
 };
 
+pub const APPROVED_HISTORY: Rule = Rule {
+    code: "A013",
+    name: "approved-history",
+    summary: "loket apply changes only what rests on approved pull requests: every commit on the branch that wrote loket.toml, the change's account file or its requests is the merge of a pull request approved as a whole, and the one that added each request carries its approvals",
+    summary_id: "apply hanya menerapkan perubahan dari pull request yang disetujui: setiap commit yang menulis loket.toml, berkas akun atau permohonannya harus merge pull request yang disetujui",
+    check: Check::Requirement,
+};
+pub const MERGED_AS_REVIEWED: Rule = Rule {
+    code: "A014",
+    name: "merged-as-reviewed",
+    summary: "a pull request's merge commit changes only the paths the pull request lists, its requests and accounts exactly as on the reviewed head",
+    summary_id: "commit merge hanya mengubah berkas yang ada di pull request, isinya sama dengan head yang ditinjau",
+    check: Check::Requirement,
+};
+
 /// Every approval rule, in code order.
 pub static RULES: &[Rule] = &[
     FORMAL_APPROVAL,
@@ -160,6 +175,8 @@ pub static RULES: &[Rule] = &[
     CONFIG_CHANGE,
     CHECK_PASSES,
     RECORDS_BY_CI,
+    APPROVED_HISTORY,
+    MERGED_AS_REVIEWED,
 ];
 
 /// Review rules, in code order: the first that fails is reported.
