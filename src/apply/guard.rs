@@ -7,12 +7,13 @@
 
 use super::plan::{Action, PlannedChange};
 use super::{ApplyError, LiveState};
+use crate::model::backends::Share;
 
 pub fn check(
     backend: &str,
     changes: &[PlannedChange],
     live: &LiveState,
-    max_share: f64,
+    max_share: Share,
 ) -> Result<(), ApplyError> {
     let removals = changes
         .iter()
@@ -23,12 +24,12 @@ pub fn check(
         return Ok(());
     }
     let share = removals as f64 / total as f64;
-    if share > max_share {
+    if share > max_share.get() {
         return Err(ApplyError::Guard {
             backend: backend.to_string(),
             removals,
             total,
-            max_share,
+            max_share: max_share.get(),
         });
     }
     Ok(())
@@ -47,6 +48,10 @@ mod tests {
         l
     }
 
+    fn share() -> Share {
+        "0.2".parse().unwrap()
+    }
+
     fn disables(n: usize) -> Vec<PlannedChange> {
         (0..n)
             .map(|i| PlannedChange {
@@ -63,9 +68,9 @@ mod tests {
 
     #[test]
     fn refuses_mass_disable_allows_small() {
-        assert!(check("dovecot", &disables(2), &live(10), 0.2).is_ok());
-        let err = check("dovecot", &disables(3), &live(10), 0.2).unwrap_err();
+        assert!(check("dovecot", &disables(2), &live(10), share()).is_ok());
+        let err = check("dovecot", &disables(3), &live(10), share()).unwrap_err();
         assert!(err.to_string().contains("3 of 10"), "{err}");
-        assert!(check("dovecot", &disables(1), &live(2), 0.2).is_ok());
+        assert!(check("dovecot", &disables(1), &live(2), share()).is_ok());
     }
 }

@@ -151,7 +151,7 @@ pub struct Options {
     /// The office date for expiry; default: today in the office's zone.
     pub today: Option<Date>,
     /// Overrides `backends.max-disable-share` for this run.
-    pub max_disable_share: Option<f64>,
+    pub max_disable_share: Option<crate::model::backends::Share>,
 }
 
 /// Carries the plan out: gate, guard, lock, journal, seal, apply, verify, record.

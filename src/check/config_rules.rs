@@ -43,7 +43,7 @@ pub const PATTERN: Rule = Rule {
 pub const SERVERS: Rule = Rule {
     code: "L064",
     name: "config-servers",
-    summary: "server names are unique; each takes an account kind, has max-days > 0 and a valid host key",
+    summary: "server names are unique; each takes an account kind, has max-days from 1 to 3660 and a valid host key",
     run: servers,
 };
 
@@ -60,6 +60,9 @@ pub const PREFIX: Rule = Rule {
     summary: "office.ticket-prefix is 2 to 5 capital letters",
     run: prefix,
 };
+
+/// The longest `max-days` a server may give: ten years.
+pub const MAX_DAYS: u32 = 3660;
 
 /// The config and its file, when both are there.
 fn config<'a>(cx: &'a Context) -> Option<(&'a Config, usize)> {
@@ -269,13 +272,16 @@ fn servers(cx: &Context, out: &mut Vec<Diagnostic>) {
                 "set `account-kinds = [\"opd\"]` (or \"personal\")",
             ));
         }
-        if *s.max_days.get_ref() == 0 {
+        let days = *s.max_days.get_ref();
+        if !(1..=MAX_DAYS).contains(&days) {
             out.push(err(
                 "L064",
                 file,
                 s.max_days.span(),
-                "zero days",
-                format!("server '{name}' allows access for 0 days"),
+                "out of range",
+                format!(
+                    "server '{name}' allows access for {days} days; max-days is 1 to {MAX_DAYS}"
+                ),
                 "set `max-days` to the longest access the SOP allows, e.g. 90",
             ));
         }

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 
 use crate::model::Spanned;
-use jiff::ToSpan;
 use ssh_key::public::KeyData;
 
 use super::{Context, Rule};
@@ -223,7 +222,11 @@ fn expiry(cx: &Context, out: &mut Vec<Diagnostic>) {
             }
         };
         let max = *server.max_days.get_ref();
-        let limit = from.checked_add(i64::from(max).days()).unwrap_or(from);
+        // A max-days past any date (L064 reports it) sets no limit here.
+        let limit = jiff::Span::new()
+            .try_days(i64::from(max))
+            .and_then(|span| from.checked_add(span))
+            .unwrap_or(jiff::civil::Date::MAX);
         if date <= from {
             out.push(
                 Diagnostic::error(

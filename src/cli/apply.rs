@@ -58,9 +58,10 @@ pub struct ApplyArgs {
     /// Treat this date (YYYY-MM-DD) as today (expiry).
     #[arg(long)]
     today: Option<Date>,
-    /// Allow this run to remove access from a larger share than loket.toml allows.
+    /// Allow this run to remove access from a larger share (0 to 1) than loket.toml
+    /// allows.
     #[arg(long)]
-    max_disable_share: Option<f64>,
+    max_disable_share: Option<loket::model::backends::Share>,
 }
 
 #[derive(clap::Args)]

@@ -24,7 +24,7 @@ pub struct Backends {
     /// A run that would disable or revoke more than this share of the live accounts
     /// (or keys) of a backend is refused.
     #[serde(default = "max_disable_share")]
-    pub max_disable_share: f64,
+    pub max_disable_share: Share,
     /// The mail backend; none: mail requests are not applied.
     #[serde(default)]
     pub mail: Option<MailBackend>,
@@ -50,8 +50,53 @@ fn state_dir() -> String {
     DEFAULT_STATE_DIR.into()
 }
 
-fn max_disable_share() -> f64 {
-    0.2
+fn max_disable_share() -> Share {
+    Share(0.2)
+}
+
+/// A share of a whole: a finite number from 0 to 1. NaN, infinities and anything
+/// outside the range are refused where they are read (loket.toml, a flag), so no
+/// comparison with a share can be silently false.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Share(f64);
+
+impl Share {
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl TryFrom<f64> for Share {
+    type Error = String;
+
+    fn try_from(v: f64) -> Result<Share, String> {
+        if v.is_finite() && (0.0..=1.0).contains(&v) {
+            Ok(Share(v))
+        } else {
+            Err(format!(
+                "{v} is not a share: write a number from 0 to 1, e.g. 0.2 for 20 %"
+            ))
+        }
+    }
+}
+
+impl std::str::FromStr for Share {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Share, String> {
+        let v: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not a number: write a share from 0 to 1"))?;
+        Share::try_from(v)
+    }
+}
+
+impl std::fmt::Display for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 /// `[backends.mail]`, chosen by `type`.
@@ -254,4 +299,29 @@ pub struct CommandSettings {
     /// Overrides of the template file's `[vars]` (e.g. the `zmprov` path).
     #[serde(default)]
     pub vars: std::collections::BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Share;
+
+    #[test]
+    fn a_share_is_finite_and_between_0_and_1() {
+        for bad in ["nan", "NaN", "inf", "-inf", "-0.1", "1.5", "x"] {
+            assert!(bad.parse::<Share>().is_err(), "{bad}");
+        }
+        assert_eq!("0.25".parse::<Share>().unwrap().get(), 0.25);
+        assert_eq!("1".parse::<Share>().unwrap().get(), 1.0);
+    }
+
+    #[test]
+    fn loket_toml_refuses_a_share_that_is_not_one() {
+        for bad in ["nan", "inf", "-0.5", "2"] {
+            let text = format!("max-disable-share = {bad}\n");
+            let err = toml::from_str::<super::Backends>(&text).unwrap_err();
+            assert!(err.to_string().contains("not a share"), "{bad}: {err}");
+        }
+        let ok: super::Backends = toml::from_str("max-disable-share = 1\n").unwrap();
+        assert_eq!(ok.max_disable_share.get(), 1.0);
+    }
 }

@@ -86,6 +86,11 @@ fn l064_fires_on_duplicate_server_and_bad_fields() {
     fires("L064", "name = \"db-1\"", "name = \"app-1\"");
     let (fx, line) = cfg_at("max-days = 90", "max-days = 0", "max-days");
     fx.assert_fires("L064", "loket.toml", line);
+    // Past the date library's span: refused, and the expiry rule does not panic on a
+    // pending grant to that server.
+    let (mut fx, line) = cfg_at("max-days = 90", "max-days = 7304485", "max-days");
+    fx.server_grant("db-1", "opd-dinkes", KEY_ED1);
+    fx.assert_fires("L064", "loket.toml", line);
     let mut fx = Fixture::kudus();
     fx.edit("loket.toml", |s| {
         s.replacen(
