@@ -329,6 +329,29 @@ fn check_errors_block_the_write() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("error[L051]"), "{}", text(&out));
     assert_eq!(files_under(&dir), before, "nothing written");
+
+    // L056: a system account or a login that is not one; no file is written, not
+    // even accounts/server/app-1/opd;reboot.toml.
+    let k = key("ed3.pub");
+    for login in ["root", "opd;reboot", "OPD Dinkes"] {
+        let args = [
+            "--server",
+            "app-1",
+            "--account",
+            login,
+            "--key-file",
+            &k,
+            "--expires",
+            "2026-12-31",
+            "--accept-terms",
+            "--purpose",
+            "Aplikasi",
+        ];
+        let out = new(&dir, "server-grant", &args);
+        assert_eq!(out.status.code(), Some(1), "{login}: {}", text(&out));
+        assert!(text(&out).contains("error[L056]"), "{}", text(&out));
+        assert_eq!(files_under(&dir), before, "nothing written");
+    }
 }
 
 #[test]

@@ -37,6 +37,9 @@ impl Keydir {
                 )));
             }
         }
+        if let Some(why) = crate::model::login::problem(login, &[]) {
+            return Err(BackendError::Other(format!("login {login:?}: {why}")));
+        }
         Ok(self.dir.join(server).join(login))
     }
 
@@ -257,5 +260,9 @@ mod tests {
         assert!(kd.file("..", "x").is_err());
         assert!(kd.file("app-1", "a/b").is_err());
         assert!(kd.file("app-1", "opd-x").is_ok());
+        // System accounts and odd names are refused here too, whatever check said.
+        for bad in ["root", "opd;reboot", "OPD Dinkes"] {
+            assert!(kd.file("app-1", bad).is_err(), "{bad}");
+        }
     }
 }

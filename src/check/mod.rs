@@ -72,6 +72,7 @@ pub static RULES: &[Rule] = &[
     server::KEY_PARSE,
     server::KEY_STRENGTH,
     server::KEY_SHARED,
+    server::LOGIN,
     config_rules::ROLES,
     config_rules::STEP_IDS,
     config_rules::SOP_KINDS,

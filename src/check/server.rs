@@ -60,6 +60,13 @@ pub const KEY_SHARED: Rule = Rule {
     run: key_shared,
 };
 
+pub const LOGIN: Rule = Rule {
+    code: "L056",
+    name: "server-login",
+    summary: "a server login is lower-case letters, digits and '-', starts with a letter, at most 32 characters, and is no system or reserved account",
+    run: login,
+};
+
 pub const MIN_RSA_BITS: usize = 3072;
 
 fn grants<'a>(cx: &'a Context) -> impl Iterator<Item = (usize, &'a Request)> + 'a {
@@ -109,6 +116,37 @@ impl Person {
 
     fn holder(h: &Holder) -> Self {
         Self::of(&h.name, h.nip.as_ref())
+    }
+}
+
+fn login(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let reserved = |server: &str| {
+        cx.config
+            .and_then(|c| c.server(server))
+            .map_or(&[][..], |s| s.reserved_logins.as_slice())
+    };
+    let mut check = |file, server: &str, login: &Spanned<String>| {
+        if let Some(why) = crate::model::login::problem(login.get_ref(), reserved(server)) {
+            out.push(
+                Diagnostic::error(
+                    "L056",
+                    Label::new(file, login.span(), "not a usable login"),
+                    format!("login {:?}: {why}", login.get_ref()),
+                )
+                .with_hint(
+                    "name the OPD's account like `opd-dinkes`: lower-case letters, digits and '-'",
+                ),
+            );
+        }
+    };
+    for r in &cx.inst.requests {
+        if let Some(s) = &r.value.server {
+            let s = s.get_ref();
+            check(r.file, s.name.get_ref(), &s.account);
+        }
+    }
+    for a in &cx.inst.server_accounts {
+        check(a.file, a.value.server.get_ref(), &a.value.login);
     }
 }
 

@@ -153,6 +153,10 @@ pub struct Server {
     /// Login loket uses to manage accounts (needs sudo), if not `root`.
     #[serde(default)]
     pub admin_user: Option<String>,
+    /// Logins of this server's own services, never given through a request (beside
+    /// the system accounts every server has: `crate::model::login`).
+    #[serde(default)]
+    pub reserved_logins: Vec<String>,
 }
 
 fn ssh_port() -> u16 {

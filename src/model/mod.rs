@@ -6,6 +6,7 @@ pub mod backends;
 pub mod cache;
 pub mod config;
 mod load;
+pub mod login;
 pub mod record;
 pub mod record_cache;
 pub mod request;

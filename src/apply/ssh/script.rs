@@ -76,15 +76,10 @@ lk_del() {
 }
 "#;
 
-/// Login names useradd takes and the shell never needs to think about.
+/// Login names useradd takes, the shell never needs to think about, and no system
+/// account: checked again here, whatever `loket check` said, before any command.
 fn valid_login(login: &str) -> bool {
-    let b = login.as_bytes();
-    !b.is_empty()
-        && b.len() <= 32
-        && (b[0].is_ascii_lowercase() || b[0] == b'_')
-        && b.iter().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'.')
-        })
+    crate::model::login::problem(login, &[]).is_none()
 }
 
 fn chage(login: &str, on: Date) -> String {
@@ -121,7 +116,10 @@ pub fn apply_script(ops: &[Op], live: &LiveHost) -> String {
         let body = if !valid_login(login) {
             format!(
                 "echo {} >&2; exit 2",
-                sh_quote(&format!("invalid login name {login:?}"))
+                sh_quote(&format!(
+                    "invalid login name {login:?}: {}",
+                    crate::model::login::problem(login, &[]).unwrap_or_default()
+                ))
             )
         } else {
             let held = keys.entry(login.to_string()).or_default();
@@ -306,6 +304,20 @@ mod tests {
             parse_read("s", "U\tx\t99999999\t\nEND\n").is_err(),
             "no panic"
         );
+    }
+
+    #[test]
+    fn a_system_or_malformed_login_never_reaches_a_command() {
+        for bad in ["root", "opd;reboot", "OPD Dinkes"] {
+            let ops = [Op::CreateAccount {
+                login: bad.into(),
+                ticket: "KDS-PH7H3-MSBP2".into(),
+            }];
+            let s = apply_script(&ops, &LiveHost::default());
+            assert!(!s.contains("useradd"), "{bad}: {s}");
+            assert!(s.contains("invalid login name"), "{bad}");
+            assert!(!read_script(&[bad]).contains("lk_show '"), "{bad}");
+        }
     }
 
     #[test]

@@ -152,3 +152,37 @@ fn l055_fires_when_two_people_hold_one_key() {
     fx.server_grant("app-1", "opd-dinkes", KEY_ED1);
     fx.assert_quiet("L055");
 }
+
+#[test]
+fn l056_fires_on_system_and_malformed_logins() {
+    let line_of = |fx: &Fixture, file: &str, needle: &str| {
+        let text = &fx.files[file];
+        1 + text[..text.find(needle).unwrap()].matches('\n').count()
+    };
+    for bad in ["root", "opd;reboot", "OPD Dinkes"] {
+        let mut fx = Fixture::kudus();
+        let t = fx.server_grant("app-1", bad, KEY_ED1);
+        let req = format!("requests/{t}.toml");
+        let line = line_of(&fx, &req, "account = ");
+        let d = fx.assert_fires("L056", &req, line);
+        assert!(d.message.contains(bad), "{}", d.message);
+        let acc = format!("accounts/server/app-1/{bad}.toml");
+        let line = line_of(&fx, &acc, "login = ");
+        fx.assert_fires("L056", &acc, line);
+    }
+    // A server's own reserved names.
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        s.replacen(
+            "max-days = 365",
+            "max-days = 365\nreserved-logins = [\"deploy\"]",
+            1,
+        )
+    });
+    let t = fx.server_grant("app-1", "deploy", KEY_ED1);
+    let req = format!("requests/{t}.toml");
+    let line = line_of(&fx, &req, "account = ");
+    fx.assert_fires("L056", &req, line);
+    let (fx, _) = grant(KEY_ED1);
+    fx.assert_quiet("L056");
+}
