@@ -13,6 +13,7 @@
 mod base;
 mod base_tree;
 mod config_rules;
+pub mod fields;
 mod index;
 pub mod mail;
 pub mod names;
@@ -52,6 +53,9 @@ pub static RULES: &[Rule] = &[
     shape::ACCOUNT_FILE_NAME,
     shape::KIND_FIELDS,
     shape::FIELD_LENGTH,
+    fields::RECIPIENT,
+    fields::CONTROL_CHARS,
+    fields::DATE_KINDS,
     tickets::FILE_NAME,
     tickets::FORMAT,
     tickets::DUPLICATE,

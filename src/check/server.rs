@@ -314,7 +314,22 @@ fn terms(cx: &Context, out: &mut Vec<Diagnostic>) {
 
 /// Parses an OpenSSH one-line public key.
 pub fn parse_key(s: &str) -> Result<KeyData, String> {
-    ssh_key::PublicKey::from_openssh(s.trim())
+    let s = s.trim();
+    if s.contains(|c: char| c.is_control()) {
+        return Err("one line only: a line break or control character is in the key".into());
+    }
+    // The comment is free text, so `<key A> <key B>` parses as key A: refuse a
+    // second key (or its base64 body) hiding in the comment.
+    let second = s.split_whitespace().skip(2).any(|w| {
+        w.starts_with("ssh-")
+            || w.starts_with("ecdsa-")
+            || w.starts_with("sk-")
+            || (w.starts_with("AAAA") && w.len() > 40)
+    });
+    if second {
+        return Err("more than one key on the line: give exactly one public key".into());
+    }
+    ssh_key::PublicKey::from_openssh(s)
         .map(|k| k.key_data().clone())
         .map_err(|e| e.to_string())
 }

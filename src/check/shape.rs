@@ -214,8 +214,12 @@ fn kind_fields(cx: &Context, out: &mut Vec<Diagnostic>) {
 }
 
 fn field_length(cx: &Context, out: &mut Vec<Diagnostic>) {
-    use crate::model::Spanned;
-    let mut check = |file: usize, field: &str, v: &Spanned<String>, max: usize| {
+    for (file, field, v) in super::fields::text_fields(cx) {
+        let max = match field {
+            "position" | "opd" | "signatory" => MAX_TITLE,
+            "purpose" => MAX_PURPOSE,
+            _ => MAX_NAME,
+        };
         let n = v.get_ref().chars().count();
         if n > max {
             out.push(
@@ -230,33 +234,6 @@ fn field_length(cx: &Context, out: &mut Vec<Diagnostic>) {
                 )
                 .with_hint("shorten it to what the letter or form says"),
             );
-        }
-    };
-    for r in &cx.inst.requests {
-        let (a, l, f) = (&r.value.applicant, &r.value.letter, r.file);
-        check(f, "name", &a.name, MAX_NAME);
-        check(f, "contact", &a.contact, MAX_NAME);
-        check(f, "position", &a.position, MAX_TITLE);
-        check(f, "opd", &a.opd, MAX_TITLE);
-        check(f, "number", &l.number, MAX_NAME);
-        check(f, "signatory", &l.signatory, MAX_TITLE);
-        if let Some(p) = r
-            .value
-            .server
-            .as_ref()
-            .and_then(|s| s.get_ref().purpose.as_ref())
-        {
-            check(f, "purpose", p, MAX_PURPOSE);
-        }
-    }
-    for a in &cx.inst.mail_accounts {
-        check(a.file, "name", &a.value.holder.name, MAX_NAME);
-        check(a.file, "opd", &a.value.holder.opd, MAX_TITLE);
-    }
-    for a in &cx.inst.server_accounts {
-        check(a.file, "opd", &a.value.opd, MAX_TITLE);
-        for k in &a.value.keys {
-            check(a.file, "name", &k.holder.name, MAX_NAME);
         }
     }
 }

@@ -112,6 +112,17 @@ fn l053_fires_on_missing_and_unparsable_keys() {
     fx.assert_fires("L053", &req, 17);
     let (fx, _) = grant(KEY_ED2);
     fx.assert_quiet("L053");
+    // Two keys on one line, and a key followed by a second line with options.
+    let (a, b) = (KEY_ED1.trim(), KEY_ED2.trim());
+    for two in [format!("{a} {b}"), format!("{a}\\ncommand=\\\"sh\\\" {b}")] {
+        let (fx, req) = grant(&two);
+        let d = fx.assert_fires("L053", &req, 20);
+        assert!(
+            d.primary.message.contains("one key") || d.primary.message.contains("one line"),
+            "{two}: {}",
+            d.primary.message
+        );
+    }
 }
 
 #[test]
