@@ -2,12 +2,16 @@
 //! reserved names. Checked where an address is made: `mail-create` requests and the
 //! account files under `accounts/mail/`.
 
+use std::collections::HashSet;
+
+use crate::check::names::collision_key;
 use crate::model::Spanned;
+use crate::model::config::Naming;
 use regex::Regex;
 
 use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label, Severity};
-use crate::model::{Config, RequestKind};
+use crate::model::RequestKind;
 
 pub const LOCAL_PART: Rule = Rule {
     code: "L020",
@@ -242,30 +246,32 @@ fn domain(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Whether `local` is reserved by the built-in list or `config`.
-pub fn is_reserved(local: &str, config: Option<&Config>) -> bool {
-    let l = local.to_ascii_lowercase();
-    RESERVED_NAMES.contains(&l.as_str())
-        || config.is_some_and(|c| {
-            c.naming
-                .reserved
-                .iter()
-                .any(|r| r.get_ref().eq_ignore_ascii_case(&l))
-        })
+/// The collision keys of every reserved name (built-in and `naming.reserved`): a
+/// local part is reserved when its key is among them, so `Post.Master` or
+/// `p0stmaster` are as reserved as `postmaster`. `loket new` uses the same set.
+pub fn reserved_keys(naming: &Naming) -> HashSet<String> {
+    RESERVED_NAMES
+        .iter()
+        .copied()
+        .chain(naming.reserved.iter().map(|r| r.get_ref().as_str()))
+        .map(|r| collision_key(r, naming))
+        .collect()
 }
 
 fn reserved(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let naming = cx.config.map(|c| c.naming.clone()).unwrap_or_default();
+    let keys = reserved_keys(&naming);
     for w in created(cx) {
         let Some((local, _)) = split(w.addr.get_ref()) else {
             continue;
         };
-        if is_reserved(local, cx.config) {
+        if keys.contains(&collision_key(local, &naming)) {
             out.push(
                 diag(
                     "L023",
                     &w,
                     "reserved name",
-                    format!("'{local}' is a reserved name and cannot be a person's address"),
+                    format!("'{local}' is a reserved name (or looks like one) and cannot be a person's address"),
                 )
                 .with_hint("use the applicant's own name, e.g. \"budi.santoso\"; role mailboxes are set up by the office"),
             );
@@ -347,5 +353,31 @@ mod tests {
         }
         let (fx, _) = addr_fx("budi.santoso");
         fx.assert_quiet("L023");
+    }
+
+    #[test]
+    fn l023_folds_like_loket_new() {
+        // Look-alikes of reserved names: a digit for a letter, Cyrillic letters, case.
+        let naming = crate::model::config::Naming::default();
+        let names = crate::new::suggest::Names::new([], &naming);
+        for (local, reserved) in [
+            ("p0stmaster", true),
+            ("\u{0440}\u{043e}stmaster", true),
+            ("ADMIN", true),
+            ("budi.santoso", false),
+        ] {
+            let (fx, req) = addr_fx(local);
+            if reserved {
+                fx.assert_fires("L023", &req, 18);
+            } else {
+                fx.assert_quiet("L023");
+            }
+            let by_new = names.check(local, "kuduskab.go.id");
+            assert_eq!(
+                matches!(by_new, Err(crate::new::suggest::Unavailable::Reserved)),
+                reserved,
+                "{local}: new and check disagree"
+            );
+        }
     }
 }

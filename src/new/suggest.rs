@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::check::mail::{MAX_LOCAL_PART, RESERVED_NAMES};
+use crate::check::mail::{MAX_LOCAL_PART, reserved_keys};
 use crate::check::names::{address_key, collision_key};
 use crate::model::config::Naming;
 
@@ -42,12 +42,7 @@ impl Names {
                 .entry(address_key(addr, naming))
                 .or_insert_with(|| addr.to_string());
         }
-        let reserved = RESERVED_NAMES
-            .iter()
-            .copied()
-            .chain(naming.reserved.iter().map(|r| r.get_ref().as_str()))
-            .map(|r| collision_key(r, naming))
-            .collect();
+        let reserved = reserved_keys(naming);
         Names {
             naming: naming.clone(),
             pattern: Regex::new(naming.local_part_pattern.get_ref()).ok(),
