@@ -13,6 +13,7 @@
 mod base;
 mod base_tree;
 mod config_rules;
+mod conflicts;
 pub mod fields;
 mod index;
 pub mod mail;
@@ -70,6 +71,7 @@ pub static RULES: &[Rule] = &[
     references::TARGET,
     references::TICKET_EXISTS,
     references::CONSISTENT,
+    conflicts::PENDING_CONFLICT,
     server::INVENTORY,
     server::EXPIRY,
     server::TERMS,
