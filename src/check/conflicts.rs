@@ -42,8 +42,11 @@ fn target(r: &Request) -> Option<(String, Range<usize>)> {
     }
 }
 
+/// A pending request, where it names its target.
+type Named<'a> = (FileId, Range<usize>, &'a Request);
+
 fn pending_conflict(cx: &Context, out: &mut Vec<Diagnostic>) {
-    let mut by_target: BTreeMap<String, Vec<(FileId, Range<usize>, &Request)>> = BTreeMap::new();
+    let mut by_target: BTreeMap<String, Vec<Named>> = BTreeMap::new();
     for r in cx.inst.requests.iter().filter(|r| is_pending(cx, &r.value)) {
         if let Some((key, span)) = target(&r.value) {
             by_target
