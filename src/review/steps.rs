@@ -179,8 +179,15 @@ pub(super) fn ticket_status(
         }
     }
     // A request for changes by someone holding one of the SOP's roles returns (or
-    // refuses) the request, whatever else is approved.
-    if let Some(o) = objections.iter().find(|o| holds_any(&o.login)) {
+    // refuses) the request, whatever else is approved: any step's role, not only
+    // the reviewing ones (the admin who would create the account may object too).
+    let sop_roles: Vec<&str> = sop
+        .steps
+        .iter()
+        .map(|s| s.role.get_ref().as_str())
+        .collect();
+    let objects = |login: &str| config.roles_of(login).any(|r| sop_roles.contains(&r));
+    if let Some(o) = objections.iter().find(|o| objects(&o.login)) {
         let body = o.body.trim();
         let refused = REFUSAL_PREFIXES.iter().any(|p| {
             body.get(..p.len())
@@ -195,7 +202,7 @@ pub(super) fn ticket_status(
         status.reason = Some(if body.is_empty() {
             let roles: Vec<&str> = config
                 .roles_of(&o.login)
-                .filter(|r| review_roles.contains(r))
+                .filter(|r| sop_roles.contains(r))
                 .collect();
             format!("changes requested by {} (no reason given)", roles.join("/"))
         } else {

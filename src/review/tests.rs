@@ -117,6 +117,44 @@ fn refusal_and_return_are_told_apart() {
 }
 
 #[test]
+fn changes_requested_by_the_admin_step_holder_block_a_fully_approved_request() {
+    // The admin holds no review step of the mail SOP, only the after-merge account
+    // creation; an outstanding request for changes from them still stops the request.
+    let mut objection = review(1, "admin-helpdesk-kudus", ChangesRequested, 1);
+    objection.body = "ditolak: nama sudah dipakai di server surat".into();
+    let chain = vec![
+        objection.clone(),
+        review(2, "kadis-kominfo-kudus", Approved, 2),
+        review(3, "kabid-informatika-kudus", Approved, 3),
+        review(4, "kasi-tip-kudus", Approved, 4),
+    ];
+    let ev = eval(chain.clone());
+    assert_eq!(ev.outcome, Outcome::Refused, "{ev:#?}");
+    assert!(
+        gate::judge(
+            &config(),
+            &data(chain.clone()),
+            &mail(),
+            true,
+            Timestamp::UNIX_EPOCH
+        )
+        .is_err()
+    );
+    objection.body.clear();
+    let mut returned = chain;
+    returned[0] = objection;
+    let ev = eval(returned.clone());
+    assert_eq!(ev.outcome, Outcome::Returned);
+    assert_eq!(
+        ev.tickets[0].reason.as_deref(),
+        Some("changes requested by admin (no reason given)")
+    );
+    // Approving later withdraws the objection.
+    returned.push(review(5, "admin-helpdesk-kudus", Approved, 5));
+    assert_eq!(eval(returned).outcome, Outcome::Approved);
+}
+
+#[test]
 fn changes_requested_by_an_outsider_do_not_return() {
     let ev = eval(vec![review(1, "random-user", ChangesRequested, 1)]);
     assert_eq!(ev.outcome, Outcome::Pending);
