@@ -60,6 +60,10 @@ pub struct Fields {
     /// Public key the credentials are sealed to (`age1…` or `ssh-ed25519 …`).
     #[arg(long)]
     recipient: Option<String>,
+    /// Why you ask for someone else's reset, deactivation or revocation (only for a
+    /// position loket.toml's `[requests] on-behalf-positions` names).
+    #[arg(long)]
+    on_behalf_reason: Option<String>,
     /// Request letter number (nomor surat).
     #[arg(long)]
     letter_number: Option<String>,
@@ -456,6 +460,7 @@ fn gather(
             position,
             contact,
             recipient: f.recipient,
+            on_behalf_reason: f.on_behalf_reason,
         },
         letter: Letter {
             number: letter_number,

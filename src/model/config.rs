@@ -24,6 +24,8 @@ pub struct Config {
     #[serde(default)]
     pub approvals: Approvals,
     #[serde(default)]
+    pub requests: RequestPolicy,
+    #[serde(default)]
     pub site: SiteConfig,
     #[serde(default)]
     pub backends: Backends,
@@ -242,6 +244,27 @@ pub struct Approvals {
     /// Role whose approval a change to `loket.toml` needs.
     #[serde(default)]
     pub config_change_role: Option<Spanned<String>>,
+}
+
+/// Who may ask for what (`[requests]`): the office's policy, from its SOP.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RequestPolicy {
+    /// Positions (matched as a case-insensitive prefix of the applicant's `position`)
+    /// that may ask for a reset, deactivation or revocation of someone else's account,
+    /// giving `on-behalf-reason`. Empty: only the holder asks.
+    #[serde(default)]
+    pub on_behalf_positions: Vec<Spanned<String>>,
+}
+
+impl RequestPolicy {
+    /// Whether `position` may ask on someone's behalf.
+    pub fn may_ask_for_others(&self, position: &str) -> bool {
+        let p = position.trim().to_lowercase();
+        self.on_behalf_positions
+            .iter()
+            .any(|o| p.starts_with(&o.get_ref().trim().to_lowercase()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -116,6 +116,10 @@ pub struct Applicant {
     /// Public key the credentials are sealed to: `age1…` or `ssh-ed25519 …`.
     #[serde(default)]
     pub recipient: Option<Spanned<String>>,
+    /// Why someone other than the holder asks (a reset, deactivation or revocation
+    /// by a position `[requests] on-behalf-positions` names).
+    #[serde(default)]
+    pub on_behalf_reason: Option<Spanned<String>>,
 }
 
 /// The request letter (surat permohonan).

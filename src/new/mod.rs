@@ -40,6 +40,8 @@ pub struct Applicant {
     pub contact: String,
     /// `age1…` or `ssh-ed25519 …`: the key credentials are sealed to.
     pub recipient: Option<String>,
+    /// Why someone other than the holder asks (`[requests] on-behalf-positions`).
+    pub on_behalf_reason: Option<String>,
 }
 
 /// The request letter (surat permohonan).
@@ -363,6 +365,7 @@ fn request_text(req: &NewRequest, ticket: &str, section_name: &str, section: Tab
             ("position", Some(&a.position)),
             ("contact", Some(&a.contact)),
             ("recipient", a.recipient.as_deref()),
+            ("on-behalf-reason", a.on_behalf_reason.as_deref()),
         ])),
     );
     let mut letter = edit::string_table(&[("number", Some(&req.letter.number))]);

@@ -22,6 +22,7 @@ fn request(details: Details) -> NewRequest {
             position: "Pranata Komputer".into(),
             contact: "081200001111".into(),
             recipient: None,
+            on_behalf_reason: None,
         },
         letter: Letter {
             number: "800/77/11.2026".into(),
