@@ -99,7 +99,7 @@ fn assert_refused_everywhere(forge: &FakeForge, repo: &Repo, says: &[&str]) {
 
 /// A fake commit sha, distinct per `i`.
 fn sha(i: usize) -> String {
-    format!("{:040x}", 0xc0ffee_0000_usize + i)
+    format!("{:040x}", 0x00c0_ffee_0000_usize + i)
 }
 
 /// Makes PR #1 `n` commits long: `n - 1` by the author, then the head commit by
@@ -305,6 +305,22 @@ fn forgejo_server_ignoring_page_is_refused() {
     assert!(
         requests < 50,
         "{requests} requests: looped instead of refusing"
+    );
+}
+
+/// X-Total-Count never ends a list, but a list that disagrees with it is refused.
+#[test]
+fn forgejo_total_count_disagreeing_with_the_list_is_refused() {
+    let (forge, repo) = setup(Flavor::Forgejo);
+    approve_all(&forge);
+    forge.with(|s| {
+        s.forgejo.link = true;
+        s.forgejo.total_count_extra = 1;
+    });
+    assert_refused_everywhere(
+        &forge,
+        &repo,
+        &["counts 2 (X-Total-Count) but listed 1", REFUSES],
     );
 }
 

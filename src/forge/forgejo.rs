@@ -54,7 +54,7 @@ impl Forgejo {
             }
             if previous.as_ref() == Some(&got.items) {
                 let why = format!(
-                    "the forge answered page {page} with page {} again (it ignores `page`; check the server and any proxy in front of it)",
+                    "the forge answered page {page} with page {} again: it ignores `page` (check the server and any proxy in front of it)",
                     page - 1
                 );
                 return Err(unfinished(&first, out.len(), total, &why));

@@ -213,7 +213,7 @@ pub fn unfinished(url: &str, listed: usize, expected: Option<u64>, why: &str) ->
         listed: Some(listed as u64),
         expected,
         message: format!(
-            "{why} ({url}, {listed} read): loket cannot read the list whole and refuses to judge the pull request"
+            "{why}; at {url} loket cannot read the list whole and refuses to judge the pull request"
         ),
     }
 }

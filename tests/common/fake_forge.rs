@@ -116,6 +116,8 @@ pub struct ForgejoPaging {
     pub has_more: bool,
     /// Answer every page with page 1 (a server or proxy that drops `page`).
     pub ignore_page: bool,
+    /// Added to `X-Total-Count`: a server counting items it does not list.
+    pub total_count_extra: usize,
 }
 
 #[derive(Debug, Default)]
@@ -691,7 +693,9 @@ impl Paging<'_> {
                         .push(("X-HasMore".into(), (page < last).to_string()));
                 }
                 if !f.no_total_count {
-                    r.headers.push(("X-Total-Count".into(), total.to_string()));
+                    let counted = total + f.total_count_extra;
+                    r.headers
+                        .push(("X-Total-Count".into(), counted.to_string()));
                 }
             }
         }
