@@ -324,6 +324,38 @@ fn forgejo_total_count_disagreeing_with_the_list_is_refused() {
     );
 }
 
+/// Gitea and Forgejo count other users' pending reviews in X-Total-Count but hide
+/// them after paging: a page of drafts comes back empty mid-list. A draft is no
+/// refusal, and the empty page is not the end of the list.
+#[test]
+fn forgejo_hidden_pending_reviews() {
+    let (forge, repo) = setup(Flavor::Forgejo);
+    approve_all(&forge);
+    forge.with(|s| {
+        s.forgejo.hide_pending = true;
+        s.review(1, WATCHER, Verdict::Pending, 4, "");
+    });
+    let out = forge.review(&repo, 1, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Page 1: approvals and comments; page 2: 30 drafts, listed as nothing; page 3:
+    // the Kasi takes the approval back.
+    comments(&forge, FORGEJO_MAX_LIMIT as u32 - 4, 5);
+    forge.with(|s| {
+        for i in 0..FORGEJO_MAX_LIMIT as u32 {
+            s.review(1, &format!("{WATCHER}-{i}"), Verdict::Pending, 40, "");
+        }
+    });
+    let reason = "nama sudah dipakai, ajukan nama lain";
+    forge.with(|s| s.review(1, KASI, Verdict::RequestChanges, 80, reason));
+    let out = forge.review(&repo, 1, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(json_of(&out)["tickets"][0]["reason"], reason);
+    merge(&forge, &repo);
+    assert_eq!(gate(&forge, &repo).status.code(), Some(1));
+    assert!(!recorded(&repo));
+}
+
 /// Positive control: a pull request exactly at GitHub's caps (250 commits, 3000
 /// files), or long Forgejo lists paged every way, is still judged and approved.
 fn normal_pull_is_approved(flavor: Flavor) {

@@ -38,51 +38,67 @@ impl Forgejo {
 
     /// Reads every page of a list. Servers cap `limit` (`MAX_RESPONSE_ITEMS`) and
     /// not all send `X-Total-Count`, so a short page says nothing: the end is where
-    /// `Link` has no `rel="next"`, `X-HasMore` says false, or else a page is empty.
-    fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ForgeError> {
+    /// `Link` has no `rel="next"`, `X-HasMore` says false, or else a page is empty;
+    /// never before the pages `X-Total-Count` implies, which then cross-checks.
+    fn list<T: DeserializeOwned>(&self, path: &str, total: Total) -> Result<Vec<T>, ForgeError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let first = format!("{}/{path}", self.repo_url);
         let mut out = Vec::new();
         let mut previous: Option<Vec<Value>> = None;
-        let mut total = None;
+        let (mut counted, mut widest) = (None, 0);
         for page in 1..=MAX_PAGES {
             let url = format!("{first}{sep}page={page}&limit={LIMIT}");
             let got = self.http.get::<Vec<Value>>(&url)?;
-            total = header_total(&got.headers).or(total);
-            if got.items.is_empty() {
-                break;
-            }
-            if previous.as_ref() == Some(&got.items) {
-                let why = format!(
-                    "the forge answered page {page} with page {} again: it ignores `page` (check the server and any proxy in front of it)",
-                    page - 1
-                );
-                return Err(unfinished(&first, out.len(), total, &why));
-            }
-            for v in &got.items {
-                out.push(T::deserialize(v).map_err(|e| ForgeError::Decode {
-                    url: url.clone(),
-                    message: e.to_string(),
-                })?);
-            }
-            previous = Some(got.items);
-            match more_after(&got.headers) {
-                Some(false) => break,
-                Some(true) | None if page == MAX_PAGES => {
-                    let why = "the forge still had more after the most pages loket reads";
-                    return Err(unfinished(&first, out.len(), total, why));
+            counted = header_total(&got.headers).or(counted);
+            widest = widest.max(got.items.len());
+            let more = if got.items.is_empty() {
+                false
+            } else {
+                if previous.as_ref() == Some(&got.items) {
+                    let why = format!(
+                        "the forge answered page {page} with page {} again: it ignores `page` (check the server and any proxy in front of it)",
+                        page - 1
+                    );
+                    return Err(unfinished(&first, out.len(), counted, &why));
                 }
-                _ => {}
+                for v in &got.items {
+                    out.push(T::deserialize(v).map_err(|e| ForgeError::Decode {
+                        url: url.clone(),
+                        message: e.to_string(),
+                    })?);
+                }
+                previous = Some(got.items);
+                more_after(&got.headers) != Some(false)
+            };
+            // Hidden items make pages short, even empty, before the last one.
+            let pages = counted.map_or(0, |t| t.div_ceil(widest.max(1) as u64));
+            if !more && page as u64 >= pages {
+                return total.check(&first, out, counted);
             }
         }
-        // X-Total-Count only cross-checks: a list that disagrees with it is refused.
-        match total {
-            Some(t) if t != out.len() as u64 => {
-                let why = format!(
-                    "the forge counts {t} (X-Total-Count) but listed {}",
-                    out.len()
-                );
-                Err(unfinished(&first, out.len(), total, &why))
+        let why = format!("the forge still had more after {MAX_PAGES} pages");
+        Err(unfinished(&first, out.len(), counted, &why))
+    }
+}
+
+/// What a list's `X-Total-Count` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Total {
+    /// Exactly the items listed.
+    Exact,
+    /// Also items hidden from the token: reviews count other users' pending drafts,
+    /// which are never approvals and withdraw none (Gitea filters them after paging).
+    AtLeast,
+}
+
+impl Total {
+    /// X-Total-Count only cross-checks: a list that disagrees with it is refused.
+    fn check<T>(self, url: &str, out: Vec<T>, counted: Option<u64>) -> Result<Vec<T>, ForgeError> {
+        let n = out.len() as u64;
+        match counted {
+            Some(t) if n > t || (n < t && self == Total::Exact) => {
+                let why = format!("the forge counts {t} (X-Total-Count) but listed {n}");
+                Err(unfinished(url, out.len(), counted, &why))
             }
             _ => Ok(out),
         }
@@ -177,7 +193,7 @@ impl Forge for Forgejo {
 
     fn open_pulls(&self) -> Result<Vec<PullRequest>, ForgeError> {
         Ok(self
-            .list::<Pull>("pulls?state=open")?
+            .list::<Pull>("pulls?state=open", Total::Exact)?
             .into_iter()
             .map(Into::into)
             .collect())
@@ -186,9 +202,10 @@ impl Forge for Forgejo {
     fn commits(&self, number: u64) -> Result<Vec<Commit>, ForgeError> {
         // verification/files off: loket needs only the accounts, and both are costly.
         Ok(self
-            .list::<PullCommit>(&format!(
-                "pulls/{number}/commits?verification=false&files=false"
-            ))?
+            .list::<PullCommit>(
+                &format!("pulls/{number}/commits?verification=false&files=false"),
+                Total::Exact,
+            )?
             .into_iter()
             .map(Into::into)
             .collect())
@@ -196,7 +213,7 @@ impl Forge for Forgejo {
 
     fn files(&self, number: u64) -> Result<Vec<ChangedFile>, ForgeError> {
         Ok(self
-            .list::<File>(&format!("pulls/{number}/files"))?
+            .list::<File>(&format!("pulls/{number}/files"), Total::Exact)?
             .into_iter()
             .map(Into::into)
             .collect())
@@ -204,7 +221,7 @@ impl Forge for Forgejo {
 
     fn reviews(&self, number: u64) -> Result<Vec<Review>, ForgeError> {
         Ok(self
-            .list::<PullReview>(&format!("pulls/{number}/reviews"))?
+            .list::<PullReview>(&format!("pulls/{number}/reviews"), Total::AtLeast)?
             .into_iter()
             .map(|r| Review {
                 id: r.id,
@@ -226,7 +243,7 @@ impl Forge for Forgejo {
     }
 
     fn comments(&self, number: u64) -> Result<Vec<IssueComment>, ForgeError> {
-        self.list::<IssueComment>(&format!("issues/{number}/comments"))
+        self.list::<IssueComment>(&format!("issues/{number}/comments"), Total::Exact)
     }
 
     fn create_comment(&self, number: u64, body: &str) -> Result<u64, ForgeError> {

@@ -47,13 +47,13 @@ impl GitHub {
             // A next page past the bound, or the page itself again, is a list we
             // cannot finish: refused, never cut short.
             let why = match &url {
-                Some(next) if *next == u => "the forge's next page is the page itself",
+                Some(next) if *next == u => "the forge's next page is the page itself".into(),
                 Some(_) if pages >= MAX_PAGES => {
-                    "the forge still had more after the most pages loket reads"
+                    format!("the forge still had more after {MAX_PAGES} pages")
                 }
                 _ => continue,
             };
-            return Err(unfinished(&u, out.len(), None, why));
+            return Err(unfinished(&u, out.len(), None, &why));
         }
         Ok(out)
     }

@@ -118,6 +118,9 @@ pub struct ForgejoPaging {
     pub ignore_page: bool,
     /// Added to `X-Total-Count`: a server counting items it does not list.
     pub total_count_extra: usize,
+    /// Hide other users' pending reviews after paging yet count them in
+    /// `X-Total-Count`, as Gitea and Forgejo do for a token that is not an admin.
+    pub hide_pending: bool,
 }
 
 #[derive(Debug, Default)]
@@ -653,7 +656,18 @@ impl Paging<'_> {
                 .min(FORGEJO_MAX_LIMIT),
         }
         .max(1);
-        let chunk: Vec<Value> = items.into_iter().skip((page - 1) * per).take(per).collect();
+        let hidden = |v: &Value| {
+            self.flavor == Flavor::Forgejo
+                && self.forgejo.hide_pending
+                && v["state"] == "PENDING"
+                && v["user"]["login"] != BOT
+        };
+        let chunk: Vec<Value> = items
+            .into_iter()
+            .skip((page - 1) * per)
+            .take(per)
+            .filter(|v| !hidden(v))
+            .collect();
         let mut r = json_resp(200, Value::Array(chunk));
         let last = total.div_ceil(per).max(1);
         // Both put the page's own query (with `page` replaced) in their links; Gitea
