@@ -4,14 +4,20 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::http::{Http, MAX_PAGES, encode_path, next_link};
+use super::http::{Http, MAX_PAGES, encode_path, next_link, unfinished};
 use super::wire::{File, Pull, PullCommit, User};
 use super::{
-    ChangedFile, Commit, Forge, ForgeError, ForgeKind, IssueComment, PullRequest, Review,
-    ReviewState,
+    ChangedFile, Commit, Forge, ForgeError, ForgeKind, IssueComment, PullCounts, PullRequest,
+    Review, ReviewState,
 };
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
+/// GitHub lists at most this many commits of a pull request (documented on
+/// "List commits on a pull request").
+pub const MAX_LISTED_COMMITS: u64 = 250;
+/// GitHub lists at most this many files of a pull request (documented on "List
+/// pull requests files").
+pub const MAX_LISTED_FILES: u64 = 3000;
 
 pub struct GitHub {
     http: Http,
@@ -37,9 +43,17 @@ impl GitHub {
             let page = self.http.get::<Vec<T>>(&u)?;
             out.extend(page.items);
             pages += 1;
-            if pages < MAX_PAGES {
-                url = next_link(&page.headers);
-            }
+            url = next_link(&page.headers);
+            // A next page past the bound, or the page itself again, is a list we
+            // cannot finish: refused, never cut short.
+            let why = match &url {
+                Some(next) if *next == u => "the forge's next page is the page itself".into(),
+                Some(_) if pages >= MAX_PAGES => {
+                    format!("the forge still had more after {MAX_PAGES} pages")
+                }
+                _ => continue,
+            };
+            return Err(unfinished(&u, out.len(), None, &why));
         }
         Ok(out)
     }
@@ -74,9 +88,11 @@ impl Forge for GitHub {
         ForgeKind::GitHub
     }
 
-    fn pull(&self, number: u64) -> Result<PullRequest, ForgeError> {
+    fn pull(&self, number: u64) -> Result<(PullRequest, PullCounts), ForgeError> {
         let url = format!("{}/pulls/{number}", self.repo_url);
-        Ok(self.http.get::<Pull>(&url)?.items.into())
+        let pull = self.http.get::<Pull>(&url)?.items;
+        let counts = pull.counts();
+        Ok((pull.into(), counts))
     }
 
     fn merged_pull_for_commit(&self, sha: &str) -> Result<Option<u64>, ForgeError> {

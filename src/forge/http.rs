@@ -206,6 +206,18 @@ fn transport(url: &str, e: ureq::Error) -> ForgeError {
     }
 }
 
+/// A list the forge does not let us read to its end: refused, never cut short.
+pub fn unfinished(url: &str, listed: usize, expected: Option<u64>, why: &str) -> ForgeError {
+    ForgeError::Incomplete {
+        what: url.to_string(),
+        listed: Some(listed as u64),
+        expected,
+        message: format!(
+            "{why}; at {url} loket cannot read the list whole and refuses to judge the pull request"
+        ),
+    }
+}
+
 /// Percent-encodes a repository path for a URL, keeping `/` between segments.
 pub fn encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
@@ -220,7 +232,8 @@ pub fn encode_path(path: &str) -> String {
     out
 }
 
-/// The `rel="next"` target of a GitHub `Link` header.
+/// The `rel="next"` target of a `Link` header (GitHub; Gitea and Forgejo send the
+/// same shape).
 pub fn next_link(headers: &HeaderMap) -> Option<String> {
     let link = headers.get("link")?.to_str().ok()?;
     link.split(',').find_map(|part| {

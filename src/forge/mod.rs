@@ -14,7 +14,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 pub use forgejo::Forgejo;
-pub use github::{DEFAULT_API_URL, GitHub};
+pub use github::{DEFAULT_API_URL, GitHub, MAX_LISTED_COMMITS, MAX_LISTED_FILES};
 
 /// Environment variable read first for the token, whatever the forge.
 pub const TOKEN_ENV: &str = "LOKET_FORGE_TOKEN";
@@ -29,6 +29,26 @@ pub enum ForgeKind {
 }
 
 impl ForgeKind {
+    /// The forge's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForgeKind::GitHub => "GitHub",
+            ForgeKind::Forgejo => "Forgejo/Gitea",
+        }
+    }
+
+    /// The most commits and changed files the forge lists for one pull request, if
+    /// it caps them (GitHub does, and documents it).
+    pub fn list_caps(self) -> Option<PullCounts> {
+        match self {
+            ForgeKind::GitHub => Some(PullCounts {
+                commits: Some(MAX_LISTED_COMMITS),
+                changed_files: Some(MAX_LISTED_FILES),
+            }),
+            ForgeKind::Forgejo => None,
+        }
+    }
+
     /// The forge's own token variable, read when [`TOKEN_ENV`] is unset.
     pub fn token_env(self) -> &'static str {
         match self {
@@ -79,6 +99,14 @@ pub struct PullRequest {
     pub merge_commit_sha: Option<String>,
     /// RFC 3339 instant it was opened.
     pub created_at: String,
+}
+
+/// How many commits and changed files the forge says a pull request has: what its
+/// listings are checked against. `None` where the forge gives no count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PullCounts {
+    pub commits: Option<u64>,
+    pub changed_files: Option<u64>,
 }
 
 /// One commit of a pull request. Logins are `None` when the forge could not map the
@@ -147,7 +175,8 @@ pub enum CommentAction {
 /// A forge API: read a PR and its reviews, write one comment.
 pub trait Forge {
     fn kind(&self) -> ForgeKind;
-    fn pull(&self, number: u64) -> Result<PullRequest, ForgeError>;
+    /// The pull request and the counts [`PullData::fetch`] checks the lists against.
+    fn pull(&self, number: u64) -> Result<(PullRequest, PullCounts), ForgeError>;
     /// The merged pull request whose merge (or squash / rebase) commit is `sha`.
     fn merged_pull_for_commit(&self, sha: &str) -> Result<Option<u64>, ForgeError>;
     /// Every open pull request.
@@ -208,14 +237,115 @@ pub struct PullData {
 }
 
 impl PullData {
+    /// Reads the pull request whole or not at all. Approvals judged on part of a pull
+    /// request are unsafe (an unseen commit's author could approve their own request,
+    /// an unseen request file would pass unjudged), so where the forge counts commits
+    /// or files, the lists must hold exactly that many; a count above what the forge
+    /// can list is refused before listing. Without a count, the clients' paging is
+    /// what guarantees the list is whole.
     pub fn fetch(forge: &dyn Forge, number: u64) -> Result<PullData, ForgeError> {
+        let (pull, counts) = forge.pull(number)?;
+        let kind = forge.kind();
+        let checks = [
+            (Listed::Commits, counts.commits),
+            (Listed::Files, counts.changed_files),
+        ];
+        for (what, count) in checks {
+            within_cap(kind, number, what, count)?;
+        }
+        let commits = forge.commits(number)?;
+        same_count(kind, number, Listed::Commits, commits.len(), counts.commits)?;
+        let files = forge.files(number)?;
+        same_count(
+            kind,
+            number,
+            Listed::Files,
+            files.len(),
+            counts.changed_files,
+        )?;
         Ok(PullData {
-            pull: forge.pull(number)?,
-            commits: forge.commits(number)?,
-            files: forge.files(number)?,
+            pull,
+            commits,
+            files,
             reviews: forge.reviews(number)?,
         })
     }
+}
+
+/// What a pull request's count is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Commits,
+    Files,
+}
+
+impl Listed {
+    fn noun(self) -> &'static str {
+        match self {
+            Listed::Commits => "commits",
+            Listed::Files => "changed files",
+        }
+    }
+
+    fn of(self, counts: PullCounts) -> Option<u64> {
+        match self {
+            Listed::Commits => counts.commits,
+            Listed::Files => counts.changed_files,
+        }
+    }
+}
+
+/// Refuses a pull request larger than the forge can list, before listing it.
+fn within_cap(
+    kind: ForgeKind,
+    number: u64,
+    what: Listed,
+    count: Option<u64>,
+) -> Result<(), ForgeError> {
+    let cap = kind.list_caps().and_then(|c| what.of(c));
+    match (count, cap) {
+        (Some(n), Some(cap)) if n > cap => Err(ForgeError::Incomplete {
+            what: format!("pull request #{number}'s {}", what.noun()),
+            listed: None,
+            expected: Some(n),
+            message: format!(
+                "pull request #{number} has {n} {noun} but {forge} lists at most {cap}: loket cannot see them all and refuses to judge it; split the pull request",
+                noun = what.noun(),
+                forge = kind.name(),
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a list that does not hold as many items as the forge counts (fewer: some
+/// unseen; more: the forge contradicts itself).
+fn same_count(
+    kind: ForgeKind,
+    number: u64,
+    what: Listed,
+    listed: usize,
+    count: Option<u64>,
+) -> Result<(), ForgeError> {
+    let Some(n) = count else { return Ok(()) };
+    let got = listed as u64;
+    if got == n {
+        return Ok(());
+    }
+    let (noun, forge) = (what.noun(), kind.name());
+    let why = if got < n {
+        "loket cannot see them all and refuses to judge it"
+    } else {
+        "the forge contradicts itself, and loket refuses to judge a pull request it cannot read whole"
+    };
+    Err(ForgeError::Incomplete {
+        what: format!("pull request #{number}'s {noun}"),
+        listed: Some(got),
+        expected: Some(n),
+        message: format!(
+            "pull request #{number} has {n} {noun} by {forge}'s count but {forge} listed {got}: {why}; run loket again, and split the pull request if this persists"
+        ),
+    })
 }
 
 #[derive(Debug, Error)]
@@ -251,6 +381,62 @@ pub enum ForgeError {
     },
     #[error("unexpected answer from {url}: {message}")]
     Decode { url: String, message: String },
+    /// The forge could not list everything: a cap, a count the list does not match,
+    /// or paging that does not end. Fail closed: never judge part of a pull request.
+    #[error("{message}")]
+    Incomplete {
+        /// What could not be read whole: a list URL, or e.g. "pull request #7's commits".
+        what: String,
+        /// How many items were read; `None` when refused before listing.
+        listed: Option<u64>,
+        /// How many the forge says there are, when it says.
+        expected: Option<u64>,
+        /// What happened and what to do, for the operator.
+        message: String,
+    },
     #[error("--repo {0:?}: expected owner/name")]
     BadRepo(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incomplete(r: Result<(), ForgeError>) -> String {
+        match r {
+            Err(e @ ForgeError::Incomplete { .. }) => e.to_string(),
+            other => panic!("expected Incomplete, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn github_refuses_counts_above_what_it_lists() {
+        let gh = ForgeKind::GitHub;
+        assert!(within_cap(gh, 7, Listed::Commits, Some(250)).is_ok());
+        assert!(within_cap(gh, 7, Listed::Files, Some(3000)).is_ok());
+        let msg = incomplete(within_cap(gh, 7, Listed::Files, Some(3001)));
+        assert_eq!(
+            msg,
+            "pull request #7 has 3001 changed files but GitHub lists at most 3000: loket cannot see them all and refuses to judge it; split the pull request"
+        );
+        assert!(incomplete(within_cap(gh, 7, Listed::Commits, Some(251))).contains("at most 250"));
+        // Forgejo lists everything, and no count means nothing to check here.
+        assert!(within_cap(ForgeKind::Forgejo, 7, Listed::Files, Some(10_000)).is_ok());
+        assert!(within_cap(gh, 7, Listed::Files, None).is_ok());
+    }
+
+    #[test]
+    fn a_list_must_hold_exactly_the_count() {
+        let fj = ForgeKind::Forgejo;
+        assert!(same_count(fj, 3, Listed::Commits, 4, Some(4)).is_ok());
+        assert!(same_count(fj, 3, Listed::Commits, 4, None).is_ok());
+        let fewer = incomplete(same_count(fj, 3, Listed::Commits, 4, Some(5)));
+        assert!(
+            fewer.contains("has 5 commits") && fewer.contains("listed 4"),
+            "{fewer}"
+        );
+        assert!(fewer.contains("cannot see them all"), "{fewer}");
+        let more = incomplete(same_count(fj, 3, Listed::Files, 6, Some(5)));
+        assert!(more.contains("contradicts itself"), "{more}");
+    }
 }

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{ChangedFile, Commit, PullRequest};
+use super::{ChangedFile, Commit, PullCounts, PullRequest};
 
 #[derive(Deserialize)]
 pub(super) struct User {
@@ -32,6 +32,21 @@ pub(super) struct Pull {
     #[serde(default)]
     merge_commit_sha: Option<String>,
     created_at: String,
+    /// GitHub sends both counts on the single-pull endpoint (not on lists); Forgejo
+    /// sends `changed_files`, newer versions `commits` too.
+    #[serde(default)]
+    commits: Option<u64>,
+    #[serde(default)]
+    changed_files: Option<u64>,
+}
+
+impl Pull {
+    pub fn counts(&self) -> PullCounts {
+        PullCounts {
+            commits: self.commits,
+            changed_files: self.changed_files,
+        }
+    }
 }
 
 impl From<Pull> for PullRequest {

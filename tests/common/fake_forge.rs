@@ -1,8 +1,11 @@
 //! A fake forge over real HTTP: a tiny_http server on 127.0.0.1 speaking the GitHub
 //! REST or the Forgejo `/api/v1` JSON for pull requests, their commits, files,
 //! reviews and issue comments, with each forge's pagination (GitHub: `per_page` and
-//! `Link` headers; Forgejo: `page`/`limit`, capped at 30 like a server with a low
-//! `MAX_RESPONSE_ITEMS`, plus `X-Total-Count`), token checks, 404 and rate limits.
+//! `Link` headers, at most 250 commits and 3000 files per pull request; Forgejo:
+//! `page`/`limit`, capped at 30 like a server with a low `MAX_RESPONSE_ITEMS`, plus
+//! `X-Total-Count` and, by [`ForgejoPaging`], Gitea's `Link` and `X-HasMore` or a
+//! server that ignores `page`), the pull's `commits` / `changed_files` counts, token
+//! checks, 404 and rate limits.
 //!
 //! Tests hold the shared [`State`] and change it between runs of the real binary, the
 //! way reviewers act on a real pull request. [`Repo`] builds the git repository the
@@ -20,8 +23,12 @@ pub const TOKEN: &str = "test-token-not-a-secret";
 pub const OWNER: &str = "diskominfo-kudus";
 pub const NAME: &str = "loket";
 /// Forgejo's default `MAX_RESPONSE_ITEMS` is 50; a lower cap tests that the client
-/// follows `X-Total-Count` rather than assuming its `limit` was honoured.
-const FORGEJO_MAX_LIMIT: usize = 30;
+/// reads on past a short page rather than assuming its `limit` was honoured.
+pub const FORGEJO_MAX_LIMIT: usize = 30;
+/// GitHub lists at most this many commits of a pull request.
+pub const GITHUB_MAX_COMMITS: usize = 250;
+/// GitHub lists at most this many files of a pull request.
+pub const GITHUB_MAX_FILES: usize = 3000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
@@ -78,6 +85,11 @@ pub struct FakePull {
     pub reviews: Vec<FakeReview>,
     /// File contents at the head, for the raw-content endpoints.
     pub contents: BTreeMap<String, String>,
+    /// What the pull's `commits` count says instead of the real count (a forge that
+    /// counts more than it lists).
+    pub commits_count: Option<u64>,
+    /// Likewise for `changed_files`.
+    pub changed_files_count: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,12 +104,32 @@ pub struct FakeComment {
 /// The login the test token belongs to.
 pub const BOT: &str = "loket-bot";
 
+/// How the Forgejo flavor pages. The default: `X-Total-Count` on every list, no
+/// `Link`, no `X-HasMore`, pages capped at [`FORGEJO_MAX_LIMIT`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ForgejoPaging {
+    /// Send no `X-Total-Count` (older Gitea list endpoints, some proxies).
+    pub no_total_count: bool,
+    /// Send Gitea's `Link` header (`rel="next"`, `"last"`, `"first"`, `"prev"`).
+    pub link: bool,
+    /// Send `X-HasMore: true|false` (Gitea's pull-files endpoint does).
+    pub has_more: bool,
+    /// Answer every page with page 1 (a server or proxy that drops `page`).
+    pub ignore_page: bool,
+    /// Added to `X-Total-Count`: a server counting items it does not list.
+    pub total_count_extra: usize,
+    /// Hide other users' pending reviews after paging yet count them in
+    /// `X-Total-Count`, as Gitea and Forgejo do for a token that is not an admin.
+    pub hide_pending: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct State {
     pub pulls: BTreeMap<u64, FakePull>,
     pub comments: Vec<FakeComment>,
     pub next_id: u64,
     pub rate_limited: bool,
+    pub forgejo: ForgejoPaging,
     /// Every request served: "METHOD path?query".
     pub log: Vec<String>,
 }
@@ -222,6 +254,8 @@ impl FakeForge {
                     files,
                     reviews: Vec::new(),
                     contents,
+                    commits_count: None,
+                    changed_files_count: None,
                 },
             );
         });
@@ -323,6 +357,11 @@ fn handle(
             .push(("x-ratelimit-reset".into(), "1789700000".into()));
         return r;
     }
+    let paging = Paging {
+        flavor,
+        root,
+        forgejo: s.forgejo,
+    };
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let q: BTreeMap<&str, &str> = query
         .split('&')
@@ -354,7 +393,7 @@ fn handle(
                 .filter(|p| !p.merged)
                 .map(|p| pull_json(flavor, p, true))
                 .collect();
-            page(flavor, root, path, &q, items)
+            paging.page(path, &q, items)
         }
         ("GET", ["commits", sha, "pulls"]) if flavor == Flavor::GitHub => {
             let items: Vec<Value> = s
@@ -363,7 +402,7 @@ fn handle(
                 .filter(|p| p.merge_commit_sha.as_deref() == Some(*sha) || p.head_sha == *sha)
                 .map(|p| pull_json(flavor, p, true))
                 .collect();
-            page(flavor, root, path, &q, items)
+            paging.page(path, &q, items)
         }
         ("GET", ["commits", sha, "pull"]) if flavor == Flavor::Forgejo => {
             match s
@@ -383,11 +422,22 @@ fn handle(
             let Some(p) = pull_of(s, n) else {
                 return not_found();
             };
+            // GitHub lists the first 250 commits and 3000 files, and says nothing.
+            let (max_commits, max_files) = match flavor {
+                Flavor::GitHub => (GITHUB_MAX_COMMITS, GITHUB_MAX_FILES),
+                Flavor::Forgejo => (usize::MAX, usize::MAX),
+            };
             let items: Vec<Value> = match *what {
-                "commits" => p.commits.iter().map(commit_json).collect(),
+                "commits" => p
+                    .commits
+                    .iter()
+                    .take(max_commits)
+                    .map(commit_json)
+                    .collect(),
                 "files" => p
                     .files
                     .iter()
+                    .take(max_files)
                     .map(|(f, st)| {
                         let status = match (flavor, st.as_str()) {
                             (Flavor::Forgejo, "removed") => "deleted",
@@ -400,7 +450,7 @@ fn handle(
                 "reviews" => p.reviews.iter().map(|r| review_json(flavor, p, r)).collect(),
                 _ => return not_found(),
             };
-            page(flavor, root, path, &q, items)
+            paging.page(path, &q, items)
         }
         ("GET", ["issues", n, "comments"]) => {
             let n: u64 = n.parse().unwrap_or(0);
@@ -410,7 +460,7 @@ fn handle(
                 .filter(|c| c.issue == n)
                 .map(|c| json!({"id": c.id, "body": c.body, "user": user(&c.author)}))
                 .collect();
-            page(flavor, root, path, &q, items)
+            paging.page(path, &q, items)
         }
         ("POST", ["issues", n, "comments"]) => {
             let text = serde_json::from_str::<Value>(body)
@@ -491,9 +541,16 @@ fn pull_json(flavor: Flavor, p: &FakePull, listed: bool) -> Value {
         "created_at": p.created_at,
         "updated_at": p.created_at,
     });
-    // GitHub's list endpoint has no `merged`; Forgejo always sends it.
+    // GitHub's list endpoint has no `merged` and no counts; Forgejo always sends
+    // them.
     if !(listed && flavor == Flavor::GitHub) {
         v["merged"] = json!(p.merged);
+        let commits = p.commits_count.unwrap_or(p.commits.len() as u64);
+        v["commits"] = json!(commits);
+        let files = p.changed_files_count.unwrap_or(p.files.len() as u64);
+        v["changed_files"] = json!(files);
+        v["additions"] = json!(files);
+        v["deletions"] = json!(0);
     }
     v
 }
@@ -566,62 +623,98 @@ fn review_json(flavor: Flavor, p: &FakePull, r: &FakeReview) -> Value {
     }
 }
 
-/// One page of `items` in the flavor's pagination.
-fn page(
+/// What a list answer needs to page like the flavor.
+struct Paging<'a> {
     flavor: Flavor,
-    root: &str,
-    path: &str,
-    q: &BTreeMap<&str, &str>,
-    items: Vec<Value>,
-) -> Resp {
-    let page: usize = q
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1)
+    root: &'a str,
+    forgejo: ForgejoPaging,
+}
+
+impl Paging<'_> {
+    /// One page of `items` in the flavor's pagination.
+    fn page(&self, path: &str, q: &BTreeMap<&str, &str>, items: Vec<Value>) -> Resp {
+        let asked: usize = q
+            .get("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+            .max(1);
+        let page = match self.flavor {
+            Flavor::Forgejo if self.forgejo.ignore_page => 1,
+            _ => asked,
+        };
+        let total = items.len();
+        let per = match self.flavor {
+            Flavor::GitHub => q
+                .get("per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30)
+                .min(100),
+            Flavor::Forgejo => q
+                .get("limit")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(FORGEJO_MAX_LIMIT)
+                .min(FORGEJO_MAX_LIMIT),
+        }
         .max(1);
-    let total = items.len();
-    let per = match flavor {
-        Flavor::GitHub => q
-            .get("per_page")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(30)
-            .min(100),
-        Flavor::Forgejo => q
-            .get("limit")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(FORGEJO_MAX_LIMIT)
-            .min(FORGEJO_MAX_LIMIT),
-    }
-    .max(1);
-    let chunk: Vec<Value> = items.into_iter().skip((page - 1) * per).take(per).collect();
-    let mut r = json_resp(200, Value::Array(chunk));
-    let last = total.div_ceil(per).max(1);
-    match flavor {
-        Flavor::GitHub => {
-            let keep: Vec<String> = q
-                .iter()
-                .filter(|(k, _)| **k != "page")
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let link = |p: usize, rel: &str| {
-                format!("<{root}{path}?{}&page={p}>; rel=\"{rel}\"", keep.join("&"))
-            };
-            let mut links = Vec::new();
-            if page < last {
-                links.push(link(page + 1, "next"));
-                links.push(link(last, "last"));
+        let hidden = |v: &Value| {
+            self.flavor == Flavor::Forgejo
+                && self.forgejo.hide_pending
+                && v["state"] == "PENDING"
+                && v["user"]["login"] != BOT
+        };
+        let chunk: Vec<Value> = items
+            .into_iter()
+            .skip((page - 1) * per)
+            .take(per)
+            .filter(|v| !hidden(v))
+            .collect();
+        let mut r = json_resp(200, Value::Array(chunk));
+        let last = total.div_ceil(per).max(1);
+        // Both put the page's own query (with `page` replaced) in their links; Gitea
+        // sends `limit` as the capped page size.
+        let keep: Vec<String> = q
+            .iter()
+            .filter(|(k, _)| !matches!(**k, "page" | "limit"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain((self.flavor == Flavor::Forgejo).then(|| format!("limit={per}")))
+            .collect();
+        let link = |p: usize, rel: &str| {
+            let root = self.root;
+            format!("<{root}{path}?{}&page={p}>; rel=\"{rel}\"", keep.join("&"))
+        };
+        let mut links = Vec::new();
+        if page < last {
+            links.push(link(page + 1, "next"));
+            links.push(link(last, "last"));
+        }
+        if page > 1 {
+            links.push(link(1, "first"));
+            links.push(link(page - 1, "prev"));
+        }
+        match self.flavor {
+            Flavor::GitHub => {
+                if !links.is_empty() {
+                    r.headers.push(("Link".into(), links.join(", ")));
+                }
             }
-            if page > 1 {
-                links.push(link(1, "first"));
-                links.push(link(page - 1, "prev"));
-            }
-            if !links.is_empty() {
-                r.headers.push(("Link".into(), links.join(", ")));
+            Flavor::Forgejo => {
+                let f = self.forgejo;
+                if f.link && !links.is_empty() {
+                    r.headers.push(("Link".into(), links.join(",")));
+                }
+                if f.has_more {
+                    r.headers
+                        .push(("X-HasMore".into(), (page < last).to_string()));
+                }
+                if !f.no_total_count {
+                    let counted = total + f.total_count_extra;
+                    r.headers
+                        .push(("X-Total-Count".into(), counted.to_string()));
+                }
             }
         }
-        Flavor::Forgejo => r.headers.push(("X-Total-Count".into(), total.to_string())),
+        r
     }
-    r
 }
 
 /// A git repository holding an instance: `main` with the base, the PR head checked
