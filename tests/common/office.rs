@@ -154,6 +154,8 @@ impl Office {
             files,
             reviews: Vec::new(),
             contents: Default::default(),
+            commits_count: None,
+            changed_files_count: None,
         };
         self.forge.with(|s| s.pulls.insert(n, pull));
         n
