@@ -282,6 +282,29 @@ fn a_cancelled_run_loses_nothing(flavor: Flavor) {
     }
 }
 
+fn an_incomplete_forge_answer_refuses_the_change(flavor: Flavor) {
+    let mut o = Office::new(flavor);
+    let n = o.open(OPERATOR, &Office::mail_files());
+    o.approve_sop(n);
+    o.merge(n);
+    // The forge says the pull request has more files than it lists: a file (a
+    // request, an account) may be hidden, so loket judges nothing.
+    o.forge.with(|s| s.pull(n).changed_files_count = Some(3));
+    let apply = o.apply();
+    let out = text(&apply);
+    assert_eq!(code(&apply), 1, "{out}");
+    assert!(
+        out.contains("REFUSED") && out.contains("cannot be read whole"),
+        "{out}"
+    );
+    assert!(!o.passwd().contains("dimas.hartono"), "{out}");
+    // The forge answers whole again: the next run applies it.
+    o.forge.with(|s| s.pull(n).changed_files_count = None);
+    let apply = o.apply();
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    assert!(o.passwd().contains("dimas.hartono"));
+}
+
 fn same_second_approvals_out_of_order(flavor: Flavor) {
     let mut o = Office::new(flavor);
     let n = o.open(OPERATOR, &Office::mail_files());
@@ -345,5 +368,6 @@ on_both_forges!(
     a_cancelled_run_loses_nothing,
     an_evil_merge_commit_holds_more_than_was_reviewed,
     same_second_approvals_out_of_order,
+    an_incomplete_forge_answer_refuses_the_change,
     a_tag_shadowing_the_base_is_refused,
 );
