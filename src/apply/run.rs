@@ -195,6 +195,7 @@ pub fn apply(
         .map(|r| (r.value.ticket(), &r.value))
         .collect();
     let kind_of = |t: &str| requests.get(t).map(|r| r.kind());
+    let recipients = registered_recipients(inst, &requests);
     gate.prepare(&planned.plan.changes)
         .map_err(ApplyError::Gate)?;
 
@@ -282,7 +283,7 @@ pub fn apply(
                     });
                     continue;
                 }
-                match seal_password(c, &requests, config, &outbox) {
+                match seal_password(c, &recipients, config, &outbox) {
                     Ok((pw, path)) => ready.push((c, pw, path)),
                     Err(e) => {
                         let msg = e.to_string();
@@ -456,29 +457,48 @@ fn flush_records(
     Ok(())
 }
 
-/// For create/reset: a new password, sealed to the request's recipient (or the
-/// admin's) in the outbox, named after the change's last ticket.
+/// Each mail account's registered recipient: the one its `mail-create` request gave.
+fn registered_recipients(
+    inst: &Instance,
+    requests: &HashMap<&str, &Request>,
+) -> HashMap<String, String> {
+    inst.mail_accounts
+        .iter()
+        .filter_map(|a| {
+            let recipient = a
+                .value
+                .tickets
+                .iter()
+                .filter_map(|t| requests.get(t.get_ref().as_str()))
+                .find(|r| r.kind() == RequestKind::MailCreate)?
+                .applicant
+                .recipient
+                .as_ref()?
+                .get_ref()
+                .clone();
+            Some((a.value.address.get_ref().to_lowercase(), recipient))
+        })
+        .collect()
+}
+
+/// For create/reset: a new password, sealed to the account's registered recipient
+/// (or the admin's) in the outbox, named after the change's last ticket.
 fn seal_password(
     c: &PlannedChange,
-    requests: &HashMap<&str, &Request>,
+    recipients: &HashMap<String, String>,
     config: &Config,
     outbox: &Outbox,
 ) -> Result<(Option<Secret>, Option<PathBuf>), ApplyError> {
     if !c.action.needs_password(&c.target) {
         return Ok((None, None));
     }
-    let recipient = c
-        .tickets
-        .iter()
-        .rev()
-        .find_map(|t| {
-            requests
-                .get(t.as_str())?
-                .applicant
-                .recipient
-                .as_ref()
-                .map(|r| r.get_ref().clone())
-        })
+    // The key registered with the account, never one a later request supplies: a
+    // reset asked by someone else must not deliver the password to them (L045).
+    let registered = match &c.target {
+        Target::Mail { address, .. } => recipients.get(address).cloned(),
+        _ => None,
+    };
+    let recipient = registered
         .or_else(|| config.backends.admin_recipient.clone())
         .ok_or(credentials::CredentialError::NoRecipient)?;
     let recipient = credentials::recipient(&recipient)?;

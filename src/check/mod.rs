@@ -20,6 +20,7 @@ pub mod mail;
 pub mod names;
 mod nip_rules;
 mod references;
+mod requester;
 pub mod revision;
 pub mod server;
 pub mod shape;
@@ -72,6 +73,8 @@ pub static RULES: &[Rule] = &[
     references::TICKET_EXISTS,
     references::CONSISTENT,
     conflicts::PENDING_CONFLICT,
+    requester::WHO_MAY_ASK,
+    requester::RESET_RECIPIENT,
     server::INVENTORY,
     server::EXPIRY,
     server::TERMS,

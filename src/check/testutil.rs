@@ -180,16 +180,31 @@ holder = {{ name = "Pegawai {n}", nip = "{nip}", opd = "Dinas Kesehatan" }}
 
     /// The head of a request of `kind` (ticket, applicant, letter).
     fn request_head(&mut self, kind: &str) -> (String, String) {
+        self.request_head_as(kind, None)
+    }
+
+    /// The `name` and `nip` the holder has in `file` (first match), to ask as them.
+    fn holder_in(&self, file: &str) -> Option<(String, String)> {
+        let text = self.files.get(file)?;
+        let field = |key: &str| {
+            let at = text.find(&format!("{key} = \""))? + key.len() + 4;
+            Some(text[at..at + text[at..].find('"')?].to_string())
+        };
+        Some((field("name")?, field("nip")?))
+    }
+
+    /// [`Self::request_head`], asked by `who` (name, NIP) when given.
+    fn request_head_as(&mut self, kind: &str, who: Option<(String, String)>) -> (String, String) {
         let n = self.next();
         let t = Ticket::generate("KDS").to_string();
-        let nip = nip(n);
+        let (name, nip) = who.unwrap_or_else(|| (format!("Pegawai {n}"), nip(n)));
         let head = format!(
             r#"ticket = "{t}"
 kind = "{kind}"
 submitted = 2026-11-10T09:00:00+07:00
 
 [applicant]
-name = "Pegawai {n}"
+name = "{name}"
 nip = "{nip}"
 opd = "Dinas Kesehatan"
 position = "Pranata Komputer"
@@ -207,8 +222,10 @@ signatory = "Kepala Dinas Kesehatan"
     /// Adds a `mail-deactivate` or `mail-reset` request for `local@kuduskab.go.id` and
     /// lists it in the account file, as `loket new` does (deactivate disables it).
     pub fn mail_change(&mut self, kind: &str, local: &str) -> String {
-        let (t, head) = self.request_head(kind);
         let addr = format!("{local}@kuduskab.go.id");
+        // The holder asks, as the SOP expects (L044).
+        let who = self.holder_in(&format!("accounts/mail/{addr}.toml"));
+        let (t, head) = self.request_head_as(kind, who);
         let reason = if kind == "mail-deactivate" {
             "reason = \"pensiun\"\n"
         } else {
@@ -231,7 +248,8 @@ signatory = "Kepala Dinas Kesehatan"
 
     /// Adds a `server-revoke` of `grant` on `server`/`login` and marks the key revoked.
     pub fn server_revoke(&mut self, server: &str, login: &str, grant: &str) -> String {
-        let (t, head) = self.request_head("server-revoke");
+        let who = self.key_holder(server, login, grant);
+        let (t, head) = self.request_head_as("server-revoke", who);
         self.write(
             &format!("requests/{t}.toml"),
             &format!(
@@ -251,6 +269,19 @@ signatory = "Kepala Dinas Kesehatan"
             self.write(&path, &new);
         }
         t
+    }
+
+    /// The holder (name, NIP) of the key `grant` gave on `server`/`login`.
+    fn key_holder(&self, server: &str, login: &str, grant: &str) -> Option<(String, String)> {
+        let text = self
+            .files
+            .get(&format!("accounts/server/{server}/{login}.toml"))?;
+        let block = &text[text.find(&format!("ticket = \"{grant}\""))?..];
+        let field = |key: &str| {
+            let at = block.find(&format!("{key} = \""))? + key.len() + 4;
+            Some(block[at..at + block[at..].find('"')?].to_string())
+        };
+        Some((field("name")?, field("nip")?))
     }
 
     fn instance(files: &BTreeMap<String, String>) -> Instance {

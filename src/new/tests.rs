@@ -67,7 +67,13 @@ fn every_kind_drafts_files_the_check_accepts() {
     ];
     for d in kinds {
         let kind = d.kind();
-        let draft = draft(&inst, &request(d), &Ticket::generate("KDS")).unwrap();
+        let mut req = request(d);
+        if !matches!(kind, RequestKind::MailCreate | RequestKind::ServerGrant) {
+            // Budi is not the holder: he asks as his agency's head, with a reason (L044).
+            req.applicant.position = "Kepala Dinas Kesehatan".into();
+            req.applicant.on_behalf_reason = Some("pegawai pindah tugas".into());
+        }
+        let draft = draft(&inst, &req, &Ticket::generate("KDS")).unwrap();
         assert_eq!(draft.files.len(), 2, "{kind}");
         let before = inst.requests.len();
         let v = validate(instance(&fx), &draft, TODAY);

@@ -235,9 +235,18 @@ impl Office {
         c
     }
 
-    /// `loket apply --approvals forge` as the apply workflow runs it.
+    /// `loket apply --approvals forge` as the apply workflow runs it, then the
+    /// workflow's records commit: the bot pushes `records/` straight to main.
     pub fn apply(&self) -> Output {
-        self.loket(&["apply", "--approvals", "forge", "--run", "test"])
+        let out = self.loket(&["apply", "--approvals", "forge", "--run", "test"]);
+        if self.dir.join("records").exists() {
+            git(&self.dir, &["add", "records"]);
+            let staged = git(&self.dir, &["diff", "--cached", "--name-only"]);
+            if !staged.is_empty() {
+                git(&self.dir, &["commit", "-q", "-m", "records: apply run"]);
+            }
+        }
+        out
     }
 
     /// What the bundled Dovecot passwd-file holds.
