@@ -31,6 +31,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# zizmor, the GitHub Actions auditor that tests/workflows_audit.rs runs offline over the
+# workflows. Pinned: a newer release may add audits, which is a change to review on
+# its own (bump the version and fix or justify what it finds in the same commit).
+ZIZMOR_VERSION=1.32.0
+if [ "$(zizmor --version 2>/dev/null)" != "zizmor $ZIZMOR_VERSION" ]; then
+  echo "installing: zizmor $ZIZMOR_VERSION"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    "zizmor==$ZIZMOR_VERSION"
+  # pyenv installs console scripts behind shims that need a rehash to appear.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+fi
+
 # The Node packages of the browser tests (playwright-core, axe-core), from the lock file.
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && { [ -d node_modules ] || npm ci --no-audit --no-fund --silent; })
