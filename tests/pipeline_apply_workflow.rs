@@ -199,3 +199,50 @@ fn only_approved_tickets_reach_the_backends_through_the_apply_workflow() {
         "{trail}"
     );
 }
+
+#[test]
+fn the_records_step_pushes_nothing_but_records() {
+    let o = Office::new(Flavor::GitHub);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = runner(&o, tmp.path());
+    // An earlier step (or whatever ran on the runner) left a commit touching code.
+    std::fs::create_dir_all(o.dir.join("src")).unwrap();
+    std::fs::write(o.dir.join("src/evil.rs"), "// not a record\n").unwrap();
+    git(&o.dir, &["add", "src"]);
+    git(&o.dir, &["commit", "-qm", "sneaked in"]);
+    std::fs::create_dir_all(o.dir.join("records")).unwrap();
+    std::fs::write(
+        o.dir.join("records/KDS-AAAAA-AAAAA.toml"),
+        "ticket = \"x\"\n",
+    )
+    .unwrap();
+    let step = steps()
+        .into_iter()
+        .find(|s| s.name == "commit records")
+        .expect("the records step");
+    let out = Command::new("bash")
+        .args([
+            "--noprofile",
+            "--norc",
+            "-eo",
+            "pipefail",
+            "-c",
+            step.run.as_deref().unwrap(),
+        ])
+        .current_dir(&o.dir)
+        .env_clear()
+        .env("PATH", &path)
+        .env("HOME", tmp.path())
+        .env("GITHUB_REPOSITORY", format!("{OWNER}/{NAME}"))
+        .envs(&step.env)
+        .output()
+        .unwrap();
+    let t = office::text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("refusing to push"), "{t}");
+    let pushed = git(&o.dir, &["ls-tree", "-r", "--name-only", "origin/main"]);
+    assert!(
+        !pushed.contains("src/evil.rs") && !pushed.contains("records/"),
+        "{pushed}"
+    );
+}
