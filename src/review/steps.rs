@@ -10,10 +10,13 @@ use super::{
     review_record, rules,
 };
 use crate::forge::Review;
+use crate::model::config::Step;
 use crate::model::record::{Outcome, StepRecord};
 use crate::model::{Completion, Config, Sop};
 use rules::{Done, StepFacts};
 
+/// One request's status: its SOP's steps walked in order, reviews by people with no
+/// role in it reported, and an objection by a role holder deciding the outcome.
 pub(super) fn ticket_status(
     config: &Config,
     t: &TicketRef,
@@ -42,130 +45,187 @@ pub(super) fn ticket_status(
         return status;
     };
     status.sop = Some(sop_id.to_string());
-    let title = |role: &str| {
-        config
-            .roles
-            .get(role)
-            .map_or_else(|| role.to_string(), |r| r.title.clone())
+    let walk = Walk {
+        config,
+        sop,
+        approvals,
+        created,
+        check_passed,
+        now,
     };
-
-    let choice = choose(config, sop, approvals, created, check_passed);
-    let mut previous: Option<Done> = None;
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    let mut blocked = false;
-    for (i, step) in sop.steps.iter().enumerate() {
-        let role = step.role.get_ref().as_str();
-        let done_by = *step.done_by.get_ref();
-        let state = match done_by {
-            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
-                StepState::AfterMerge
-            }
-            _ if blocked => StepState::Waiting,
-            Completion::Submit => {
-                previous = created.map(|at| (at, 0));
-                StepState::Done {
-                    record: StepRecord {
-                        step: step.id.get_ref().clone(),
-                        done_by,
-                        role: role.to_string(),
-                        login: None,
-                        at: created.map(|c| c.to_string()).unwrap_or_default(),
-                        review_id: None,
-                    },
-                }
-            }
-            Completion::Check if check_passed => StepState::Done {
-                record: StepRecord {
-                    step: step.id.get_ref().clone(),
-                    done_by,
-                    role: role.to_string(),
-                    login: None,
-                    at: now.to_string(),
-                    review_id: None,
-                },
-            },
-            Completion::Check => {
-                status.findings.push(Finding {
-                    code: rules::CHECK_PASSES.code,
-                    login: None,
-                    review_id: None,
-                    step: Some(step.id.get_ref().clone()),
-                    message: "`loket check` does not pass on the head; fix the errors it reports"
-                        .into(),
-                });
-                StepState::Pending
-            }
-            Completion::Review => {
-                let facts = StepFacts {
-                    config,
-                    role,
-                    ordered: sop.ordered,
-                    previous_done: previous,
-                    distinct_people: sop.distinct_people,
-                    used: &used,
-                };
-                let chosen = choice[i].map(|k| &approvals[k]);
-                if chosen.is_none() {
-                    // Why each approval by a holder of the role does not complete it.
-                    // Not holding the role is only news when one holds none at all
-                    // (reported once below).
-                    for a in approvals {
-                        let failed = rules::step_rules()
-                            .find_map(|(rule, f)| f(&facts, a.review, a.at).map(|m| (rule, m)));
-                        if let Some((rule, message)) = failed
-                            && rule.code != rules::ROLE_ON_BASE.code
-                        {
-                            status.findings.push(Finding {
-                                code: rule.code,
-                                login: Some(a.review.login.clone()),
-                                review_id: Some(a.review.id),
-                                step: Some(step.id.get_ref().clone()),
-                                message,
-                            })
-                        }
-                    }
-                }
-                match chosen {
-                    Some(a) => {
-                        used.insert(a.review.login.to_ascii_lowercase());
-                        previous = Some((a.at, a.review.id));
-                        StepState::Done {
-                            record: review_record(step.id.get_ref(), role, a),
-                        }
-                    }
-                    None => StepState::Pending,
-                }
-            }
-        };
-        if matches!(state, StepState::Pending) {
-            if status.pending.is_none() {
-                status.pending = Some(Pending {
-                    step: step.id.get_ref().clone(),
-                    role: role.to_string(),
-                });
-            }
-            blocked = sop.ordered;
-        }
-        status.steps.push(StepStatus {
-            id: step.id.get_ref().clone(),
-            no: step.no,
-            role: role.to_string(),
-            role_title: title(role),
-            done_by,
-            state,
-        });
+    walk.steps(&mut status);
+    outsider_findings(config, sop, approvals, &mut status.findings);
+    if let Some((outcome, reason)) = objection(config, sop, objections) {
+        status.outcome = outcome;
+        status.reason = Some(reason);
+    } else if status.pending.is_none() {
+        status.outcome = Outcome::Approved;
     }
-    // Approvals by people holding none of the SOP's review roles on the base branch.
+    status
+}
+
+/// The facts every step of one request is judged on.
+struct Walk<'a> {
+    config: &'a Config,
+    sop: &'a Sop,
+    approvals: &'a [Approval<'a>],
+    created: Option<Timestamp>,
+    check_passed: bool,
+    now: Timestamp,
+}
+
+/// Where the walk is: when the previous step completed, who completed review steps,
+/// and whether an earlier pending step holds the rest back (ordered SOPs).
+#[derive(Default)]
+struct WalkState {
+    previous: Option<Done>,
+    used: BTreeSet<String>,
+    blocked: bool,
+}
+
+impl Walk<'_> {
+    /// Each step's state, the first pending step, and why approvals did not count.
+    fn steps(&self, status: &mut TicketStatus) {
+        let choice = choose(
+            self.config,
+            self.sop,
+            self.approvals,
+            self.created,
+            self.check_passed,
+        );
+        let mut at = WalkState::default();
+        for (i, step) in self.sop.steps.iter().enumerate() {
+            let role = step.role.get_ref().as_str();
+            let done_by = *step.done_by.get_ref();
+            let state = match done_by {
+                Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
+                    StepState::AfterMerge
+                }
+                _ if at.blocked => StepState::Waiting,
+                Completion::Submit => {
+                    at.previous = self.created.map(|c| (c, 0));
+                    self.automatic(step, self.created.map(|c| c.to_string()))
+                }
+                Completion::Check if self.check_passed => {
+                    self.automatic(step, Some(self.now.to_string()))
+                }
+                Completion::Check => {
+                    status.findings.push(Finding {
+                        code: rules::CHECK_PASSES.code,
+                        login: None,
+                        review_id: None,
+                        step: Some(step.id.get_ref().clone()),
+                        message:
+                            "`loket check` does not pass on the head; fix the errors it reports"
+                                .into(),
+                    });
+                    StepState::Pending
+                }
+                Completion::Review => self.review(step, choice[i], &mut at, &mut status.findings),
+            };
+            if matches!(state, StepState::Pending) {
+                if status.pending.is_none() {
+                    status.pending = Some(Pending {
+                        step: step.id.get_ref().clone(),
+                        role: role.to_string(),
+                    });
+                }
+                at.blocked = self.sop.ordered;
+            }
+            status.steps.push(StepStatus {
+                id: step.id.get_ref().clone(),
+                no: step.no,
+                role: role.to_string(),
+                role_title: self
+                    .config
+                    .roles
+                    .get(role)
+                    .map_or_else(|| role.to_string(), |r| r.title.clone()),
+                done_by,
+                state,
+            });
+        }
+    }
+
+    /// A step loket completes itself (submission, a passing check) at `at`.
+    fn automatic(&self, step: &Step, at: Option<String>) -> StepState {
+        StepState::Done {
+            record: StepRecord {
+                step: step.id.get_ref().clone(),
+                done_by: *step.done_by.get_ref(),
+                role: step.role.get_ref().clone(),
+                login: None,
+                at: at.unwrap_or_default(),
+                review_id: None,
+            },
+        }
+    }
+
+    /// A review step: done by the chosen approval, or pending with the reason each
+    /// approval does not complete it.
+    fn review(
+        &self,
+        step: &Step,
+        chosen: Option<usize>,
+        at: &mut WalkState,
+        findings: &mut Vec<Finding>,
+    ) -> StepState {
+        let role = step.role.get_ref().as_str();
+        let Some(a) = chosen.map(|k| &self.approvals[k]) else {
+            let facts = StepFacts {
+                config: self.config,
+                role,
+                ordered: self.sop.ordered,
+                previous_done: at.previous,
+                distinct_people: self.sop.distinct_people,
+                used: &at.used,
+            };
+            // Not holding the role is only news when one holds none at all
+            // (reported once, by `outsider_findings`).
+            for a in self.approvals {
+                let failed = rules::step_rules()
+                    .find_map(|(rule, f)| f(&facts, a.review, a.at).map(|m| (rule, m)));
+                if let Some((rule, message)) = failed
+                    && rule.code != rules::ROLE_ON_BASE.code
+                {
+                    findings.push(Finding {
+                        code: rule.code,
+                        login: Some(a.review.login.clone()),
+                        review_id: Some(a.review.id),
+                        step: Some(step.id.get_ref().clone()),
+                        message,
+                    })
+                }
+            }
+            return StepState::Pending;
+        };
+        at.used.insert(a.review.login.to_ascii_lowercase());
+        at.previous = Some((a.at, a.review.id));
+        StepState::Done {
+            record: review_record(step.id.get_ref(), role, a),
+        }
+    }
+}
+
+/// Approvals by people holding none of the SOP's review roles on the base branch.
+fn outsider_findings(
+    config: &Config,
+    sop: &Sop,
+    approvals: &[Approval],
+    findings: &mut Vec<Finding>,
+) {
     let review_roles: Vec<&str> = sop
         .steps
         .iter()
         .filter(|s| *s.done_by.get_ref() == Completion::Review)
         .map(|s| s.role.get_ref().as_str())
         .collect();
-    let holds_any = |login: &str| config.roles_of(login).any(|r| review_roles.contains(&r));
     for a in approvals {
-        if !holds_any(&a.review.login) {
-            status.findings.push(Finding {
+        if !config
+            .roles_of(&a.review.login)
+            .any(|r| review_roles.contains(&r))
+        {
+            findings.push(Finding {
                 code: rules::ROLE_ON_BASE.code,
                 login: Some(a.review.login.clone()),
                 review_id: Some(a.review.id),
@@ -178,42 +238,41 @@ pub(super) fn ticket_status(
             });
         }
     }
-    // A request for changes by someone holding one of the SOP's roles returns (or
-    // refuses) the request, whatever else is approved: any step's role, not only
-    // the reviewing ones (the admin who would create the account may object too).
+}
+
+/// A request for changes by someone holding one of the SOP's roles returns (or
+/// refuses) the request, whatever else is approved: any step's role, not only the
+/// reviewing ones (the admin who would create the account may object too). The
+/// reason is public (status site): it names the role, never the login.
+fn objection(config: &Config, sop: &Sop, objections: &[&Review]) -> Option<(Outcome, String)> {
     let sop_roles: Vec<&str> = sop
         .steps
         .iter()
         .map(|s| s.role.get_ref().as_str())
         .collect();
-    let objects = |login: &str| config.roles_of(login).any(|r| sop_roles.contains(&r));
-    if let Some(o) = objections.iter().find(|o| objects(&o.login)) {
-        let body = o.body.trim();
-        let refused = REFUSAL_PREFIXES.iter().any(|p| {
-            body.get(..p.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(p))
-        });
-        status.outcome = if refused {
-            Outcome::Refused
-        } else {
-            Outcome::Returned
-        };
-        // The reason is public (status site): name the role, never the login.
-        status.reason = Some(if body.is_empty() {
-            let roles: Vec<&str> = config
-                .roles_of(&o.login)
-                .filter(|r| sop_roles.contains(r))
-                .collect();
-            format!("changes requested by {} (no reason given)", roles.join("/"))
-        } else {
-            body.chars().take(500).collect()
-        });
-        return status;
-    }
-    if status.pending.is_none() {
-        status.outcome = Outcome::Approved;
-    }
-    status
+    let o = objections
+        .iter()
+        .find(|o| config.roles_of(&o.login).any(|r| sop_roles.contains(&r)))?;
+    let body = o.body.trim();
+    let refused = REFUSAL_PREFIXES.iter().any(|p| {
+        body.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    });
+    let outcome = if refused {
+        Outcome::Refused
+    } else {
+        Outcome::Returned
+    };
+    let reason = if body.is_empty() {
+        let roles: Vec<&str> = config
+            .roles_of(&o.login)
+            .filter(|r| sop_roles.contains(r))
+            .collect();
+        format!("changes requested by {} (no reason given)", roles.join("/"))
+    } else {
+        body.chars().take(500).collect()
+    };
+    Some((outcome, reason))
 }
 
 /// Which approval completes each review step: the assignment completing the most
