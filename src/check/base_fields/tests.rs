@@ -90,14 +90,26 @@ fn l076_refuses_a_grant_that_brings_back_a_revoked_key() {
     });
     let d = fx.assert_fires("L076", DINKES, key_line(&fx, &a, "status = "));
     assert!(d.message.contains(&a), "{}", d.message);
-    let (_, report) = fx.check();
-    let status = "status changed from \"revoked\" to \"active\"";
     assert!(
-        report
-            .diagnostics
-            .iter()
-            .any(|d| d.message.contains(status))
+        d.message
+            .contains("status changed from \"revoked\" to \"active\""),
+        "{}",
+        d.message
     );
+    // a revocation stripped of its record alone is a resurrection too
+    let mut fx = Fixture::kudus();
+    let a = fx.server_grant("app-1", "opd-dinkes", KEY_ED1);
+    fx.server_revoke("app-1", "opd-dinkes", &a);
+    fx.freeze_base();
+    fx.server_grant("app-1", "opd-dinkes", KEY_ED2);
+    fx.edit(DINKES, |s| {
+        s.lines()
+            .filter(|l| !l.starts_with("revoked-by"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let d = fx.assert_fires("L076", DINKES, key_line(&fx, &a, "status = "));
+    assert!(d.message.contains("revoked-by"), "{}", d.message);
     // control: the grant alone is accepted
     before_edit.assert_clean();
 }
