@@ -49,7 +49,7 @@ pub const RECORDS_WRITTEN: Rule = Rule {
 };
 
 /// Base files by path.
-fn base_paths(b: &Base) -> HashMap<&Path, FileId> {
+pub(super) fn base_paths(b: &Base) -> HashMap<&Path, FileId> {
     b.instance
         .sources
         .iter()
@@ -67,7 +67,7 @@ fn changed(old: &SourceFile, new: &SourceFile) -> Option<Range<usize>> {
 }
 
 /// Hashes every base file on all cores, before rules compare them one by one.
-fn hash_base(b: &Base) {
+pub(super) fn hash_base(b: &Base) {
     use rayon::prelude::*;
     b.instance.sources.par_iter().for_each(|(_, f)| {
         f.content_hash();

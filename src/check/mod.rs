@@ -8,9 +8,11 @@
 //! Rules by concern (codes in docs/rules.md): `syntax` L001–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
 //! `references` L040–L042, `server` L050–L055, `config_rules` L060–L067, `base`
-//! L070–L073. Lookups rules share are built once in [`Index`]; no rule is quadratic.
+//! L070–L074, `base_fields` L075–L078. Lookups rules share are built once in
+//! [`Index`]; no rule is quadratic.
 
 mod base;
+mod base_fields;
 mod base_tree;
 mod config_rules;
 mod conflicts;
@@ -95,6 +97,10 @@ pub static RULES: &[Rule] = &[
     base::ACCOUNT_UNEXPLAINED,
     base::CONFIG_CHANGE,
     base::RECORDS_WRITTEN,
+    base_fields::IDENTITY_CHANGED,
+    base_fields::RESURRECTED,
+    base_fields::HISTORY_REWRITTEN,
+    base_fields::CHANGE_NOT_ASKED,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).

@@ -7,7 +7,7 @@
 //! ECDSA (NIST curves, fragile signing nonces; Ed25519 covers the same need) are
 //! refused, so one policy holds across every server the office runs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::model::Spanned;
 use ssh_key::public::KeyData;
@@ -16,7 +16,7 @@ use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};
 use crate::model::config::ServerAccountKind;
 use crate::model::time::to_date;
-use crate::model::{Holder, Request, RequestKind};
+use crate::model::{Holder, Instance, Request, RequestKind};
 
 pub const INVENTORY: Rule = Rule {
     code: "L050",
@@ -70,8 +70,11 @@ pub const LOGIN: Rule = Rule {
 pub const MIN_RSA_BITS: usize = 3072;
 
 fn grants<'a>(cx: &'a Context) -> impl Iterator<Item = (usize, &'a Request)> + 'a {
-    cx.inst
-        .requests
+    grants_of(cx.inst)
+}
+
+fn grants_of(inst: &Instance) -> impl Iterator<Item = (usize, &Request)> {
+    inst.requests
         .iter()
         .filter(|r| r.value.kind() == RequestKind::ServerGrant)
         .map(|r| (r.file, &r.value))
@@ -81,12 +84,16 @@ fn grants<'a>(cx: &'a Context) -> impl Iterator<Item = (usize, &'a Request)> + '
 fn all_keys<'a>(
     cx: &'a Context,
 ) -> impl Iterator<Item = (usize, &'a Spanned<String>, Person)> + 'a {
-    let requests = grants(cx).filter_map(|(file, r)| {
+    keys_of(cx.inst)
+}
+
+fn keys_of(inst: &Instance) -> impl Iterator<Item = (usize, &Spanned<String>, Person)> {
+    let requests = grants_of(inst).filter_map(|(file, r)| {
         let key = r.server.as_ref()?.get_ref().key.as_ref()?;
         let a = &r.applicant;
         Some((file, key, Person::of(&a.name, a.nip.as_ref())))
     });
-    let accounts = cx.inst.server_accounts.iter().flat_map(|a| {
+    let accounts = inst.server_accounts.iter().flat_map(|a| {
         a.value
             .keys
             .iter()
@@ -398,6 +405,24 @@ fn material(key: &str) -> Option<&str> {
 /// (file, key, holder) of one written key.
 type Held<'a> = (usize, &'a Spanned<String>, Person);
 
+/// Whether a written key was held by its person before this change: with a base,
+/// the base has the same key material for the same person; without one, it is in
+/// accounts/ or a request already carried out.
+fn held_before(cx: &Context, base: &HashSet<(&str, String)>, (file, key, person): &Held) -> bool {
+    match cx.base {
+        Some(_) => material(key.get_ref()).is_some_and(|m| base.contains(&(m, person.id.clone()))),
+        None => {
+            cx.inst.path(*file).starts_with("accounts")
+                || cx
+                    .inst
+                    .requests
+                    .iter()
+                    .find(|r| r.file == *file)
+                    .is_none_or(|r| !super::is_pending(cx, &r.value))
+        }
+    }
+}
+
 fn key_shared(cx: &Context, out: &mut Vec<Diagnostic>) {
     let mut by_key: HashMap<&str, Vec<Held>> = HashMap::new();
     for (file, key, person) in all_keys(cx) {
@@ -405,11 +430,30 @@ fn key_shared(cx: &Context, out: &mut Vec<Diagnostic>) {
             by_key.entry(m).or_default().push((file, key, person));
         }
     }
-    for list in by_key.values_mut().filter(|l| l.len() > 1) {
-        // Accounts first (what exists), then by file, so the report is stable.
-        list.sort_by_key(|(file, _, _)| (!cx.inst.path(*file).starts_with("accounts"), *file));
-        let (ffile, fkey, fperson) = &list[0];
-        for (file, key, person) in &list[1..] {
+    by_key.retain(|_, l| l.iter().any(|(_, _, p)| p.id != l[0].2.id));
+    if by_key.is_empty() {
+        return;
+    }
+    // Who held the shared keys in the base: the older holder is the reference, and
+    // what this change added carries the error.
+    let base: HashSet<(&str, String)> = cx.base.map_or_else(HashSet::new, |b| {
+        keys_of(&b.instance)
+            .filter_map(|(_, k, p)| material(k.get_ref()).map(|m| (m, p.id)))
+            .filter(|(m, _)| by_key.contains_key(m))
+            .collect()
+    });
+    for list in by_key.values_mut() {
+        // Held before first, then accounts (what exists), then by place: stable.
+        let mut list: Vec<(bool, Held)> = list
+            .drain(..)
+            .map(|h| (!held_before(cx, &base, &h), h))
+            .collect();
+        list.sort_by_key(|(new, (file, key, _))| {
+            let account = cx.inst.path(*file).starts_with("accounts");
+            (*new, !account, *file, key.span().start)
+        });
+        let (_, (ffile, fkey, fperson)) = &list[0];
+        for (_, (file, key, person)) in &list[1..] {
             if person.id != fperson.id {
                 out.push(
                     Diagnostic::error(

@@ -22,6 +22,24 @@ pub const KEY_RSA3072: &str = include_str!("../../tests/fixtures/keys/rsa3072.pu
 pub const KEY_ECDSA: &str = include_str!("../../tests/fixtures/keys/ec.pub");
 pub const KEY_DSA: &str = include_str!("../../tests/fixtures/keys/dsa.pub");
 
+/// `text` with `t` appended to its one-line `tickets = [...]`, oldest first as
+/// `loket new` writes it.
+pub fn append_ticket(text: &str, t: &str) -> String {
+    let Some(at) = text.find("tickets = [") else {
+        return text.to_string();
+    };
+    let close = at + text[at..].find(']').unwrap_or(0);
+    format!("{}, \"{t}\"{}", &text[..close], &text[close..])
+}
+
+/// The 1-based line of the first `needle` in `text`.
+pub fn line_of(text: &str, needle: &str) -> usize {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"));
+    1 + text[..at].matches('\n').count()
+}
+
 /// A NIP that passes every NIP rule; `n` varies the sequence number.
 pub fn nip(n: u16) -> String {
     format!("19860926201505{}{:03}", 1 + n % 2, n % 999 + 1)
@@ -165,8 +183,7 @@ holder = {{ name = "Pegawai {n}", nip = "{nip}", opd = "Dinas Kesehatan" }}
         );
         match self.files.get(&path).cloned() {
             Some(old) => {
-                let old = old.replacen("tickets = [", &format!("tickets = [\"{t}\", "), 1);
-                self.write(&path, &(old + &block));
+                self.write(&path, &(append_ticket(&old, &t) + &block));
             }
             None => self.write(
                 &path,
@@ -237,7 +254,7 @@ signatory = "Kepala Dinas Kesehatan"
         );
         let path = format!("accounts/mail/{addr}.toml");
         if let Some(old) = self.files.get(&path).cloned() {
-            let mut new = old.replacen("\"]\n", &format!("\", \"{t}\"]\n"), 1);
+            let mut new = append_ticket(&old, &t);
             if kind == "mail-deactivate" {
                 new = new.replace("status = \"active\"", "status = \"disabled\"");
             }
@@ -258,7 +275,7 @@ signatory = "Kepala Dinas Kesehatan"
         );
         let path = format!("accounts/server/{server}/{login}.toml");
         if let Some(old) = self.files.get(&path).cloned() {
-            let mut new = old.replacen("tickets = [", &format!("tickets = [\"{t}\", "), 1);
+            let mut new = append_ticket(&old, &t);
             let at = new.find(&format!("ticket = \"{grant}\"")).unwrap_or(0);
             let rest = new[at..].replacen(
                 "status = \"active\"",

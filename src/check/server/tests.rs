@@ -165,6 +165,38 @@ fn l055_fires_when_two_people_hold_one_key() {
 }
 
 #[test]
+fn l055_blames_what_the_pull_request_adds() {
+    // The older holder's account sorts after the new one's: the error must still
+    // land on the new grant, with the older holder as the related label.
+    let mut fx = Fixture::kudus();
+    let a = fx.server_grant("db-1", "opd-bpkad", KEY_ED1);
+    fx.freeze_base();
+    let other = format!(
+        "{} someone-else@pc",
+        KEY_ED1
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let b = fx.server_grant("app-1", "opd-dinkes", &other);
+    let d = fx.assert_fires("L055", &format!("requests/{b}.toml"), 20);
+    fx.assert_fires("L055", ACC, 9);
+    let (inst, report) = fx.check();
+    let older = "accounts/server/db-1/opd-bpkad.toml";
+    assert_eq!(inst.path(d.secondary[0].file).to_str(), Some(older));
+    let on_older = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "L055")
+        .any(|d| {
+            let p = inst.path(d.primary.file);
+            p == std::path::Path::new(older) || p.ends_with(format!("{a}.toml"))
+        });
+    assert!(!on_older, "L055 blamed the older holder");
+}
+
+#[test]
 fn l056_fires_on_system_and_malformed_logins() {
     let line_of = |fx: &Fixture, file: &str, needle: &str| {
         let text = &fx.files[file];
