@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", loket::apply::redact::redact(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

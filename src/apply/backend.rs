@@ -13,12 +13,14 @@ use super::plan::PlannedChange;
 
 /// A plaintext password, wiped from memory when dropped (`zeroize`). Never printed:
 /// `Debug` and `Display` are redacted; reach
-/// the text with [`Secret::expose`] only to hash or seal it.
+/// the text with [`Secret::expose`] only to hash or seal it. Made, it is registered
+/// with [`redact`](super::redact), which takes it out of every reply from then on.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     pub fn new(text: String) -> Self {
+        super::redact::register(&text);
         Self(Zeroizing::new(text))
     }
     pub fn expose(&self) -> &str {
@@ -79,7 +81,8 @@ pub struct LiveKey {
     pub expires: Option<Date>,
 }
 
-/// Why a backend could not read, apply or verify. Messages never hold secrets.
+/// Why a backend could not read, apply or verify. Messages never hold secrets: the
+/// remote text in them has passed [`redact`](super::redact) where it was read.
 #[derive(Debug, Error)]
 pub enum BackendError {
     #[error("{path}: {source}")]

@@ -7,7 +7,9 @@
 //! Secrets: `password` is defined only in a step's `stdin` template (a `run` line
 //! that uses it fails to render), stdin travels in a quoted here-document inside
 //! the script (never argv, never a process list), and every message or display of
-//! a rendered step has the password replaced by `<password>`.
+//! a rendered step has the password replaced by `<password>`; then the output of a
+//! step passes [`redact`](super::redact), which takes out every secret of the run,
+//! in its encodings too.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +24,7 @@ use serde::Deserialize;
 
 use super::backend::{Backend, BackendError, Change, LiveMail, LiveState, Secret, Verified};
 use super::plan::Target;
+use super::redact::redact_owned;
 use super::ssh::backend::{AdminIdentity, admin_identity, target_for};
 use super::ssh::{SshHost, sh_quote};
 use crate::model::backends::CommandSettings;
@@ -286,12 +289,15 @@ impl Runner {
 
     /// Runs one step and checks it: exit 0, `expect` matches, `refuse` does not.
     pub fn run_step(&mut self, step: &RenderedStep) -> Result<String, String> {
-        let out = self.run(&step.script()).map_err(|e| step.redact(&e))?;
+        let mut raw = self
+            .run(&step.script())
+            .map_err(|e| redact_owned(step.redact(&e)))?;
+        let out = redact_owned(step.redact(&raw));
+        zeroize::Zeroize::zeroize(&mut raw);
         let (body, code) = match out.rsplit_once(EXIT_MARK) {
             Some((body, code)) => (body.to_string(), code.trim().parse::<i32>().unwrap_or(-1)),
             None => (out.clone(), -1),
         };
-        let body = step.redact(&body);
         let excerpt = || body.trim().chars().take(400).collect::<String>();
         if code != 0 {
             return Err(format!("`{}` exited with {code}: {}", step.run, excerpt()));

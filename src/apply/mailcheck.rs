@@ -1,12 +1,18 @@
 //! Testing a mailbox as its user would: IMAP LOGIN over a plain TCP connection (the
 //! test and office-internal listeners on 127.0.0.1 / the LAN), and a welcome message
 //! sent over SMTP and seen arriving in INBOX. Tiny on purpose: a few commands each.
+//!
+//! Every line a server sends passes [`redact`] as it is read: a server (or a proxy)
+//! that quotes the LOGIN command back cannot put the password into a message.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use zeroize::{Zeroize, Zeroizing};
+
 use super::Secret;
+use super::redact::redact_owned;
 
 type R<T> = Result<T, String>;
 
@@ -30,7 +36,11 @@ impl Conn {
         let mut l = String::new();
         match self.r.read_line(&mut l) {
             Ok(0) => Err("connection closed".into()),
-            Ok(_) => Ok(l.trim_end().to_string()),
+            Ok(_) => {
+                let line = redact_owned(l.trim_end().to_string());
+                l.zeroize();
+                Ok(line)
+            }
             Err(e) => Err(e.to_string()),
         }
     }
@@ -44,7 +54,8 @@ impl Conn {
 
     /// Sends a tagged IMAP command; returns the untagged lines, or the failure.
     fn imap(&mut self, tag: &str, cmd: &str) -> R<Vec<String>> {
-        self.send(&format!("{tag} {cmd}"))?;
+        // `cmd` may hold the password: so does this copy, wiped after sending.
+        self.send(&Zeroizing::new(format!("{tag} {cmd}")))?;
         let mut lines = Vec::new();
         loop {
             let l = self.line()?;
@@ -81,8 +92,12 @@ fn quoted(s: &str) -> R<String> {
 fn login(addr: &str, user: &str, password: &Secret) -> R<Conn> {
     let mut c = Conn::open(addr)?;
     c.line()?; // greeting
-    let cmd = format!("LOGIN {} {}", quoted(user)?, quoted(password.expose())?);
-    // The password is never echoed back into an error.
+    let cmd = Zeroizing::new(format!(
+        "LOGIN {} {}",
+        quoted(user)?,
+        Zeroizing::new(quoted(password.expose())?).as_str()
+    ));
+    // The reply (echoing the command, maybe) was redacted as it was read.
     c.imap("a1", &cmd)
         .map_err(|e| format!("login refused ({e})"))?;
     Ok(c)

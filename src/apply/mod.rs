@@ -23,6 +23,7 @@ pub mod mailcheck;
 pub mod plan;
 pub mod preview;
 pub mod records;
+pub mod redact;
 pub mod run;
 pub mod ssh;
 pub mod unverified;

@@ -40,7 +40,13 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
         },
     };
     p.kind = t.kind.or(p.kind);
-    p.events.extend(t.events.iter().cloned());
+    // The last gate before git: every detail without the run's secrets.
+    p.events.extend(t.events.iter().cloned().map(|mut e| {
+        if let Some(d) = &mut e.detail {
+            super::redact::redact_in_place(d);
+        }
+        e
+    }));
     let failed = t.events.iter().any(|e| e.kind == EventKind::Failed);
     let verified = t.events.iter().any(|e| e.kind == EventKind::Verified);
     if failed {

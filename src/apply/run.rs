@@ -95,7 +95,8 @@ pub fn plan(inst: &Instance, slots: &mut [Slot], today: Date) -> Planned {
                 out.live.push(live);
             }
             Err(e) => {
-                out.unreadable.push((name, e.to_string()));
+                out.unreadable
+                    .push((name, super::redact::redact_owned(e.to_string())));
                 out.live.push(LiveState::default());
             }
         }
@@ -434,6 +435,7 @@ pub fn apply(
     if let Some(j) = journal.as_mut() {
         j.clear()?;
     }
+    report.redact();
     Ok(report)
 }
 

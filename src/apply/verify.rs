@@ -140,6 +140,9 @@ pub fn verify(
         }
         out.push(check);
     }
+    for c in &mut out {
+        super::redact::redact_in_place(&mut c.detail);
+    }
     out
 }
 

@@ -120,7 +120,8 @@ fn today(inst: &Instance, given: Option<Date>) -> Date {
 /// Errors exit 1 here (not main's 2, which means "changes").
 fn exit_1(r: Result<ExitCode>) -> Result<ExitCode> {
     r.or_else(|e| {
-        eprintln!("error: {e:#}");
+        // An error may carry a server's reply: never a secret of the run.
+        eprintln!("error: {}", ap::redact::redact(&format!("{e:#}")));
         Ok(ExitCode::from(1))
     })
 }

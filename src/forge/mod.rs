@@ -65,7 +65,8 @@ impl ForgeKind {
             .find(|v| !v.trim().is_empty())
     }
 
-    /// Builds a client for `repo` (`owner/name`) at `api_url`.
+    /// Builds a client for `repo` (`owner/name`) at `api_url`. The token is
+    /// registered with [`redact`](crate::apply::redact): no reply or error shows it.
     pub fn client(
         self,
         api_url: &str,
@@ -76,6 +77,10 @@ impl ForgeKind {
             .split_once('/')
             .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
             .ok_or_else(|| ForgeError::BadRepo(repo.to_string()))?;
+        if let Some(t) = &token {
+            crate::apply::redact::register(t);
+            crate::apply::redact::register(t.trim());
+        }
         let http = http::Http::new(self, token);
         Ok(match self {
             ForgeKind::GitHub => Box::new(GitHub::new(http, api_url, owner, name)),

@@ -7,6 +7,7 @@ use std::process::Command;
 use super::{FileWrite, MailFiles};
 use crate::apply::backend::BackendError;
 use crate::apply::fsutil::atomic_write;
+use crate::apply::redact::redact;
 
 pub struct LocalFiles;
 
@@ -56,7 +57,7 @@ fn run(argv: &[String]) -> Result<(), BackendError> {
             message: format!(
                 "{}: {}",
                 out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
+                redact(String::from_utf8_lossy(&out.stderr).trim())
             ),
         })
     }

@@ -21,6 +21,7 @@ use ldap3::{LdapConn, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, dn_e
 
 use super::backend::{Backend, BackendError, Change, LiveState, Secret, Verified};
 use super::plan::{Action, Target};
+use super::redact::redact_owned;
 use super::ssh::checked_key;
 use crate::model::backends::LdapSettings;
 
@@ -42,10 +43,11 @@ pub struct LdapBackend {
     today: Date,
 }
 
+/// The server's diagnostic text is in `e`: redacted, as any reply.
 fn ldap_err(url: &str) -> impl Fn(LdapError) -> BackendError + '_ {
     move |e| BackendError::Command {
         command: format!("ldap {url}"),
-        message: e.to_string(),
+        message: redact_owned(e.to_string()),
     }
 }
 
@@ -83,7 +85,7 @@ impl LdapBackend {
                 .and_then(|r| r.success())
                 .map_err(|e| BackendError::Command {
                     command: format!("ldap bind {} at {url}", self.settings.bind_dn),
-                    message: e.to_string(),
+                    message: redact_owned(e.to_string()),
                 })?;
             self.conn = Some(c);
         }
@@ -200,7 +202,7 @@ impl LdapBackend {
             49 => Ok(false), // invalidCredentials
             rc => Err(BackendError::Command {
                 command: format!("ldap bind as {address}"),
-                message: format!("result code {rc}: {}", r.text),
+                message: redact_owned(format!("result code {rc}: {}", r.text)),
             }),
         }
     }

@@ -115,9 +115,16 @@ pub fn admin_identity(
             _dir: None,
         });
     }
-    if let Ok(key) = std::env::var(KEY_ENV)
+    if let Ok(key) = std::env::var(KEY_ENV).map(zeroize::Zeroizing::new)
         && !key.trim().is_empty()
     {
+        // Whole and line by line: a reply may quote a line of it.
+        crate::apply::redact::register(key.trim());
+        for line in key.lines().map(str::trim) {
+            if !line.starts_with("-----") {
+                crate::apply::redact::register(line);
+            }
+        }
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let io = |e: std::io::Error| {
@@ -135,7 +142,8 @@ pub fn admin_identity(
             .open(&path)
             .map_err(io)?;
         // OpenSSH wants the key file to end in a newline.
-        f.write_all(format!("{}\n", key.trim_end()).as_bytes())
+        f.write_all(key.trim_end().as_bytes())
+            .and_then(|()| f.write_all(b"\n"))
             .map_err(io)?;
         return Ok(AdminIdentity {
             path,

@@ -2,7 +2,8 @@
 //! per run, the host key pinned from `loket.toml` (no trust on first use).
 //!
 //! The admin identity is only ever passed to `ssh` as a file path; scripts travel
-//! over stdin, so nothing they contain shows up in a process list.
+//! over stdin, so nothing they contain shows up in a process list. What ssh and the
+//! remote write to stderr passes [`redact`](crate::apply::redact) as it is read.
 
 use std::fs;
 use std::io::Write;
@@ -10,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use thiserror::Error;
+
+use crate::apply::redact::redact_owned;
 
 /// One server as the SSH backend reaches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,7 +233,7 @@ impl SshSession {
             .status()
             .map_err(io("running ssh"))?;
         if !status.success() {
-            let detail = fs::read_to_string(&err_path).unwrap_or_default();
+            let detail = redact_owned(fs::read_to_string(&err_path).unwrap_or_default());
             return Err(classify(target, &target.admin_user, &detail));
         }
         Ok(session)
@@ -316,7 +319,8 @@ impl SshSession {
         let writer = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
         let out = child.wait_with_output().map_err(io("waiting for ssh"))?;
         let _ = writer.join();
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        // What the remote writes to stderr ends up in messages: redacted here.
+        let stderr = redact_owned(String::from_utf8_lossy(&out.stderr).trim().to_string());
         if !out.status.success() {
             let code = out.status.code().unwrap_or(-1);
             if code == 255 {
@@ -358,7 +362,7 @@ impl SshSession {
         if out.status.success() {
             return Ok(LoginOutcome::Accepted);
         }
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let stderr = redact_owned(String::from_utf8_lossy(&out.stderr).trim().to_string());
         match classify(&self.target, user, &stderr) {
             SshError::AdminRefused { detail, .. } => Ok(LoginOutcome::Refused(detail)),
             e => Err(e),
