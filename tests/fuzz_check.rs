@@ -7,15 +7,16 @@
 //! (integer and float limits, NaN, infinities, -0.0, every TOML date and time kind,
 //! Unicode with combining marks, bidi controls, emoji, control characters, very long
 //! and empty strings), runs every rule in-process and renders the result in every
-//! format. Properties: nothing panics, and the output is stable (two loads and runs
-//! of the same files print the same bytes). Bounded for CI: `PROPTEST_CASES`
-//! (default 300) cases, a few seconds in a debug build.
+//! format, half the time as a pull request against the unchanged instance (so the
+//! base rules run too). Properties: nothing panics, and the output is stable (two
+//! loads and runs of the same files print the same bytes). Bounded for CI:
+//! `PROPTEST_CASES` (default 300) cases, about 10 s in a debug build.
 mod common;
 
 use std::path::Path;
 
 use jiff::civil::date;
-use loket::check::{self, Options};
+use loket::check::{self, Base, Options};
 use loket::model::Instance;
 use proptest::prelude::*;
 use toml_edit::visit_mut::{self, VisitMut};
@@ -48,14 +49,20 @@ fn read_bundled() -> Vec<(String, String)> {
     files
 }
 
-/// Everything a check of `files` prints, in every format.
-fn check_output(files: Vec<(String, String)>) -> String {
+/// Everything a check of `files` prints, in every format; with `against_bundled`, as
+/// a pull request against the unchanged bundled instance (the base rules run too).
+fn check_output(files: Vec<(String, String)>, against_bundled: bool) -> String {
     let inst = Instance::from_files(Path::new("."), files);
+    let base = against_bundled.then(|| Base {
+        rev: "main".into(),
+        instance: Instance::from_files(Path::new("."), bundled()),
+        records_changed: Vec::new(),
+    });
     let opts = Options {
         today: date(2026, 11, 24),
         skip: Default::default(),
     };
-    let report = check::run(&inst, None, &opts);
+    let report = check::run(&inst, base.as_ref(), &opts);
     let json: Vec<_> = report
         .diagnostics
         .iter()
@@ -219,7 +226,10 @@ proptest! {
     })]
 
     #[test]
-    fn check_never_panics_and_is_stable(edits in proptest::collection::vec(edit(), 1..4)) {
+    fn check_never_panics_and_is_stable(
+        edits in proptest::collection::vec(edit(), 1..4),
+        with_base in any::<bool>(),
+    ) {
         let mut files = bundled();
         for (config, file, pick, with) in edits {
             let i = if config { 0 } else { 1 + file % (files.len() - 1) };
@@ -227,8 +237,8 @@ proptest! {
                 files[i].1 = text;
             }
         }
-        let first = check_output(files.clone());
-        let second = check_output(files);
+        let first = check_output(files.clone(), with_base);
+        let second = check_output(files, with_base);
         prop_assert_eq!(first, second);
     }
 }
@@ -244,5 +254,5 @@ fn the_mutator_reaches_nested_values() {
         .expect("max-days is one of the values");
     let mut files = bundled();
     files[0].1 = hit;
-    assert!(check_output(files).contains("L064"));
+    assert!(check_output(files, false).contains("L064"));
 }
