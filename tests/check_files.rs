@@ -106,12 +106,15 @@ fn refused(dir: &Path, path: &str) {
     assert!(hit, "{json}");
 }
 
+/// Puts a node at a path.
+type Make<'a> = &'a dyn Fn(&Path);
+
 #[test]
 fn links_fifos_and_sockets_named_like_data_are_refused() {
     let outside = tempfile::tempdir().unwrap();
     let target = outside.path().join("secret.toml");
     fs::write(&target, format!("name = \"{SECRET_VALUE}\"\n")).unwrap();
-    let cases: [(&str, &dyn Fn(&Path)); 4] = [
+    let cases: [(&str, Make); 4] = [
         ("requests/KDS-LINKS-LINKS.toml", &|p| {
             symlink(&target, p).unwrap()
         }),
