@@ -201,3 +201,30 @@ fn a_fifo_or_link_in_the_cache_place_is_a_miss_and_replaced() {
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn records_that_are_links_or_fifos_are_errors_not_read() {
+    let record = "records/KDS-24WBW-PV52C.toml";
+    let real = common::repo_root().join(record);
+    let cases: [Make; 3] = [
+        &|d| symlink(&real, d.join(record)).unwrap(),
+        &|d| mkfifo(&d.join(record)),
+        &|d| {
+            fs::remove_dir(d.join("records")).unwrap();
+            symlink(real.parent().unwrap(), d.join("records")).unwrap();
+        },
+    ];
+    for make in cases {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("records")).unwrap();
+        make(dir.path());
+        // In-process, on a thread: a blocking open fails the test after TIMEOUT.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let root = dir.path().to_path_buf();
+        std::thread::spawn(move || tx.send(loket::site::load_records(&root).map(|r| r.len())));
+        let got = rx.recv_timeout(TIMEOUT).expect("load_records blocked");
+        let err = got.unwrap_err().to_string();
+        assert!(err.contains("records"), "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}
