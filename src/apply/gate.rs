@@ -62,7 +62,7 @@ impl<'a> RecordsGate<'a> {
     pub fn approved(&self, ticket: &str, kind: Option<RequestKind>) -> Result<(), String> {
         let kind = kind.ok_or_else(|| format!("{ticket}: no request file in requests/"))?;
         let path = self.root.join(Progress::path_for(ticket));
-        let text = std::fs::read_to_string(&path).map_err(|_| {
+        let text = crate::model::regular::read_to_string(&path).map_err(|_| {
             format!(
                 "{ticket}: no approval record ({})",
                 Progress::path_for(ticket)

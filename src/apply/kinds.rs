@@ -37,7 +37,7 @@ impl Kinds<'_> {
                     return None;
                 }
                 let path = root.join(REQUESTS_DIR).join(format!("{ticket}.toml"));
-                let text = std::fs::read_to_string(path).ok()?;
+                let text = crate::model::regular::read_to_string(&path).ok()?;
                 let r: Request = toml::from_str(&text).ok()?;
                 (r.ticket() == ticket).then(|| r.kind())
             }

@@ -23,11 +23,18 @@ pub struct TicketEvents {
 /// Appends the events to the ticket's record and updates its outcome.
 pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), ApplyError> {
     let path = root.join(Progress::path_for(&t.ticket));
-    let mut p = match std::fs::read_to_string(&path) {
+    let mut p = match crate::model::regular::read_to_string(&path) {
         Ok(text) => toml::from_str::<Progress>(&text).map_err(|e| ApplyError::Record {
             path: path.clone(),
             message: e.message().trim().to_string(),
         })?,
+        // A link or FIFO in its place is not an absent record to start afresh.
+        Err(e) if crate::model::regular::refused(&e).is_some() => {
+            return Err(ApplyError::Record {
+                path,
+                message: e.to_string(),
+            });
+        }
         Err(_) => Progress {
             ticket: t.ticket.clone(),
             outcome: Outcome::Approved,

@@ -42,6 +42,8 @@ pub fn read(dir: &Path, rev: &str) -> Result<Base, LoadError> {
         };
         if let Some(rel) = rel
             && entry.kind() == Some(git2::ObjectType::Blob)
+            // A link's blob is its target's name, not data; the loader refuses links.
+            && entry.filemode() != i32::from(git2::FileMode::Link)
             && is_instance_path(rel)
         {
             match entry.to_object(&repo).and_then(|o| o.peel_to_blob()) {

@@ -5,7 +5,7 @@
 //! today's date and, on a pull request, the base tree) that pushes [`Diagnostic`]s.
 //! Rules are independent and run in parallel; output is sorted for stable results.
 //!
-//! Rules by concern (codes in docs/rules.md): `syntax` L001–L002, `shape` L003–L006,
+//! Rules by concern (codes in docs/rules.md): `syntax` L000–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
 //! `references` L040–L042, `server` L050–L055, `config_rules` L060–L067, `base`
 //! L070–L074, `base_fields` L075–L078. Lookups rules share are built once in
@@ -51,6 +51,7 @@ pub struct Rule {
 
 /// Every rule, in code order.
 pub static RULES: &[Rule] = &[
+    syntax::REGULAR_FILE,
     syntax::TOML_SYNTAX,
     syntax::SCHEMA,
     shape::PLACEMENT,

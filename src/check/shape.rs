@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};
-use crate::model::{RequestKind, SERVER_ACCOUNTS_DIR};
+use crate::model::{FailureKind, RequestKind, SERVER_ACCOUNTS_DIR};
 
 pub const PLACEMENT: Rule = Rule {
     code: "L003",
@@ -72,7 +72,15 @@ pub fn misplaced(path: &str) -> Option<&'static str> {
 }
 
 fn placement(cx: &Context, out: &mut Vec<Diagnostic>) {
+    // A refused node (L000) is reported once, for what it is, wherever it sits.
+    let refused: std::collections::HashSet<_> = (cx.inst.failures.iter())
+        .filter(|f| f.kind == FailureKind::NotRegular)
+        .map(|f| f.file)
+        .collect();
     for (id, f) in cx.inst.sources.iter() {
+        if refused.contains(&id) {
+            continue;
+        }
         let path = f.path.to_string_lossy();
         if let Some(why) = misplaced(&path) {
             out.push(

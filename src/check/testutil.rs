@@ -51,7 +51,18 @@ pub struct Fixture {
     pub base: Option<BTreeMap<String, String>>,
     /// What the base comparison reports under records/.
     pub records_changed: Vec<String>,
+    /// Nodes that are not regular files (`loket check` meets them only on disk, so a
+    /// fixture with any is written to a temporary folder and loaded from there).
+    pub nodes: BTreeMap<String, Node>,
     counter: u16,
+}
+
+/// A node a fixture puts on disk beside its files.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A symbolic link to this target (relative to the link, or absolute).
+    Link(String),
+    Fifo,
 }
 
 impl Fixture {
@@ -301,6 +312,11 @@ signatory = "Kepala Dinas Kesehatan"
         Some((field("name")?, field("nip")?))
     }
 
+    /// Adds a node that is not a regular file at `path`.
+    pub fn node(&mut self, path: &str, node: Node) {
+        self.nodes.insert(path.to_string(), node);
+    }
+
     fn instance(files: &BTreeMap<String, String>) -> Instance {
         Instance::from_files(
             Path::new("."),
@@ -308,8 +324,36 @@ signatory = "Kepala Dinas Kesehatan"
         )
     }
 
+    /// The files and nodes written to a temporary folder and loaded from it, uncached.
+    fn on_disk(&self) -> Instance {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let parent = |p: &Path| std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        for (path, text) in &self.files {
+            parent(&d.join(path));
+            std::fs::write(d.join(path), text).unwrap();
+        }
+        for (path, node) in &self.nodes {
+            let at = d.join(path);
+            parent(&at);
+            match node {
+                Node::Link(to) => std::os::unix::fs::symlink(to, &at).unwrap(),
+                Node::Fifo => {
+                    let c = std::ffi::CString::new(at.as_os_str().as_encoded_bytes()).unwrap();
+                    // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+                    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+                }
+            }
+        }
+        Instance::load_uncached(d).unwrap()
+    }
+
     pub fn check(&self) -> (Instance, Report) {
-        let inst = Self::instance(&self.files);
+        let inst = if self.nodes.is_empty() {
+            Self::instance(&self.files)
+        } else {
+            self.on_disk()
+        };
         let base = self.base.as_ref().map(|b| Base {
             rev: "base".into(),
             instance: Self::instance(b),

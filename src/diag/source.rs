@@ -43,8 +43,8 @@ impl Text {
         }
     }
 
-    /// Text read from `origin` on first use. A file that has become unreadable since
-    /// it was loaded reads as empty (diagnostics clamp their spans to the text), and
+    /// Text read from `origin` on first use. A file that has become unreadable (or
+    /// not a regular file) since it was loaded reads as empty (diagnostics clamp their spans to the text), and
     /// one no longer UTF-8 is read lossily.
     pub fn lazy(origin: PathBuf) -> Self {
         Self {
@@ -55,7 +55,8 @@ impl Text {
 
     pub fn as_str(&self) -> &str {
         self.text.get_or_init(|| {
-            let bytes = self.origin.as_deref().and_then(|p| std::fs::read(p).ok());
+            // Never through a link: the file may have been swapped since it was loaded.
+            let bytes = (self.origin.as_deref()).and_then(|p| crate::model::regular::read(p).ok());
             bytes.map_or_else(String::new, |b| {
                 String::from_utf8(b)
                     .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())

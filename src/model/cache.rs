@@ -176,8 +176,10 @@ pub enum CacheError {
 }
 
 /// The bytes of the cache file at `path`, if it can be read; see [`decode`].
+/// A link, FIFO or device in its place is a miss (never followed, never waited on);
+/// [`write`] then replaces it.
 pub fn read_file(path: &Path) -> Option<Vec<u8>> {
-    std::fs::read(path).ok()
+    super::regular::read(path).ok()
 }
 
 /// The entries of a cache file, sorted by path as written. Anything foreign (another
@@ -260,6 +262,17 @@ pub fn write<V: Serialize>(
         source,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
+    // Caches sit at `<root>/state/cache/`: a link at either folder would send personal
+    // data wherever it points. (The rename below replaces a link at the file itself.)
+    for d in [Some(dir), dir.parent()].into_iter().flatten() {
+        if let Ok(m) = std::fs::symlink_metadata(d)
+            && !m.is_dir()
+        {
+            return Err(err(std::io::Error::other(super::regular::NotRegular(
+                super::regular::Node::of(m.file_type()).unwrap_or(super::regular::Node::Unknown),
+            ))));
+        }
+    }
     std::fs::create_dir_all(dir).map_err(err)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     std::io::Write::write_all(&mut tmp, &bytes).map_err(err)?;

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::cache::{self, EntryRef, Known, Stamp, StatKey};
+use super::regular::{self, Node};
 use super::{
-    ACCOUNTS_DIR, CONFIG_FILE, Cached, CachedRef, Instance, LoadError, Parsed, Place, REQUESTS_DIR,
-    parse_one, place_of,
+    ACCOUNTS_DIR, CONFIG_FILE, Cached, CachedRef, FailureKind, Instance, LoadError, ParseFailure,
+    Parsed, Place, REQUESTS_DIR, parse_one, place_of,
 };
 use crate::diag::{FileId, SourceFile, content_hash};
 
@@ -122,11 +123,25 @@ pub(super) fn load_scoped(
     Ok(inst)
 }
 
-/// A file found by [`walk`]: relative (`/`-separated) and full path, and its stat.
+/// A file found by [`walk`]: relative (`/`-separated) and full path, and its stat
+/// (`lstat`: of a link itself, never of what it points to).
 struct Found {
     rel: String,
     abs: PathBuf,
     key: StatKey,
+    /// Not a regular file: refused, never opened.
+    refused: Option<Node>,
+}
+
+impl Found {
+    fn new(rel: String, abs: PathBuf, meta: &std::fs::Metadata) -> Self {
+        Found {
+            rel,
+            abs,
+            key: StatKey::of(meta),
+            refused: Node::of(meta.file_type()),
+        }
+    }
 }
 
 /// `loket.toml`, `requests/**` and `accounts/**`, stat'ed, unsorted. Each data folder
@@ -141,13 +156,11 @@ fn walk(root: &Path, with_requests: bool) -> Result<Vec<Found>, LoadError> {
     };
     let mut found = Vec::new();
     let config = root.join(CONFIG_FILE);
-    if config.is_file() {
-        let key = StatKey::of(&std::fs::metadata(&config).map_err(|e| io(&config, e))?);
-        found.push(Found {
-            rel: CONFIG_FILE.to_string(),
-            abs: config,
-            key,
-        });
+    // Any node named loket.toml makes an instance; one not a regular file is refused.
+    match std::fs::symlink_metadata(&config) {
+        Ok(meta) => found.push(Found::new(CONFIG_FILE.to_string(), config, &meta)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&config, e)),
     }
     let (requests, accounts) = rayon::join(
         || {
@@ -164,12 +177,19 @@ fn walk(root: &Path, with_requests: bool) -> Result<Vec<Found>, LoadError> {
     Ok(found)
 }
 
-/// Every regular file under `root/rel` (symlinks are not followed, as before).
+/// Every file under `root/rel`. Links are never followed: a link, FIFO, socket or
+/// device (at the folder itself too) is listed refused, so it is reported rather
+/// than silently leaving accounts out of the check.
 fn walk_dir(root: &Path, rel: &str) -> Result<Vec<Found>, LoadError> {
     let mut found = Vec::new();
     let dir = root.join(rel);
-    if dir.is_dir() {
-        walk_into(&dir, rel, &mut found)?;
+    match std::fs::symlink_metadata(&dir) {
+        Ok(meta) if meta.is_dir() => walk_into(&dir, rel, &mut found)?,
+        // A plain file where the folder belongs holds no data, as before.
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) => found.push(Found::new(rel.to_string(), dir, &meta)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(LoadError::Io { path: dir, source }),
     }
     Ok(found)
 }
@@ -185,32 +205,49 @@ fn walk_into(dir: &Path, rel: &str, found: &mut Vec<Found>) -> Result<(), LoadEr
         let child = format!("{rel}/{}", entry.file_name().to_string_lossy());
         if file_type.is_dir() {
             walk_into(&entry.path(), &child, found)?;
-        } else if file_type.is_file() {
+        } else {
             let abs = entry.path();
+            // `DirEntry::metadata` does not follow links (fstatat, AT_SYMLINK_NOFOLLOW).
             let meta = entry.metadata().map_err(|source| LoadError::Io {
                 path: abs.clone(),
                 source,
             })?;
-            found.push(Found {
-                rel: child,
-                abs,
-                key: StatKey::of(&meta),
-            });
+            found.push(Found::new(child, abs, &meta));
         }
     }
     Ok(())
 }
 
+/// A file refused unread: empty text, so no diagnostic can show any of it.
+fn refused(id: FileId, rel: String, node: Node) -> Slot {
+    Slot {
+        parsed: Parsed::Failed(ParseFailure {
+            file: id,
+            span: 0..0,
+            message: format!("{rel} is {node}: loket reads only regular files inside the instance"),
+            kind: FailureKind::NotRegular,
+        }),
+        file: SourceFile::new(PathBuf::from(rel), String::new()),
+        not_utf8: None,
+        key: None,
+        hit: false,
+    }
+}
+
 fn load_one(
     id: FileId,
-    Found { rel, abs, key }: Found,
+    Found {
+        rel,
+        abs,
+        key,
+        refused: node,
+    }: Found,
     old: Option<Known<Cached>>,
     start: Stamp,
 ) -> Result<Slot, LoadError> {
-    let io = |source| LoadError::Io {
-        path: abs.clone(),
-        source,
-    };
+    if let Some(node) = node {
+        return Ok(refused(id, rel, node));
+    }
     let place = place_of(&rel);
     // Only data files are cached; the few others are always read.
     let cacheable = matches!(
@@ -229,7 +266,19 @@ fn load_one(
         }
         old => old,
     };
-    let bytes = std::fs::read(&abs).map_err(io)?;
+    let bytes = match regular::read(&abs) {
+        Ok(bytes) => bytes,
+        // Swapped for a link or FIFO since the walk: refused all the same.
+        Err(e) => match regular::refused(&e) {
+            Some(node) => return Ok(refused(id, rel, node)),
+            None => {
+                return Err(LoadError::Io {
+                    path: abs,
+                    source: e,
+                });
+            }
+        },
+    };
     let hash = content_hash(&bytes);
     let (text, not_utf8) = match String::from_utf8(bytes) {
         Ok(text) => (text, None),

@@ -9,6 +9,7 @@ mod load;
 pub mod login;
 pub mod record;
 pub mod record_cache;
+pub mod regular;
 pub mod request;
 pub mod spanned;
 pub mod time;
@@ -57,6 +58,9 @@ pub enum FailureKind {
     Schema,
     /// A file in a data folder that is not of the expected place or extension.
     Placement,
+    /// Not a regular file (a symlink, FIFO, socket or device, or a symlinked folder):
+    /// refused unread, so the file's text is empty and no snippet shows anything.
+    NotRegular,
 }
 
 #[derive(Debug, Error)]

@@ -221,7 +221,8 @@ pub fn load<E: Send>(
         .into_par_iter()
         .zip(old)
         .map(|((rel, path), old)| {
-            let key = StatKey::of(&std::fs::metadata(&path).map_err(|e| io(&path, e))?);
+            // lstat: a link's own times; the read below refuses it.
+            let key = StatKey::of(&std::fs::symlink_metadata(&path).map_err(|e| io(&path, e))?);
             match old {
                 Some(e) if e.key == key => Ok(Slot {
                     rel,
@@ -231,7 +232,7 @@ pub fn load<E: Send>(
                     hit: true,
                 }),
                 old => {
-                    let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+                    let bytes = super::regular::read(&path).map_err(|e| io(&path, e))?;
                     let hash = content_hash(&bytes);
                     let value = match old {
                         Some(e) if e.hash == hash => e.value.into(),

@@ -264,7 +264,7 @@ pub fn write_record(dir: &Path, trail: &Trail) -> Result<PathBuf, GateError> {
         path: path.clone(),
         message,
     };
-    let mut progress = match std::fs::read_to_string(&path) {
+    let mut progress = match crate::model::regular::read_to_string(&path) {
         Ok(text) => toml::from_str::<Progress>(&text).map_err(|e| werr(e.to_string()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Progress {
             ticket: trail.ticket.clone(),

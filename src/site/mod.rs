@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::model::record::{Progress, RECORDS_DIR, Snapshot};
+use crate::model::regular::{Node, NotRegular};
 use crate::model::{Instance, LoadError};
 
 #[derive(Debug, Error)]
@@ -125,8 +126,14 @@ impl SiteData {
 /// ticket.
 pub fn load_records(root: &Path) -> Result<Vec<Progress>, SiteError> {
     let dir = root.join(RECORDS_DIR);
-    if !dir.is_dir() {
-        return Ok(Vec::new());
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(m) if !m.is_file() => {
+            let node = Node::of(m.file_type()).unwrap_or(Node::Unknown);
+            let source = std::io::Error::other(NotRegular(node));
+            return Err(SiteError::Read { path: dir, source });
+        }
+        _ => return Ok(Vec::new()),
     }
     let read_err = |path: &Path, source| SiteError::Read {
         path: path.to_path_buf(),
@@ -160,7 +167,7 @@ pub fn load_records(root: &Path) -> Result<Vec<Progress>, SiteError> {
 
 /// Reads a TOML file (or JSON, by extension) with line and column on error.
 pub fn read_toml_or_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SiteError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SiteError::Read {
+    let text = crate::model::regular::read_to_string(path).map_err(|source| SiteError::Read {
         path: path.to_path_buf(),
         source,
     })?;
