@@ -11,6 +11,7 @@ pub mod backend;
 pub mod command;
 pub mod credentials;
 pub mod dovecot;
+pub mod fault;
 pub mod fsutil;
 pub mod gate;
 pub mod guard;
