@@ -23,6 +23,7 @@ pub mod lock;
 pub mod mailcheck;
 pub mod plan;
 pub mod preview;
+pub mod readback;
 pub mod records;
 pub mod run;
 pub mod ssh;

@@ -11,6 +11,7 @@ use crate::model::request::RequestKind;
 
 use super::ApplyError;
 use super::fsutil::atomic_write;
+use super::readback::Expect;
 
 /// What happened to one ticket in this run.
 #[derive(Debug, Clone)]
@@ -20,15 +21,37 @@ pub struct TicketEvents {
     pub events: Vec<Event>,
 }
 
-/// Appends the events to the ticket's record and updates its outcome.
+/// Appends the events to the ticket's record and updates its outcome. The ticket
+/// must be one of the office's (it names the file), and an existing record must be
+/// a regular file that is this ticket's record.
 pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), ApplyError> {
     let path = root.join(Progress::path_for(&t.ticket));
-    let mut p = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str::<Progress>(&text).map_err(|e| ApplyError::Record {
-            path: path.clone(),
-            message: e.message().trim().to_string(),
-        })?,
-        Err(_) => Progress {
+    let bad = |message: String| ApplyError::Record {
+        path: path.clone(),
+        message,
+    };
+    Expect::new(config).ticket(&t.ticket).map_err(&bad)?;
+    let existing = match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_file() => {
+            Some(std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?)
+        }
+        Ok(_) => return Err(bad("not a regular file".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let mut p = match existing {
+        Some(text) => {
+            let p = toml::from_str::<Progress>(&text)
+                .map_err(|e| bad(e.message().trim().to_string()))?;
+            if p.ticket != t.ticket {
+                return Err(bad(format!(
+                    "it is the record of {:?}, not of {}",
+                    p.ticket, t.ticket
+                )));
+            }
+            p
+        }
+        None => Progress {
             ticket: t.ticket.clone(),
             outcome: Outcome::Approved,
             kind: None,
@@ -84,6 +107,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
         message: e.to_string(),
     })?;
     atomic_write(&path, text.as_bytes(), 0o644, None)?;
+    super::fault::point("recorded");
     Ok(())
 }
 
@@ -91,6 +115,9 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
 mod tests {
     use super::*;
     use crate::model::record::Event;
+
+    const A: &str = "KDS-X8FA5-QQEQ8";
+    const B: &str = "KDS-U2HXP-3TXUM";
 
     fn config() -> Config {
         let text = std::fs::read_to_string(
@@ -122,15 +149,13 @@ mod tests {
         write(
             d.path(),
             &cfg,
-            &t(
-                "KDS-A",
-                vec![ev(EventKind::Applied), ev(EventKind::Verified)],
-            ),
+            &t(A, vec![ev(EventKind::Applied), ev(EventKind::Verified)]),
         )
         .unwrap();
-        let p: Progress =
-            toml::from_str(&std::fs::read_to_string(d.path().join("records/KDS-A.toml")).unwrap())
-                .unwrap();
+        let p: Progress = toml::from_str(
+            &std::fs::read_to_string(d.path().join(format!("records/{A}.toml"))).unwrap(),
+        )
+        .unwrap();
         assert_eq!(p.outcome, Outcome::Processed);
         assert_eq!(p.kind, Some(RequestKind::MailCreate));
         assert_eq!(p.events.len(), 2);
@@ -138,9 +163,31 @@ mod tests {
         assert_eq!(step.done_by, Completion::Apply);
         assert_eq!(step.at, "2026-11-25T10:00:00+07:00");
 
-        write(d.path(), &cfg, &t("KDS-B", vec![ev(EventKind::Failed)])).unwrap();
-        let text = std::fs::read_to_string(d.path().join("records/KDS-B.toml")).unwrap();
+        write(d.path(), &cfg, &t(B, vec![ev(EventKind::Failed)])).unwrap();
+        let text = std::fs::read_to_string(d.path().join(format!("records/{B}.toml"))).unwrap();
         assert!(text.contains("outcome = \"failed\""), "{text}");
         assert!(!text.contains("pembuatan-akun"), "{text}");
+    }
+
+    #[test]
+    fn a_ticket_that_is_a_path_or_a_foreign_record_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("records")).unwrap();
+        let cfg = config();
+        let t = |ticket: &str| TicketEvents {
+            ticket: ticket.into(),
+            kind: None,
+            events: vec![ev(EventKind::Applied)],
+        };
+        let err = write(d.path(), &cfg, &t("../x")).unwrap_err().to_string();
+        assert!(err.contains("not a ticket"), "{err}");
+        assert!(!d.path().join("x.toml").exists());
+        std::fs::write(
+            d.path().join(format!("records/{A}.toml")),
+            format!("ticket = \"{B}\"\noutcome = \"approved\"\n"),
+        )
+        .unwrap();
+        let err = write(d.path(), &cfg, &t(A)).unwrap_err().to_string();
+        assert!(err.contains(B), "{err}");
     }
 }
