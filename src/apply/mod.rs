@@ -64,6 +64,17 @@ pub enum ApplyError {
     #[error("{path}: {message}")]
     State { path: PathBuf, message: String },
     #[error(
+        "{cause}\nthis run changed the accounts of {} ticket(s) and could not record them \
+         all: {}. Their changes are live; the next `loket apply` verifies and records \
+         them once records/ can be written",
+        tickets.len(),
+        tickets.join(", ")
+    )]
+    Unrecorded {
+        tickets: Vec<String>,
+        cause: Box<ApplyError>,
+    },
+    #[error(
         "refused: the run would remove access from {removals} of {total} live accounts/keys \
          on `{backend}`, more than max-disable-share = {max_share}. If accounts/ is right, \
          rerun with --max-disable-share; if not, fix accounts/ first"
