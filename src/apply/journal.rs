@@ -9,7 +9,7 @@
 //!
 //! The file is 0600, never a link, FIFO or another user's ([`fsutil`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -26,8 +26,18 @@ pub const FILE: &str = "journal.jsonl";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Entry {
-    Intent { run: String, change: PlannedChange },
-    Done { change: String, ok: bool },
+    Intent {
+        run: String,
+        change: PlannedChange,
+    },
+    /// The ticket's record now holds the events of every change started before.
+    Recorded {
+        ticket: String,
+    },
+    Done {
+        change: String,
+        ok: bool,
+    },
 }
 
 pub struct Journal {
@@ -80,6 +90,23 @@ impl Journal {
         self.file.sync_data().map_err(io)
     }
 
+    /// Notes that `ticket`'s record was written: an intent before it whose tickets
+    /// are all recorded needs no retry even if its `done` line never came. Not
+    /// fsynced: a note lost in a crash only costs a redundant retry.
+    pub fn recorded(&mut self, ticket: &str) -> Result<(), ApplyError> {
+        let mut line = serde_json::to_string(&Entry::Recorded {
+            ticket: ticket.to_string(),
+        })
+        .expect("journal entries serialise");
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(|e| ApplyError::Io {
+                path: self.path.clone(),
+                source: e,
+            })
+    }
+
     /// Empties the journal after a run that finished every change it started.
     pub fn clear(&mut self) -> Result<(), ApplyError> {
         let io = |e| ApplyError::Io {
@@ -109,7 +136,10 @@ fn read_open(
              and `loket plan` to see what the interrupted run left undone"
         ),
     };
-    let mut open: BTreeMap<String, Interrupted> = BTreeMap::new();
+    // Open intents by change, with the line they were logged on.
+    let mut open: BTreeMap<String, (usize, Interrupted)> = BTreeMap::new();
+    // The last line each ticket's record was noted written on.
+    let mut recorded: HashMap<String, usize> = HashMap::new();
     let complete = if text.ends_with('\n') {
         text.len()
     } else {
@@ -124,7 +154,11 @@ fn read_open(
             Entry::Intent { run, change } => {
                 readback::run_id(&run).map_err(|e| bad(n, e))?;
                 expect.change(&change).map_err(|e| bad(n, e))?;
-                open.insert(change.key(), Interrupted { run, change });
+                open.insert(change.key(), (n, Interrupted { run, change }));
+            }
+            Entry::Recorded { ticket } => {
+                expect.ticket(&ticket).map_err(|e| bad(n, e))?;
+                recorded.insert(ticket, n);
             }
             Entry::Done { change, .. } => {
                 if change.len() > 4096 || change.chars().any(char::is_control) {
@@ -134,7 +168,19 @@ fn read_open(
             }
         }
     }
-    Ok(open.into_values().collect())
+    // An intent whose tickets were all recorded after it was verified (or failed,
+    // and listed) and recorded: finished but for its `done` line.
+    Ok(open
+        .into_values()
+        .filter(|(n, i)| {
+            i.change.tickets.is_empty()
+                || i.change
+                    .tickets
+                    .iter()
+                    .any(|t| recorded.get(t).is_none_or(|r| r < n))
+        })
+        .map(|(_, i)| i)
+        .collect())
 }
 
 #[cfg(test)]
@@ -204,5 +250,33 @@ mod tests {
         std::fs::write(d.path().join(FILE), "{\"op\":\"intent\"}\n").unwrap();
         let err = Journal::read(d.path(), &e).err().unwrap().to_string();
         assert!(err.contains(FILE) && err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn an_intent_whose_tickets_were_recorded_after_it_is_finished() {
+        let d = tempfile::tempdir().unwrap();
+        let e = Expect::with_prefix("KDS");
+        let (t1, t2) = (
+            Ticket::generate("KDS").to_string(),
+            Ticket::generate("KDS").to_string(),
+        );
+        let (mut j, _) = Journal::open(d.path(), &e).unwrap();
+        j.recorded(&t2).unwrap(); // before the intent: says nothing about it
+        j.log(&[
+            Entry::Intent {
+                run: "r1".into(),
+                change: change("a@x.id", &t1),
+            },
+            Entry::Intent {
+                run: "r1".into(),
+                change: change("b@x.id", &t2),
+            },
+        ])
+        .unwrap();
+        j.recorded(&t1).unwrap();
+        drop(j);
+        let open = Journal::read(d.path(), &e).unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].change, change("b@x.id", &t2));
     }
 }

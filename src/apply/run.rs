@@ -348,7 +348,7 @@ pub fn apply(
         }
     }
     if !opts.dry_run {
-        flush_records(inst, config, &mut events, &kind_of)?;
+        flush_records(inst, config, &mut events, &kind_of, journal.as_mut())?;
     }
 
     for slot in slots.iter_mut() {
@@ -481,7 +481,7 @@ pub fn apply(
             // Failed verifications listed before the records are written; verified
             // changes unlisted only once they are (the journal covers the gap).
             settle(&mut pending, &failed, &[])?;
-            flush_records(inst, config, &mut events, &kind_of)
+            flush_records(inst, config, &mut events, &kind_of, Some(&mut *journal))
                 .map_err(|e| unrecorded(e, &changed))?;
             settle(&mut pending, &[], &verified)?;
             journal.log(&dones)?;
@@ -535,7 +535,8 @@ pub fn apply(
         let failed: Vec<&PlannedChange> = failed.iter().collect();
         let verified: Vec<&PlannedChange> = verified.iter().collect();
         settle(&mut pending, &failed, &[])?;
-        flush_records(inst, config, &mut events, &kind_of).map_err(|e| unrecorded(e, &changed))?;
+        flush_records(inst, config, &mut events, &kind_of, journal.as_mut())
+            .map_err(|e| unrecorded(e, &changed))?;
         settle(&mut pending, &[], &verified)?;
     }
     if let Some(j) = journal.as_mut() {
@@ -578,11 +579,13 @@ fn unrecorded(e: ApplyError, changed: &[String]) -> ApplyError {
     }
 }
 
+/// Writes the events to the records; each ticket written is noted in the journal.
 fn flush_records(
     inst: &Instance,
     config: &Config,
     events: &mut BTreeMap<String, Vec<Event>>,
     kind_of: &dyn Fn(&str) -> Option<RequestKind>,
+    mut journal: Option<&mut Journal>,
 ) -> Result<(), ApplyError> {
     for (ticket, evs) in std::mem::take(events) {
         records::write(
@@ -590,10 +593,13 @@ fn flush_records(
             config,
             &TicketEvents {
                 kind: kind_of(&ticket),
-                ticket,
+                ticket: ticket.clone(),
                 events: evs,
             },
         )?;
+        if let Some(j) = journal.as_deref_mut() {
+            j.recorded(&ticket)?;
+        }
     }
     Ok(())
 }
