@@ -111,28 +111,35 @@ impl Outbox {
     }
 
     /// Seals and writes atomically (0600); replaces an earlier file of the ticket.
+    /// The outbox is a 0700 directory of this user, never a link; an entry that is
+    /// not a regular file of this user is refused, not replaced.
     pub fn deliver(
         &self,
         ticket: &str,
         message: &str,
         recipient: &dyn age::Recipient,
     ) -> Result<PathBuf, super::ApplyError> {
+        if ticket.is_empty() || ticket.starts_with('.') || ticket.contains(['/', '\\', '\0']) {
+            return Err(super::ApplyError::State {
+                path: self.dir.clone(),
+                message: format!("{ticket:?} cannot name a file in the outbox"),
+            });
+        }
         let bytes = seal(message, recipient)?;
         // Only the operator may list or read the outbox.
-        std::fs::create_dir_all(&self.dir)
-            .and_then(|()| {
-                std::fs::set_permissions(
-                    &self.dir,
-                    std::os::unix::fs::PermissionsExt::from_mode(0o700),
-                )
-            })
-            .map_err(|e| super::ApplyError::Io {
-                path: self.dir.clone(),
-                source: e,
-            })?;
+        super::fsutil::private_dir(&self.dir)?;
         let path = self.path_for(ticket);
+        super::fsutil::check_private_file(&path)?;
         super::fsutil::atomic_write(&path, &bytes, 0o600, None)?;
         Ok(path)
+    }
+
+    /// Makes the outbox loket's private directory and removes the temp files a
+    /// killed run left in it.
+    pub fn prepare(&self) -> Result<(), super::ApplyError> {
+        super::fsutil::private_dir(&self.dir)?;
+        super::fsutil::remove_stale_temps(&self.dir);
+        Ok(())
     }
 }
 

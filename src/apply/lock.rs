@@ -1,10 +1,14 @@
 //! One apply at a time per state folder: an exclusive lock on `<state>/apply.lock`,
-//! released when the process ends (also when it is killed).
+//! released when the process ends (also when it is killed). Taking it also makes the
+//! state folder loket's own: created 0700 or checked (no link, this user's) and set
+//! 0700; the lock file is 0600 and only ever a regular file.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::Path;
 
-use super::ApplyError;
+use super::{ApplyError, fsutil};
+
+pub const FILE: &str = "apply.lock";
 
 pub struct Lock {
     _file: File,
@@ -13,22 +17,13 @@ pub struct Lock {
 impl Lock {
     /// Takes the lock or fails at once if another run holds it.
     pub fn acquire(state_dir: &Path) -> Result<Lock, ApplyError> {
-        let path = state_dir.join("apply.lock");
-        let io = |e| ApplyError::Io {
-            path: path.clone(),
-            source: e,
-        };
-        std::fs::create_dir_all(state_dir).map_err(io)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        fsutil::private_dir(state_dir)?;
+        let path = state_dir.join(FILE);
+        let file = fsutil::open_private_file(&path, true)?.expect("created");
         match file.try_lock() {
             Ok(()) => Ok(Lock { _file: file }),
             Err(TryLockError::WouldBlock) => Err(ApplyError::Locked(path)),
-            Err(TryLockError::Error(e)) => Err(io(e)),
+            Err(TryLockError::Error(e)) => Err(ApplyError::Io { path, source: e }),
         }
     }
 }

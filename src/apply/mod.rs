@@ -11,6 +11,7 @@ pub mod backend;
 pub mod command;
 pub mod credentials;
 pub mod dovecot;
+pub mod fault;
 pub mod fsutil;
 pub mod gate;
 pub mod guard;
@@ -22,6 +23,7 @@ pub mod lock;
 pub mod mailcheck;
 pub mod plan;
 pub mod preview;
+pub mod readback;
 pub mod records;
 pub mod redact;
 pub mod run;
@@ -62,6 +64,17 @@ pub enum ApplyError {
     Record { path: PathBuf, message: String },
     #[error("{path}: {message}")]
     State { path: PathBuf, message: String },
+    #[error(
+        "{cause}\nthis run changed the accounts of {} ticket(s) and could not record them \
+         all: {}. Their changes are live; the next `loket apply` verifies and records \
+         them once records/ can be written",
+        tickets.len(),
+        tickets.join(", ")
+    )]
+    Unrecorded {
+        tickets: Vec<String>,
+        cause: Box<ApplyError>,
+    },
     #[error(
         "refused: the run would remove access from {removals} of {total} live accounts/keys \
          on `{backend}`, more than max-disable-share = {max_share}. If accounts/ is right, \

@@ -115,8 +115,9 @@ impl PlannedChange {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub changes: Vec<PlannedChange>,
-    /// Applied by an earlier run whose verification failed: the next apply redoes a
-    /// password change as a reset and verifies anything else again
+    /// Applied by an earlier run but not verified and recorded (verification failed,
+    /// run killed, records not writable): the next apply redoes a password change as
+    /// a reset and verifies anything else again
     /// ([`super::unverified`]). Listed by `loket plan` only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<PlannedChange>,
@@ -146,7 +147,7 @@ impl fmt::Display for Plan {
         }
         writeln!(
             f,
-            "Retried (applied by an earlier run, verification failed):"
+            "Retried (applied by an earlier run, not yet verified and recorded):"
         )?;
         for c in &self.retries {
             writeln!(

@@ -11,6 +11,7 @@ use crate::model::request::RequestKind;
 
 use super::ApplyError;
 use super::fsutil::atomic_write;
+use super::readback::Expect;
 
 /// What happened to one ticket in this run.
 #[derive(Debug, Clone)]
@@ -20,22 +21,36 @@ pub struct TicketEvents {
     pub events: Vec<Event>,
 }
 
-/// Appends the events to the ticket's record and updates its outcome.
+/// Appends the events to the ticket's record and updates its outcome. The ticket
+/// must be one of the office's (it names the file), and an existing record must be
+/// a regular file that is this ticket's record.
 pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), ApplyError> {
     let path = root.join(Progress::path_for(&t.ticket));
-    let mut p = match crate::model::regular::read_to_string(&path) {
-        Ok(text) => toml::from_str::<Progress>(&text).map_err(|e| ApplyError::Record {
-            path: path.clone(),
-            message: e.message().trim().to_string(),
-        })?,
-        // A link or FIFO in its place is not an absent record to start afresh.
-        Err(e) if crate::model::regular::refused(&e).is_some() => {
-            return Err(ApplyError::Record {
-                path,
-                message: e.to_string(),
-            });
+    let bad = |message: String| ApplyError::Record {
+        path: path.clone(),
+        message,
+    };
+    Expect::new(config).ticket(&t.ticket).map_err(&bad)?;
+    // Read without following a link or blocking on a FIFO: anything but a regular
+    // file (or none) in its place is refused, never taken as an absent record.
+    let existing = match crate::model::regular::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let mut p = match existing {
+        Some(text) => {
+            let p = toml::from_str::<Progress>(&text)
+                .map_err(|e| bad(e.message().trim().to_string()))?;
+            if p.ticket != t.ticket {
+                return Err(bad(format!(
+                    "it is the record of {:?}, not of {}",
+                    p.ticket, t.ticket
+                )));
+            }
+            p
         }
-        Err(_) => Progress {
+        None => Progress {
             ticket: t.ticket.clone(),
             outcome: Outcome::Approved,
             kind: None,
@@ -97,6 +112,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
         message: e.to_string(),
     })?;
     atomic_write(&path, text.as_bytes(), 0o644, None)?;
+    super::fault::point("recorded");
     Ok(())
 }
 
@@ -104,6 +120,9 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
 mod tests {
     use super::*;
     use crate::model::record::Event;
+
+    const A: &str = "KDS-X8FA5-QQEQ8";
+    const B: &str = "KDS-U2HXP-3TXUM";
 
     fn config() -> Config {
         let text = std::fs::read_to_string(
@@ -135,15 +154,13 @@ mod tests {
         write(
             d.path(),
             &cfg,
-            &t(
-                "KDS-A",
-                vec![ev(EventKind::Applied), ev(EventKind::Verified)],
-            ),
+            &t(A, vec![ev(EventKind::Applied), ev(EventKind::Verified)]),
         )
         .unwrap();
-        let p: Progress =
-            toml::from_str(&std::fs::read_to_string(d.path().join("records/KDS-A.toml")).unwrap())
-                .unwrap();
+        let p: Progress = toml::from_str(
+            &std::fs::read_to_string(d.path().join(format!("records/{A}.toml"))).unwrap(),
+        )
+        .unwrap();
         assert_eq!(p.outcome, Outcome::Processed);
         assert_eq!(p.kind, Some(RequestKind::MailCreate));
         assert_eq!(p.events.len(), 2);
@@ -151,9 +168,31 @@ mod tests {
         assert_eq!(step.done_by, Completion::Apply);
         assert_eq!(step.at, "2026-11-25T10:00:00+07:00");
 
-        write(d.path(), &cfg, &t("KDS-B", vec![ev(EventKind::Failed)])).unwrap();
-        let text = std::fs::read_to_string(d.path().join("records/KDS-B.toml")).unwrap();
+        write(d.path(), &cfg, &t(B, vec![ev(EventKind::Failed)])).unwrap();
+        let text = std::fs::read_to_string(d.path().join(format!("records/{B}.toml"))).unwrap();
         assert!(text.contains("outcome = \"failed\""), "{text}");
         assert!(!text.contains("pembuatan-akun"), "{text}");
+    }
+
+    #[test]
+    fn a_ticket_that_is_a_path_or_a_foreign_record_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("records")).unwrap();
+        let cfg = config();
+        let t = |ticket: &str| TicketEvents {
+            ticket: ticket.into(),
+            kind: None,
+            events: vec![ev(EventKind::Applied)],
+        };
+        let err = write(d.path(), &cfg, &t("../x")).unwrap_err().to_string();
+        assert!(err.contains("not a ticket"), "{err}");
+        assert!(!d.path().join("x.toml").exists());
+        std::fs::write(
+            d.path().join(format!("records/{A}.toml")),
+            format!("ticket = \"{B}\"\noutcome = \"approved\"\n"),
+        )
+        .unwrap();
+        let err = write(d.path(), &cfg, &t(A)).unwrap_err().to_string();
+        assert!(err.contains(B), "{err}");
     }
 }

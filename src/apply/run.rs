@@ -11,12 +11,13 @@ use serde::Serialize;
 use super::backend::{Backend, Change, LiveState, Secret};
 use super::credentials::{self, Outbox};
 use super::gate::ApprovalGate;
-use super::journal::{Entry, Journal};
+use super::journal::{self, Entry, Interrupted, Journal};
 use super::lock::Lock;
 use super::plan::{Desired, Plan, PlannedChange, Target, diff_mail, diff_server};
+use super::readback::Expect;
 use super::records::{self, TicketEvents};
-use super::unverified::Unverified;
-use super::{ApplyError, guard};
+use super::unverified::{self, Unverified};
+use super::{ApplyError, fault, fsutil, guard};
 use crate::model::record::{Event, EventKind};
 use crate::model::request::{Request, RequestKind};
 use crate::model::{Config, Instance};
@@ -40,6 +41,8 @@ pub struct Slot {
 /// The plan with the live states it was made from.
 pub struct Planned {
     pub plan: Plan,
+    /// Each backend's name, in the order of `live`.
+    pub backends: Vec<String>,
     pub live: Vec<LiveState>,
     /// Backends whose live state could not be read: `(backend, error)`.
     pub unreadable: Vec<(String, String)>,
@@ -58,16 +61,24 @@ pub fn stamp(config: &Config, now: Timestamp) -> String {
     format!("{}{hours:+03}:00", local.strftime("%Y-%m-%dT%H:%M:%S"))
 }
 
-/// What the next apply retries of the changes an earlier run applied but could not
-/// verify (those `plan` does not supersede), as it will do them: a password change
-/// as a reset, anything else as it was.
+/// What the next apply retries of the changes an earlier run applied but did not
+/// verify and record (those `plan` does not supersede): the unverified list, and
+/// the changes of an interrupted run that the live state shows done. A password
+/// change is retried as a reset, anything else verified again as it is.
 pub fn retries(
     config: &Config,
     root: &std::path::Path,
-    plan: &Plan,
+    planned: &Planned,
 ) -> Result<Vec<PlannedChange>, ApplyError> {
     let state_dir = root.join(&config.backends.state_dir);
-    let retries = Unverified::load(&state_dir)?.retries(&plan.changes);
+    fsutil::check_private_dir(&state_dir)?;
+    let expect = Expect::new(config);
+    let mut pending = Unverified::load(&state_dir, &expect)?;
+    let interrupted = Journal::read(&state_dir, &expect)?;
+    for i in resumed(&interrupted, planned) {
+        pending.add(&i.change);
+    }
+    let retries = pending.retries(&planned.plan.changes);
     Ok(retries
         .reapply
         .into_iter()
@@ -75,16 +86,61 @@ pub fn retries(
         .collect())
 }
 
+/// The intents of an interrupted run that were carried out: no longer planned,
+/// and the live state (of a backend that could be read) holds their result. They
+/// are live but were never verified nor recorded.
+fn resumed<'a>(interrupted: &'a [Interrupted], planned: &Planned) -> Vec<&'a Interrupted> {
+    let keys: HashSet<String> = planned.plan.changes.iter().map(|c| c.key()).collect();
+    interrupted
+        .iter()
+        .filter(|i| !keys.contains(&i.change.key()))
+        .filter(|i| {
+            planned
+                .backends
+                .iter()
+                .zip(&planned.live)
+                .find(|(name, _)| **name == i.change.backend)
+                .is_some_and(|(name, live)| {
+                    !planned.unreadable.iter().any(|(u, _)| u == name) && holds(live, &i.change)
+                })
+        })
+        .collect()
+}
+
+/// Whether `live` holds the result of `c` (the account or key is there, or gone).
+fn holds(live: &LiveState, c: &PlannedChange) -> bool {
+    match &c.target {
+        Target::Mail { address, .. } => live.mail.contains_key(address),
+        Target::ServerAccount { server, login } => {
+            live.server.contains_key(&(server.clone(), login.clone()))
+        }
+        Target::Key {
+            server,
+            login,
+            grant,
+            ..
+        } => {
+            let present = live
+                .server
+                .get(&(server.clone(), login.clone()))
+                .is_some_and(|a| a.keys.iter().any(|k| k.ticket.as_deref() == Some(grant)));
+            present != c.action.removes_access()
+        }
+    }
+}
+
 /// Reads every backend and diffs it against `accounts/`.
 pub fn plan(inst: &Instance, slots: &mut [Slot], today: Date) -> Planned {
     let desired = Desired::from_instance(inst);
     let mut out = Planned {
         plan: Plan::default(),
+        backends: Vec::new(),
         live: Vec::new(),
         unreadable: Vec::new(),
     };
     for slot in slots.iter_mut() {
         let name = slot.backend.name().to_string();
+        out.backends.push(name.clone());
         match slot.backend.read() {
             Ok(live) => {
                 let changes = match slot.role {
@@ -156,6 +212,12 @@ pub struct Options {
 }
 
 /// Carries the plan out: gate, guard, lock, journal, seal, apply, verify, record.
+///
+/// What an earlier run left unfinished is finished first: changes it applied but
+/// did not verify, or verified but did not record (killed, verification failed,
+/// `records/` not writable) are kept in `unverified.json` and retried until they
+/// are verified and recorded. The list is written before each step that can fail
+/// (records, journal), never only at the end.
 pub fn apply(
     inst: &Instance,
     config: &Config,
@@ -164,19 +226,33 @@ pub fn apply(
     opts: &Options,
 ) -> Result<RunReport, ApplyError> {
     let state_dir = inst.root.join(&config.backends.state_dir);
+    let expect = Expect::new(config);
+    let outbox = Outbox {
+        dir: inst.root.join(
+            config
+                .backends
+                .outbox
+                .clone()
+                .unwrap_or_else(|| format!("{}/outbox", config.backends.state_dir)),
+        ),
+    };
     let _lock = if opts.dry_run {
+        fsutil::check_private_dir(&state_dir)?;
         None
     } else {
         Some(Lock::acquire(&state_dir)?)
     };
     if !opts.dry_run {
-        // Temp files of a killed run's atomic writes (records/ is committed by CI).
-        super::fsutil::remove_stale_temps(&inst.root.join(crate::model::record::RECORDS_DIR));
+        // Temp files of a killed run's atomic writes (records/ is committed by CI);
+        // the backends' own folders are cleaned at their first write.
+        fsutil::remove_stale_temps(&inst.root.join(crate::model::record::RECORDS_DIR));
+        fsutil::remove_stale_temps(&state_dir);
+        outbox.prepare()?;
     }
     let (mut journal, interrupted) = if opts.dry_run {
-        (None, Vec::new())
+        (None, Journal::read(&state_dir, &expect)?)
     } else {
-        let (j, i) = Journal::open(&state_dir)?;
+        let (j, i) = Journal::open(&state_dir, &expect)?;
         (Some(j), i)
     };
     let mut planned = plan(
@@ -184,17 +260,47 @@ pub fn apply(
         slots,
         opts.today.unwrap_or_else(|| today(config, opts.now)),
     );
-    // Changes an earlier run applied but could not verify: redone or re-verified.
-    let unverified = Unverified::load(&state_dir)?;
-    let retries = unverified.retries(&planned.plan.changes);
-    let reapplied: HashSet<String> = retries.reapply.iter().map(PlannedChange::key).collect();
-    planned.plan.changes.extend(retries.reapply);
-    let mut failed_verify: Vec<PlannedChange> = Vec::new();
     let requests: HashMap<&str, &Request> = inst
         .requests
         .iter()
         .map(|r| (r.value.ticket(), &r.value))
         .collect();
+    // Changes live but not verified and recorded: listed by an earlier run, or
+    // found done from an interrupted run's intents. Listed before anything else.
+    let mut pending = Unverified::load(&state_dir, &expect)?;
+    let resumed = resumed(&interrupted, &planned);
+    let known = |file: &str, c: &PlannedChange| -> Result<(), ApplyError> {
+        match c
+            .tickets
+            .iter()
+            .find(|t| !requests.contains_key(t.as_str()))
+        {
+            Some(t) if !inst.requests_skipped => Err(ApplyError::State {
+                path: state_dir.join(file),
+                message: format!("names ticket {t}, which has no request in requests/"),
+            }),
+            _ => Ok(()),
+        }
+    };
+    for c in &pending.changes {
+        known(unverified::FILE, c)?;
+    }
+    for i in &interrupted {
+        known(journal::FILE, &i.change)?;
+    }
+    let mut listed = false;
+    for i in &resumed {
+        listed |= pending.add(&i.change);
+    }
+    if listed && !opts.dry_run {
+        pending.persist()?;
+    }
+    // Retried now, except on a backend that cannot be read (kept for the next run).
+    let mut retries = pending.retries(&planned.plan.changes);
+    let readable = |c: &PlannedChange| !planned.unreadable.iter().any(|(u, _)| *u == c.backend);
+    retries.reapply.retain(readable);
+    retries.reverify.retain(readable);
+    planned.plan.changes.extend(retries.reapply);
     let kind_of = |t: &str| requests.get(t).map(|r| r.kind());
     let recipients = registered_recipients(inst, &requests);
     gate.prepare(&planned.plan.changes)
@@ -228,33 +334,23 @@ pub fn apply(
         detail,
     };
     let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    // Tickets whose accounts this run changed: named if their records cannot be written.
+    let mut changed: Vec<String> = Vec::new();
 
-    // Intents of a killed run whose change is no longer planned were done then.
-    let planned_keys: HashSet<String> = planned.plan.changes.iter().map(|c| c.key()).collect();
-    for i in &interrupted {
-        if !planned_keys.contains(&i.change) {
-            report.resumed.push(i.change.clone());
-            for t in &i.tickets {
-                events.entry(t.clone()).or_default().push(event(
-                    EventKind::Applied,
-                    Some(format!("completed by interrupted run {}", i.run)),
-                ));
-            }
+    // Intents of a killed run that were carried out: recorded as applied now,
+    // verified (or redone as a reset) below with the other retries.
+    for i in &resumed {
+        report.resumed.push(i.change.key());
+        for t in &i.change.tickets {
+            events.entry(t.clone()).or_default().push(event(
+                EventKind::Applied,
+                Some(format!("completed by interrupted run {}", i.run)),
+            ));
         }
     }
     if !opts.dry_run {
-        flush_records(inst, config, &mut events, &kind_of)?;
+        flush_records(inst, config, &mut events, &kind_of, journal.as_mut())?;
     }
-
-    let outbox = Outbox {
-        dir: inst.root.join(
-            config
-                .backends
-                .outbox
-                .clone()
-                .unwrap_or_else(|| format!("{}/outbox", config.backends.state_dir)),
-        ),
-    };
 
     for slot in slots.iter_mut() {
         let name = slot.backend.name().to_string();
@@ -285,7 +381,10 @@ pub fn apply(
                     continue;
                 }
                 match seal_password(c, &recipients, config, &outbox) {
-                    Ok((pw, path)) => ready.push((c, pw, path)),
+                    Ok((pw, path)) => {
+                        fault::point("sealed");
+                        ready.push((c, pw, path))
+                    }
                     Err(e) => {
                         let msg = e.to_string();
                         for t in &c.tickets {
@@ -311,11 +410,11 @@ pub fn apply(
                     .iter()
                     .map(|(c, _, _)| Entry::Intent {
                         run: opts.run_id.clone(),
-                        change: c.key(),
-                        tickets: c.tickets.clone(),
+                        change: (*c).clone(),
                     })
                     .collect::<Vec<_>>(),
             )?;
+            fault::point("intent");
             let batch: Vec<Change<'_>> = ready
                 .iter()
                 .map(|(c, pw, _)| Change {
@@ -324,12 +423,17 @@ pub fn apply(
                 })
                 .collect();
             let results = slot.backend.apply(&batch);
+            fault::point("applied");
             let mut dones = Vec::new();
+            let (mut failed, mut verified) = (Vec::new(), Vec::new());
             for ((change, result), (_, _, sealed)) in batch.iter().zip(results).zip(&ready) {
                 let status = match result {
                     Ok(()) => {
+                        changed.extend(change.planned.tickets.iter().cloned());
                         let applied = event(EventKind::Applied, Some(name.clone()));
-                        match slot.backend.verify(change) {
+                        let outcome = slot.backend.verify(change);
+                        fault::point("verified");
+                        match outcome {
                             Ok(v) => {
                                 let how = match v {
                                     super::Verified::AsUser(s) | super::Verified::State(s) => s,
@@ -339,6 +443,7 @@ pub fn apply(
                                     e.push(applied.clone());
                                     e.push(event(EventKind::Verified, Some(how.clone())));
                                 }
+                                verified.push(change.planned);
                                 Status::Verified(how)
                             }
                             Err(err) => {
@@ -348,7 +453,7 @@ pub fn apply(
                                     e.push(applied.clone());
                                     e.push(event(EventKind::Failed, Some(msg.clone())));
                                 }
-                                failed_verify.push(change.planned.clone());
+                                failed.push(change.planned);
                                 Status::Failed(msg)
                             }
                         }
@@ -374,10 +479,17 @@ pub fn apply(
                     sealed: sealed.clone(),
                 });
             }
-            flush_records(inst, config, &mut events, &kind_of)?;
+            // Failed verifications listed before the records are written; verified
+            // changes unlisted only once they are (the journal covers the gap).
+            settle(&mut pending, &failed, &[])?;
+            flush_records(inst, config, &mut events, &kind_of, Some(&mut *journal))
+                .map_err(|e| unrecorded(e, &changed))?;
+            settle(&mut pending, &[], &verified)?;
             journal.log(&dones)?;
+            fault::point("done");
         }
     }
+    let (mut failed, mut verified) = (Vec::new(), Vec::new());
     for c in retries.reverify {
         let Some(slot) = slots.iter_mut().find(|s| s.backend.name() == c.backend) else {
             continue; // backend no longer configured: nothing left to verify
@@ -395,13 +507,15 @@ pub fn apply(
             password: None,
         }) {
             Ok(super::Verified::AsUser(how) | super::Verified::State(how)) => {
+                verified.push(c.clone());
                 (EventKind::Verified, Status::Verified(how))
             }
             Err(err) => {
-                failed_verify.push(c.clone());
+                failed.push(c.clone());
                 (EventKind::Failed, Status::Failed(err.to_string()))
             }
         };
+        fault::point("verified");
         let detail = match &status {
             Status::Verified(s) | Status::Failed(s) => s.clone(),
             _ => String::new(),
@@ -419,18 +533,12 @@ pub fn apply(
         });
     }
     if !opts.dry_run {
-        flush_records(inst, config, &mut events, &kind_of)?;
-        // A redone change that failed before its verification stays listed too: the
-        // live state already matches, so no plan would bring it back.
-        for r in &report.changes {
-            if reapplied.contains(&r.change.key())
-                && !matches!(r.status, Status::Verified(_))
-                && !failed_verify.contains(&r.change)
-            {
-                failed_verify.push(r.change.clone());
-            }
-        }
-        unverified.save(failed_verify)?;
+        let failed: Vec<&PlannedChange> = failed.iter().collect();
+        let verified: Vec<&PlannedChange> = verified.iter().collect();
+        settle(&mut pending, &failed, &[])?;
+        flush_records(inst, config, &mut events, &kind_of, journal.as_mut())
+            .map_err(|e| unrecorded(e, &changed))?;
+        settle(&mut pending, &[], &verified)?;
     }
     if let Some(j) = journal.as_mut() {
         j.clear()?;
@@ -439,11 +547,47 @@ pub fn apply(
     Ok(report)
 }
 
+/// Lists the `failed` changes and unlists the `verified` (and recorded) ones in
+/// `unverified.json`, written at once when that changes it.
+fn settle(
+    pending: &mut Unverified,
+    failed: &[&PlannedChange],
+    verified: &[&PlannedChange],
+) -> Result<(), ApplyError> {
+    let mut changed = false;
+    for c in failed {
+        changed |= pending.add(c);
+    }
+    for c in verified {
+        changed |= pending.resolve(c);
+    }
+    if changed {
+        pending.persist()?;
+    }
+    Ok(())
+}
+
+/// A records error after accounts were changed: names every ticket changed.
+fn unrecorded(e: ApplyError, changed: &[String]) -> ApplyError {
+    if changed.is_empty() {
+        return e;
+    }
+    let mut tickets = changed.to_vec();
+    tickets.sort();
+    tickets.dedup();
+    ApplyError::Unrecorded {
+        tickets,
+        cause: Box::new(e),
+    }
+}
+
+/// Writes the events to the records; each ticket written is noted in the journal.
 fn flush_records(
     inst: &Instance,
     config: &Config,
     events: &mut BTreeMap<String, Vec<Event>>,
     kind_of: &dyn Fn(&str) -> Option<RequestKind>,
+    mut journal: Option<&mut Journal>,
 ) -> Result<(), ApplyError> {
     for (ticket, evs) in std::mem::take(events) {
         records::write(
@@ -451,10 +595,13 @@ fn flush_records(
             config,
             &TicketEvents {
                 kind: kind_of(&ticket),
-                ticket,
+                ticket: ticket.clone(),
                 events: evs,
             },
         )?;
+        if let Some(j) = journal.as_deref_mut() {
+            j.recorded(&ticket)?;
+        }
     }
     Ok(())
 }

@@ -14,16 +14,18 @@
 //! No secrets: the file holds planned changes only (addresses, logins, public keys).
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::ApplyError;
-use super::fsutil::atomic_write;
+use super::fsutil::{self, atomic_write};
 use super::plan::{Action, PlannedChange, Target};
+use super::readback::Expect;
 
-const FILE: &str = "unverified.json";
+pub const FILE: &str = "unverified.json";
 
 /// What a change is about, whatever it does to it: backend and account or key.
-fn subject(c: &PlannedChange) -> (&str, String) {
+pub fn subject(c: &PlannedChange) -> (&str, String) {
     let what = match &c.target {
         Target::Mail { address, .. } => address.clone(),
         Target::ServerAccount { server, login } => format!("{login}@{server}"),
@@ -54,20 +56,35 @@ pub struct Retries {
 }
 
 impl Unverified {
-    /// Reads the list; none yet is an empty list.
-    pub fn load(state_dir: &Path) -> Result<Unverified, ApplyError> {
+    /// Reads the list; none yet is an empty list. Every entry must be a change loket
+    /// could have planned in this instance (tickets of its prefix, plain names), and
+    /// the file a regular file of this user; otherwise an error names the file.
+    pub fn load(state_dir: &Path, expect: &Expect) -> Result<Unverified, ApplyError> {
         let path = state_dir.join(FILE);
-        let changes = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApplyError::State {
-                path: path.clone(),
-                message: format!(
-                    "{e}; it lists changes awaiting verification: repair it, or delete it \
-                         and run `loket verify` for the tickets recorded as failed"
-                ),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(ApplyError::Io { path, source: e }),
+        let bad = |why: String| ApplyError::State {
+            path: path.clone(),
+            message: format!(
+                "{why}; it lists changes awaiting verification: repair it, or delete it \
+                 and run `loket verify` for the tickets recorded as failed"
+            ),
         };
+        let mut bytes = Vec::new();
+        if let Some(mut f) = fsutil::open_private_file(&path, false)? {
+            f.read_to_end(&mut bytes).map_err(|e| ApplyError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+        }
+        let changes: Vec<PlannedChange> = if bytes.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?
+        };
+        for (i, c) in changes.iter().enumerate() {
+            expect
+                .change(c)
+                .map_err(|e| bad(format!("entry {}: {e}", i + 1)))?;
+        }
         Ok(Unverified { path, changes })
     }
 
@@ -94,13 +111,32 @@ impl Unverified {
         out
     }
 
-    /// Replaces the list with the changes that failed verification in this run.
-    pub fn save(mut self, failed: Vec<PlannedChange>) -> Result<(), ApplyError> {
-        self.changes = failed;
+    /// Lists `c` in place of any listed change of the same account or key; whether
+    /// the list changed.
+    pub fn add(&mut self, c: &PlannedChange) -> bool {
+        if self.changes.contains(c) {
+            return false;
+        }
+        self.resolve(c);
+        self.changes.push(c.clone());
+        true
+    }
+
+    /// Drops the listed change of `c`'s account or key (verified and recorded);
+    /// whether the list changed.
+    pub fn resolve(&mut self, c: &PlannedChange) -> bool {
+        let s = subject(c);
+        let before = self.changes.len();
+        self.changes.retain(|l| subject(l) != s);
+        self.changes.len() != before
+    }
+
+    /// Writes the list as it stands (0600, atomically); an empty list removes the file.
+    pub fn persist(&self) -> Result<(), ApplyError> {
         if self.changes.is_empty() {
             return match std::fs::remove_file(&self.path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ApplyError::Io {
-                    path: self.path,
+                    path: self.path.clone(),
                     source: e,
                 }),
                 _ => Ok(()),
@@ -109,16 +145,24 @@ impl Unverified {
         let json = serde_json::to_vec_pretty(&self.changes).expect("plain data serialises");
         Ok(atomic_write(&self.path, &json, 0o600, None)?)
     }
+
+    /// Replaces the list with `failed` and writes it.
+    pub fn save(mut self, failed: Vec<PlannedChange>) -> Result<(), ApplyError> {
+        self.changes = failed;
+        self.persist()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const TICKET: &str = "KDS-X8FA5-QQEQ8";
+
     fn change(action: Action, target: Target) -> PlannedChange {
         PlannedChange {
             backend: "mail".into(),
-            tickets: vec!["KDS-AAAAA-AAAAA".into()],
+            tickets: vec![TICKET.into()],
             action,
             target,
         }
@@ -134,7 +178,7 @@ mod tests {
     #[test]
     fn password_changes_are_redone_as_resets_others_reverified() {
         let dir = tempfile::tempdir().unwrap();
-        let mut u = Unverified::load(dir.path()).unwrap();
+        let mut u = Unverified::load(dir.path(), &Expect::with_prefix("KDS")).unwrap();
         assert!(u.changes.is_empty());
         let create = change(Action::Create, mail(true));
         let disable = change(
@@ -162,10 +206,10 @@ mod tests {
     #[test]
     fn saved_list_round_trips_and_empty_list_removes_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let u = Unverified::load(dir.path()).unwrap();
+        let u = Unverified::load(dir.path(), &Expect::with_prefix("KDS")).unwrap();
         let c = change(Action::Reset, mail(true));
         u.save(vec![c.clone()]).unwrap();
-        let u = Unverified::load(dir.path()).unwrap();
+        let u = Unverified::load(dir.path(), &Expect::with_prefix("KDS")).unwrap();
         assert_eq!(u.changes, vec![c]);
         u.save(Vec::new()).unwrap();
         assert!(!dir.path().join(FILE).exists());
@@ -175,7 +219,26 @@ mod tests {
     fn a_corrupt_list_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE), "[{").unwrap();
-        let err = Unverified::load(dir.path()).unwrap_err().to_string();
+        let err = Unverified::load(dir.path(), &Expect::with_prefix("KDS"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(FILE) && err.contains("loket verify"), "{err}");
+    }
+
+    #[test]
+    fn entries_are_validated_and_a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = change(Action::Create, mail(true));
+        c.tickets = vec!["../x".into()];
+        std::fs::write(dir.path().join(FILE), serde_json::to_vec(&vec![c]).unwrap()).unwrap();
+        let e = Expect::with_prefix("KDS");
+        let err = Unverified::load(dir.path(), &e).unwrap_err().to_string();
+        assert!(err.contains(FILE) && err.contains("../x"), "{err}");
+        std::fs::remove_file(dir.path().join(FILE)).unwrap();
+        let fifo = std::ffi::CString::new(dir.path().join(FILE).to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let err = Unverified::load(dir.path(), &e).unwrap_err().to_string();
+        assert!(err.contains("FIFO"), "{err}");
     }
 }

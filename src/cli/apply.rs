@@ -132,7 +132,7 @@ pub fn plan(dir: &Path, a: PlanArgs) -> Result<ExitCode> {
         let (inst, mut slots) = open(Instance::load_accounts(dir)?)?;
         let today = today(&inst, a.today);
         let mut planned = run::plan(&inst, &mut slots, today);
-        planned.plan.retries = run::retries(config(&inst), &inst.root, &planned.plan)?;
+        planned.plan.retries = run::retries(config(&inst), &inst.root, &planned)?;
         match a.format {
             Format::Human => print!("{}", planned.plan),
             Format::Json => println!("{}", serde_json::to_string_pretty(&planned.plan)?),
