@@ -470,7 +470,11 @@ fn a_run_that_cannot_write_records_names_its_tickets_and_the_next_finishes() {
     // approval, but apply refuses to write one ticket's events into another's record.
     let blocker = inst.join(format!("records/{BAMBANG_CREATE}.toml"));
     let saved = fs::read_to_string(&blocker).unwrap();
-    fs::copy(inst.join(format!("records/{LESTARI_CREATE}.toml")), &blocker).unwrap();
+    fs::copy(
+        inst.join(format!("records/{LESTARI_CREATE}.toml")),
+        &blocker,
+    )
+    .unwrap();
     let o = loket(&inst, &["apply", "--run", "blocked-1"]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(code(&o), 1, "{}", text(&o));
