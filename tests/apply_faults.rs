@@ -34,10 +34,11 @@ use mail::MailServer;
 
 /// Runs the real command (`"$@"`), then, the first time in a run (`$STOP_DONE` not
 /// there yet), stops the daemon `$STOP_PID` and every process it forked: SIGTERM,
-/// then a bounded wait until each is gone or a zombie (a zombie holds no socket).
+/// then a bounded wait until each is gone or a zombie (a zombie holds no socket),
+/// then `$STOP_DONE` is made. With `$RESUME` set it then waits (bounded) for that
+/// file: the test restarts the daemon meanwhile.
 const STOP_SCRIPT: &str = r#""$@"; rc=$?
 if [ -n "$STOP_PID" ] && [ ! -e "$STOP_DONE" ]; then
-  : > "$STOP_DONE"
   tree() { echo "$1"; for t in /proc/"$1"/task/*/children; do for c in $(cat "$t" 2>/dev/null); do tree "$c"; done; done; }
   pids=$(tree "$STOP_PID")
   kill -TERM $pids 2>/dev/null
@@ -47,6 +48,9 @@ if [ -n "$STOP_PID" ] && [ ! -e "$STOP_DONE" ]; then
       sleep 0.01; i=$((i+1))
     done
   done
+  : > "$STOP_DONE"
+  i=0
+  while [ -n "$RESUME" ] && [ ! -e "$RESUME" ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done
 fi
 exit $rc
 "#;
@@ -66,9 +70,12 @@ fi
 exit $rc
 "#;
 
-/// Runs `loket` with `env`, failing the test if it does not end within three minutes
-/// (a bound against hangs, not a timing assertion).
+/// Runs `loket` with `env` (bounded, see [`finish`]).
 fn loket_env(inst: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    finish(loket_spawn(inst, args, env), args)
+}
+
+fn loket_spawn(inst: &Path, args: &[&str], env: &[(&str, String)]) -> std::process::Child {
     let mut cmd = common::loket();
     cmd.arg("-C")
         .arg(inst)
@@ -84,7 +91,12 @@ fn loket_env(inst: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
+    cmd.spawn().unwrap()
+}
+
+/// Waits for a `loket` run, failing the test if it does not end within three
+/// minutes (a bound against hangs, not a timing assertion).
+fn finish(mut child: std::process::Child, args: &[&str]) -> Output {
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(180) {
@@ -376,6 +388,72 @@ fn slapd_stopped_between_backends_fails_the_server_tickets_only_and_the_next_run
 
     slapd.restart();
     assert_next_run_finishes(&inst, &[ldap_pw], &touched);
+}
+
+#[test]
+fn slapd_restarted_between_backends_is_reconnected_and_the_run_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(server) = MailServer::start(&tmp.path().join("srv")) else {
+        return;
+    };
+    let Some(mut slapd) = Slapd::start() else {
+        return;
+    };
+    let script = tmp.path().join("stop.sh");
+    fs::write(&script, STOP_SCRIPT).unwrap();
+    let id = age::x25519::Identity::generate();
+    let (inst, _state) = two_backends(
+        tmp.path(),
+        &id.to_public().to_string(),
+        &mail_with_stop_hook(&server, &script),
+        &ldap_server_backend(&slapd),
+    );
+    // slapd (whose connection the run opened for the plan) is stopped after the mail
+    // batch and started again before the server changes go to it, as a package
+    // upgrade or a config reload would: the run reconnects, as the ssh backend does.
+    let (stopped, resume) = (tmp.path().join("stopped"), tmp.path().join("resume"));
+    let child = loket_spawn(
+        &inst,
+        &["apply", "--format", "json", "--run", "slapd-restarted"],
+        &[
+            ("LOKET_LDAP_PASSWORD", ADMIN_PW.to_string()),
+            ("STOP_PID", slapd.pid().to_string()),
+            ("STOP_DONE", stopped.display().to_string()),
+            ("RESUME", resume.display().to_string()),
+        ],
+    );
+    // Bounded guard: the hook runs within seconds of the start.
+    let start = Instant::now();
+    while !stopped.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the hook never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    slapd.restart();
+    fs::write(&resume, "").unwrap();
+    let out = finish(child, &["apply"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let changes = report(&out);
+    assert!(changes.iter().any(|c| c.backend == "ldap"));
+    let outcomes = outcomes(&inst);
+    for c in &changes {
+        assert_eq!(
+            c.status, "verified",
+            "{}: {} {:?}",
+            c.backend, c.detail, c.tickets
+        );
+        for t in &c.tickets {
+            assert_eq!(outcomes[t], Outcome::Processed, "{t}");
+        }
+    }
+    let plan = loket_env(
+        &inst,
+        &["plan"],
+        &[("LOKET_LDAP_PASSWORD", ADMIN_PW.to_string())],
+    );
+    assert_eq!(code(&plan), 0, "{}", text(&plan));
 }
 
 #[test]
