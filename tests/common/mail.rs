@@ -34,6 +34,7 @@ pub struct MailServer {
     pub doveadm: PathBuf,
     pub postmap: PathBuf,
     postfix: PathBuf,
+    dovecot_bin: PathBuf,
     dovecot: Child,
 }
 
@@ -235,11 +236,32 @@ alias_database =
             doveadm,
             postmap,
             postfix,
+            dovecot_bin,
             dovecot,
         };
         server.wait_for(imap_port, "dovecot imap");
         server.wait_for(smtp_port, "postfix smtpd");
         Some(server)
+    }
+
+    /// The Dovecot master's process id (a fault test stops it mid-run).
+    pub fn dovecot_pid(&self) -> u32 {
+        self.dovecot.id()
+    }
+
+    /// Starts Dovecot again, with the same configuration and ports, after a fault
+    /// test stopped it (the old master is reaped first; a live one is killed).
+    pub fn restart_dovecot(&mut self) {
+        let _ = self.dovecot.kill();
+        let _ = self.dovecot.wait();
+        self.dovecot = Command::new(&self.dovecot_bin)
+            .args(["-F", "-c"])
+            .arg(&self.dovecot_conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("restart dovecot");
+        self.wait_for(self.imap_port, "dovecot imap");
     }
 
     fn wait_for(&self, port: u16, what: &str) {

@@ -3,7 +3,7 @@
 //! openssh-lpk (`tests/fixtures/ldap/openssh-lpk.schema`), and a base tree loaded
 //! with `slapadd` before start.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 
@@ -70,38 +70,34 @@ impl Slapd {
         );
         let port = free_port();
         let url = format!("ldap://127.0.0.1:{port}");
-        // Foreground with the stats log on stderr; "slapd starting" means listening.
-        // Wait for "slapd starting" on its log (or its exit): no sleeps.
-        let (mut child, log) = super::spawn_until_ready(
-            Command::new(&slapd)
-                .arg("-f")
-                .arg(d.join("slapd.conf"))
-                .args(["-h", &format!("{url}/"), "-d", "stats"]),
-            "slapd",
-            "slapd starting",
-        );
-        // "slapd starting" comes before the listener threads call listen(): wait
-        // until a connection is accepted (bounded; this is readiness, not timing).
-        let ready = (0..500).any(|_| {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return true;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            false
-        });
-        if !ready {
-            let _ = child.kill();
-            panic!(
-                "slapd does not accept connections:\n{}",
-                log.lock().unwrap().join("\n")
-            );
-        }
+        let (child, log) = serve(&slapd, d, &url, port);
         Some(Slapd {
             url,
             dir,
             log,
             child,
         })
+    }
+
+    /// slapd's process id (a fault test stops it mid-run).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Starts slapd again on the same port and database after a fault test stopped
+    /// it (the old process is reaped first; a live one is killed).
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        let (child, log) = serve(
+            Path::new("/usr/sbin/slapd"),
+            self.dir.path(),
+            &self.url,
+            port,
+        );
+        self.child = child;
+        self.log = log;
     }
 
     /// slapd's log so far.
@@ -115,4 +111,35 @@ impl Drop for Slapd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs slapd on `url` with the configuration in `d`, until it accepts connections.
+fn serve(slapd: &Path, d: &Path, url: &str, port: u16) -> (Child, Arc<Mutex<Vec<String>>>) {
+    // Foreground with the stats log on stderr; "slapd starting" means listening.
+    // Wait for "slapd starting" on its log (or its exit): no sleeps.
+    let (mut child, log) = super::spawn_until_ready(
+        Command::new(slapd)
+            .arg("-f")
+            .arg(d.join("slapd.conf"))
+            .args(["-h", &format!("{url}/"), "-d", "stats"]),
+        "slapd",
+        "slapd starting",
+    );
+    // "slapd starting" comes before the listener threads call listen(): wait
+    // until a connection is accepted (bounded; this is readiness, not timing).
+    let ready = (0..500).any(|_| {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        false
+    });
+    if !ready {
+        let _ = child.kill();
+        panic!(
+            "slapd does not accept connections:\n{}",
+            log.lock().unwrap().join("\n")
+        );
+    }
+    (child, log)
 }

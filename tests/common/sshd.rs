@@ -87,14 +87,7 @@ impl Sshd {
             ak = d.join("admin_keys").display(),
         );
         std::fs::write(d.join("sshd_config"), config).unwrap();
-        // Wait for "Server listening on" on its log (or its exit): no sleeps.
-        let (child, log) = super::spawn_until_ready(
-            Command::new(&sshd)
-                .args(["-D", "-e", "-f"])
-                .arg(d.join("sshd_config")),
-            "sshd",
-            "Server listening on",
-        );
+        let (child, log) = serve(&sshd, d);
         Some(Sshd {
             port,
             host_key: key_id(&host_key),
@@ -122,6 +115,22 @@ impl Sshd {
     pub fn track(&self, login: &str) {
         let _ = Command::new("userdel").args(["-r", "-f", login]).output();
         self.users.lock().unwrap().push(login.to_string());
+    }
+
+    /// The listening sshd's process id (a fault test stops it, and the sessions it
+    /// forked, mid-run).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Starts sshd again on the same port, keys and configuration after a fault test
+    /// stopped it (the old process is reaped first; a live one is killed).
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, log) = serve(Path::new("/usr/sbin/sshd"), self.dir.path());
+        self.child = child;
+        self.log = log;
     }
 
     /// sshd's log so far.
@@ -164,4 +173,16 @@ fn strict_modes_safe_base() -> PathBuf {
     std::fs::create_dir_all(&run).expect("create /run/loket-tests");
     std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     run
+}
+
+/// Runs sshd with the configuration in `d` until it listens.
+fn serve(sshd: &Path, d: &Path) -> (Child, super::DaemonLog) {
+    // Wait for "Server listening on" on its log (or its exit): no sleeps.
+    super::spawn_until_ready(
+        Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config")),
+        "sshd",
+        "Server listening on",
+    )
 }

@@ -92,6 +92,33 @@ impl LdapBackend {
         Ok(self.conn.as_mut().expect("just connected"))
     }
 
+    /// Runs `f` on the connection. A connection found lost (slapd restarted or
+    /// stopped, an idle timeout) is dropped, so the next operation connects again;
+    /// the operation itself is sent again on a new connection once when it never
+    /// left (`OpSend`) or only reads (`read_only`), else it fails as it is.
+    fn op<T>(
+        &mut self,
+        read_only: bool,
+        mut f: impl FnMut(&mut LdapConn) -> Result<T, LdapError>,
+    ) -> Result<T, BackendError> {
+        let url = self.settings.url.clone();
+        match f(self.conn()?) {
+            Err(e) if lost(&e) => {
+                self.conn = None;
+                if !(read_only || matches!(e, LdapError::OpSend { .. })) {
+                    return Err(ldap_err(&url)(e));
+                }
+                f(self.conn()?).map_err(|e| {
+                    if lost(&e) {
+                        self.conn = None;
+                    }
+                    ldap_err(&url)(e)
+                })
+            }
+            r => r.map_err(ldap_err(&url)),
+        }
+    }
+
     fn mail_dn(&self, address: &str) -> String {
         format!("uid={},{}", dn_escape(address), self.settings.base)
     }
@@ -113,10 +140,7 @@ impl LdapBackend {
         attrs: &[&str],
     ) -> Result<Vec<SearchEntry>, BackendError> {
         let url = self.settings.url.clone();
-        let res = self
-            .conn()?
-            .search(base, scope, filter, attrs.to_vec())
-            .map_err(ldap_err(&url))?;
+        let res = self.op(true, |c| c.search(base, scope, filter, attrs.to_vec()))?;
         if res.1.rc == 32 {
             return Ok(Vec::new()); // noSuchObject: the subtree is not there yet
         }
@@ -133,18 +157,16 @@ impl LdapBackend {
 
     fn modify(&mut self, dn: &str, mods: Vec<Mod<String>>) -> Result<(), BackendError> {
         let url = self.settings.url.clone();
-        self.conn()?
-            .modify(dn, mods)
-            .and_then(|r| r.success())
+        self.op(false, |c| c.modify(dn, mods.clone()))?
+            .success()
             .map(drop)
             .map_err(ldap_err(&url))
     }
 
     fn add(&mut self, dn: &str, attrs: Vec<(String, HashSet<String>)>) -> Result<(), BackendError> {
         let url = self.settings.url.clone();
-        self.conn()?
-            .add(dn, attrs)
-            .and_then(|r| r.success())
+        self.op(false, |c| c.add(dn, attrs.clone()))?
+            .success()
             .map(drop)
             .map_err(ldap_err(&url))
     }
@@ -211,6 +233,18 @@ impl LdapBackend {
 fn connect(url: &str) -> Result<LdapConn, BackendError> {
     let settings = LdapConnSettings::new().set_conn_timeout(std::time::Duration::from_secs(15));
     LdapConn::with_settings(settings, url).map_err(ldap_err(url))
+}
+
+/// Whether `e` means the connection is gone (not an answer from the server).
+fn lost(e: &LdapError) -> bool {
+    matches!(
+        e,
+        LdapError::OpSend { .. }
+            | LdapError::ResultRecv { .. }
+            | LdapError::IdScrubSend { .. }
+            | LdapError::EndOfStream
+            | LdapError::Io { .. }
+    )
 }
 
 fn unsupported(a: Action) -> BackendError {
