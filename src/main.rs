@@ -59,6 +59,9 @@ enum Command {
     Verify(cli::apply::VerifyArgs),
     /// Report drift between the live systems and accounts/.
     Audit(cli::apply::AuditArgs),
+    /// Take over mail files and key folders an earlier loket wrote before they
+    /// carried the `# managed by loket` marker (checks every line first).
+    AdoptFiles(cli::apply::AdoptArgs),
     /// Render the public status site.
     Site(cli::site::Args),
     /// Render a ticket's notification letter (surat pemberitahuan).
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Apply(a) => cli::apply::apply(&dir, a),
         Command::Verify(a) => cli::apply::verify(&dir, a),
         Command::Audit(a) => cli::apply::audit(&dir, a),
+        Command::AdoptFiles(a) => cli::apply::adopt(&dir, a),
         Command::Site(a) => cli::site::run(&dir, a),
         Command::Letter(a) => cli::site::letter(&dir, a),
     };

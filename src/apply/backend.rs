@@ -138,4 +138,13 @@ pub trait Backend {
 
     /// Tests one applied change as its user would where possible.
     fn verify(&mut self, change: &Change<'_>) -> Result<Verified, BackendError>;
+
+    /// `loket adopt-files`: takes over files an earlier loket wrote before they
+    /// carried the marker ([`owned`](super::owned)), after checking every line as
+    /// strictly as apply does; with `dry_run`, only checks. One message per file.
+    /// Backends that keep no files of their own have nothing to adopt.
+    fn adopt(&mut self, dry_run: bool) -> Result<Vec<String>, BackendError> {
+        let _ = dry_run;
+        Ok(Vec::new())
+    }
 }

@@ -3,6 +3,12 @@
 //! The bundled instance's server backend: it needs no server to run. Each key line
 //! carries OpenSSH's own `expiry-time` (end of the last day) and a `loket:<grant>`
 //! comment naming its grant ticket; lines without one are reported as drift.
+//!
+//! Ownership ([`owned`](super::owned)): each server folder loket writes holds a
+//! marker file, [`DIR_MARKER`]; a folder with key files but no marker is not
+//! loket's and is refused, as is a key file whose last line is cut short or a line
+//! that is not a key line (`[expiry-time="YYYYMMDD" ]type base64[ comment]`); a line
+//! naming a grant (`loket:<ticket>`) must be exactly as loket writes it.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +18,7 @@ use super::backend::{
     Backend, BackendError, Change, LiveKey, LiveServerAccount, LiveState, Verified,
 };
 use super::fsutil::atomic_write;
+use super::owned::{self, DIR_MARKER};
 use super::plan::{Action, Target};
 use crate::model::backends::KeydirSettings;
 
@@ -45,13 +52,110 @@ impl Keydir {
 
     fn read_file(path: &Path) -> Result<Vec<LiveKey>, BackendError> {
         let text = std::fs::read_to_string(path).map_err(|e| BackendError::io(path, e))?;
-        Ok(text.lines().filter_map(parse_line).collect())
+        let label = path.display().to_string();
+        if !text.is_empty() && !text.ends_with('\n') {
+            return Err(BackendError::Parse {
+                path: path.into(),
+                line: text.lines().count(),
+                message: "the last line has no newline: the key file was cut short or \
+                          edited by hand (loket writes whole lines only); fix or remove that \
+                          line by hand"
+                    .into(),
+            });
+        }
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| {
+                parse_line_strict(l)
+                    .map_err(|why| owned::bad_line(&label, i + 1, "authorized_keys", &why))
+            })
+            .collect()
     }
 
     fn write_file(path: &Path, keys: &[LiveKey]) -> Result<(), BackendError> {
         let text: String = keys.iter().map(line).collect();
         atomic_write(path, text.as_bytes(), 0o644, None)
     }
+
+    /// Whether the server folder `dir` is loket's: it holds the marker, or no key
+    /// file with anything in it (a new folder). `Err` names a folder that is not.
+    fn owns(dir: &Path) -> Result<bool, BackendError> {
+        if dir.join(DIR_MARKER).is_file() {
+            return Ok(true);
+        }
+        if !dir.exists() {
+            return Ok(false);
+        }
+        let io = |e| BackendError::io(dir, e);
+        for f in std::fs::read_dir(dir).map_err(io)? {
+            let f = f.map_err(io)?;
+            let name = f.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') {
+                continue;
+            }
+            if f.metadata().map_err(io)?.len() > 0 {
+                return Err(BackendError::Other(format!(
+                    "{}: not a key folder loket manages: it has no {DIR_MARKER} and holds \
+                     key files ({name}); loket writes only folders it made, so it leaves this \
+                     one as it is; {}",
+                    dir.display(),
+                    owned::ADOPT_HINT
+                )));
+            }
+        }
+        Ok(false)
+    }
+
+    /// Marks the server folder `dir` as loket's before its first key file is written.
+    fn claim(dir: &Path) -> Result<(), BackendError> {
+        if !Self::owns(dir)? {
+            Self::mark(dir)?;
+        }
+        Ok(())
+    }
+
+    fn mark(dir: &Path) -> Result<(), BackendError> {
+        atomic_write(
+            &dir.join(DIR_MARKER),
+            owned::header("key folder, an sshd AuthorizedKeysFile per login").as_bytes(),
+            0o644,
+            None,
+        )
+    }
+}
+
+/// A line of a key file: loket's own exactly, another well-formed key as drift.
+fn parse_line_strict(l: &str) -> Result<LiveKey, String> {
+    let k = parse_line(l).ok_or("an empty line or a comment")?;
+    let mut words = l.split_whitespace();
+    if l.trim_start().starts_with("expiry-time=") {
+        let opt = words.next().unwrap_or("");
+        if k.expires.is_none() || opt.len() != "expiry-time=\"YYYYMMDD\"".len() {
+            return Err("a bad expiry-time".into());
+        }
+    }
+    let (ty, b64) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let ty_ok = !ty.is_empty()
+        && ty
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-@.".contains(&b));
+    let b64_ok = !b64.is_empty()
+        && b64.len() % 4 == 0
+        && b64.trim_end_matches('=').len() + 2 >= b64.len()
+        && b64
+            .trim_end_matches('=')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    if !ty_ok || !b64_ok {
+        return Err("not `type base64` (cut short?)".into());
+    }
+    if let Some(t) = &k.ticket {
+        owned::check_ticket(t)?;
+        if line(&k) != format!("{l}\n") {
+            return Err("a grant line loket did not write".into());
+        }
+    }
+    Ok(k)
 }
 
 /// `[expiry-time="YYYYMMDD"] type base64 [comment]`.
@@ -113,6 +217,47 @@ impl Backend for Keydir {
         "keydir"
     }
 
+    fn adopt(&mut self, dry_run: bool) -> Result<Vec<String>, BackendError> {
+        let mut said = Vec::new();
+        if !self.dir.exists() {
+            return Ok(said);
+        }
+        let io = |p: &Path, e| BackendError::io(p, e);
+        let mut todo = Vec::new();
+        for server in std::fs::read_dir(&self.dir).map_err(|e| io(&self.dir, e))? {
+            let dir = server.map_err(|e| io(&self.dir, e))?.path();
+            if !dir.is_dir() {
+                continue;
+            }
+            if dir.join(DIR_MARKER).is_file() {
+                said.push(format!("{}: already managed by loket", dir.display()));
+                continue;
+            }
+            // Every key file checked as strictly as apply does, before any marker.
+            let mut n = 0;
+            for f in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+                let f = f.map_err(|e| io(&dir, e))?;
+                if f.file_name().to_string_lossy().starts_with('.') || !f.path().is_file() {
+                    continue;
+                }
+                Self::read_file(&f.path())?;
+                n += 1;
+            }
+            said.push(format!(
+                "{}: {} ({n} key file(s) as loket writes them)",
+                dir.display(),
+                if dry_run { "would adopt" } else { "adopted" }
+            ));
+            todo.push(dir);
+        }
+        if !dry_run {
+            for dir in todo {
+                Self::mark(&dir)?;
+            }
+        }
+        Ok(said)
+    }
+
     fn read(&mut self) -> Result<LiveState, BackendError> {
         let mut live = LiveState::default();
         if !self.dir.exists() {
@@ -125,6 +270,7 @@ impl Backend for Keydir {
                 continue;
             }
             let sname = server.file_name().to_string_lossy().to_string();
+            Self::owns(&server.path())?;
             for f in std::fs::read_dir(server.path()).map_err(|e| io(&server.path(), e))? {
                 let f = f.map_err(|e| io(&server.path(), e))?;
                 let name = f.file_name().to_string_lossy().to_string();
@@ -193,6 +339,7 @@ impl Keydir {
         match (&c.planned.target, c.planned.action) {
             (Target::ServerAccount { server, login }, Action::Create) => {
                 let path = self.file(server, login)?;
+                Self::claim(path.parent().unwrap_or(&self.dir))?;
                 if !path.exists() {
                     Self::write_file(&path, &[])?;
                 }
@@ -209,6 +356,7 @@ impl Keydir {
                 action,
             ) => {
                 let path = self.file(server, login)?;
+                Self::claim(path.parent().unwrap_or(&self.dir))?;
                 let mut keys = if path.exists() {
                     Self::read_file(&path)?
                 } else {
@@ -251,6 +399,57 @@ mod tests {
         assert_eq!(parse_line(&l), Some(k));
         let foreign = parse_line("ssh-rsa AAAAB3 someone@laptop").unwrap();
         assert_eq!(foreign.ticket, None);
+    }
+
+    #[test]
+    fn key_lines_loket_did_not_write_are_refused() {
+        let t = crate::ticket::Ticket::generate("KDS").to_string();
+        let good = format!("expiry-time=\"20270815\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 loket:{t}");
+        assert_eq!(parse_line_strict(&good).unwrap().ticket, Some(t.clone()));
+        // Someone else's well-formed key: drift, reported by plan and audit.
+        assert_eq!(
+            parse_line_strict("ssh-rsa AAAAB3Nz someone@laptop")
+                .unwrap()
+                .ticket,
+            None
+        );
+        for bad in [
+            String::new(),
+            "# a note".into(),
+            "expiry-time=\"2027".into(),
+            "expiry-time=\"20271\" ssh-ed25519 AAAA".into(),
+            "ssh-ed25519 AAAAC3NzaC1lZDI1N".into(),
+            "ssh-ed25519".into(),
+            format!("{good} extra"),
+            good.replace(&t, "KDS-A"),
+            "from=\"10.0.0.1\" ssh-rsa AAAAB3Nz x".into(),
+        ] {
+            assert!(parse_line_strict(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn folders_without_the_marker_are_not_loket_s() {
+        let d = tempfile::tempdir().unwrap();
+        let mut kd = Keydir::new(&KeydirSettings { dir: "keys".into() }, d.path());
+        let app = d.path().join("keys/app-1");
+        std::fs::create_dir_all(&app).unwrap();
+        // Empty files only: a new folder, fine.
+        std::fs::write(app.join("opd-x"), "").unwrap();
+        assert!(kd.read().is_ok());
+        let keys = "ssh-rsa AAAAB3Nz admin@host\n";
+        std::fs::write(app.join("root"), keys).unwrap();
+        let err = kd.read().unwrap_err().to_string();
+        assert!(err.contains("not a key folder loket manages"), "{err}");
+        assert!(kd.adopt(true).unwrap()[0].contains("would adopt"));
+        assert!(kd.read().is_err(), "a dry run adopts nothing");
+        kd.adopt(false).unwrap();
+        assert_eq!(kd.read().unwrap().server.len(), 2);
+        assert_eq!(std::fs::read_to_string(app.join("root")).unwrap(), keys);
+        // A cut file is refused, even in a folder of loket's.
+        std::fs::write(app.join("root"), "ssh-rsa AAAAB3Nz admin@host\nssh-rsa AA").unwrap();
+        let err = kd.read().unwrap_err().to_string();
+        assert!(err.contains("cut short"), "{err}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod kinds;
 pub mod ldap;
 pub mod lock;
 pub mod mailcheck;
+pub mod owned;
 pub mod plan;
 pub mod preview;
 pub mod readback;

@@ -79,6 +79,13 @@ pub struct VerifyArgs {
 }
 
 #[derive(clap::Args)]
+pub struct AdoptArgs {
+    /// Check every line and say what would be adopted; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(clap::Args)]
 pub struct AuditArgs {
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -300,5 +307,32 @@ pub fn audit(dir: &Path, a: AuditArgs) -> Result<ExitCode> {
             }
         }
         Ok(ExitCode::from(if drift.is_empty() { 0 } else { 2 }))
+    })())
+}
+
+/// `loket adopt-files`: the one explicit step that takes over files an earlier loket
+/// wrote before they carried the ownership marker. Every line is checked as apply
+/// checks it; a file with any other line is refused and nothing of its backend is
+/// written. Apply itself never adopts (docs/apply.md, "Files loket owns").
+pub fn adopt(dir: &Path, a: AdoptArgs) -> Result<ExitCode> {
+    exit_1((|| {
+        let (inst, mut slots) = load(dir)?;
+        let state_dir = inst.root.join(&config(&inst).backends.state_dir);
+        let _lock = if a.dry_run {
+            None
+        } else {
+            Some(ap::lock::Lock::acquire(&state_dir)?)
+        };
+        for slot in &mut slots {
+            let name = slot.backend.name().to_string();
+            let said = slot
+                .backend
+                .adopt(a.dry_run)
+                .with_context(|| format!("{name}: nothing adopted"))?;
+            for s in said {
+                println!("{name}: {s}");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
     })())
 }

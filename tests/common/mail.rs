@@ -76,7 +76,13 @@ impl MailServer {
         let virtual_domains = dir.join("mail/virtual_domains");
         let virtual_mailboxes = dir.join("mail/virtual_mailboxes");
         fs::write(&passwd, "").unwrap();
-        fs::write(&virtual_domains, format!("{DOMAIN}\n")).unwrap();
+        // Postfix reads the domain list when it starts, so it is there before loket
+        // writes it: as a loket install leaves it, with its marker.
+        fs::write(
+            &virtual_domains,
+            format!("# managed by loket: postfix virtual mailbox domain list\n{DOMAIN}\n"),
+        )
+        .unwrap();
         fs::write(&virtual_mailboxes, "").unwrap();
 
         let (imap_port, smtp_port, lmtp_port) = (free_port(), free_port(), free_port());

@@ -22,12 +22,36 @@ use rayon::prelude::*;
 use super::backend::{Backend, BackendError, Change, LiveMail, LiveState, Verified};
 use super::credentials::{crypt_matches, sha512_crypt};
 use super::mailcheck;
+use super::owned;
 use super::plan::{Action, Target};
 use crate::model::backends::DovecotSettings;
 use crate::model::config::Config;
 use entry::Entry;
 
-const SCHEME: &str = "{SHA512-CRYPT}";
+use entry::SCHEME;
+
+/// The Postfix files, as named in messages and marker lines.
+const DOMAINS: &str = "postfix virtual mailbox domain list";
+const MAILBOXES: &str = "postfix virtual mailbox map";
+
+/// A line check of a managed file: `Err` says why the line is not loket's.
+type LineCheck = fn(&str) -> Result<(), String>;
+
+/// A line of the domain list: one domain.
+fn domain_line(l: &str) -> Result<(), String> {
+    owned::check_domain(l)
+}
+
+/// A line of the mailbox map: `local@domain domain/local/`.
+fn mailbox_line(l: &str) -> Result<(), String> {
+    let (user, dest) = l.split_once(' ').ok_or("not `address domain/local/`")?;
+    owned::check_address(user)?;
+    let (local, domain) = user.split_once('@').unwrap_or((user, ""));
+    if dest != format!("{domain}/{local}/") {
+        return Err(format!("`{dest}` is not `{domain}/{local}/`"));
+    }
+    Ok(())
+}
 
 /// One file of a commit, written atomically: temp file beside it with `mode` (and
 /// `group`, where it exists) set before the text goes in, fsync, rename.
@@ -61,6 +85,8 @@ pub struct Dovecot {
     /// The passwd-file as read back after the last batch, for verify (re-reading
     /// it per change would be quadratic on large runs).
     written: Option<BTreeMap<String, Entry>>,
+    /// The Postfix maps were found to be loket's (or absent) in this run.
+    maps_owned: bool,
 }
 
 impl Dovecot {
@@ -95,6 +121,7 @@ impl Dovecot {
             domains,
             files,
             written: None,
+            maps_owned: false,
         }
     }
 
@@ -110,6 +137,58 @@ impl Dovecot {
         let path = self.passwd_path();
         let text = self.files.read(&path)?;
         entry::parse(&text, &self.files.label(&path))
+    }
+
+    /// The Postfix maps with their line check and file mode, as [`Self::writes`]
+    /// writes them.
+    fn maps(&self) -> Vec<(PathBuf, &'static str, LineCheck)> {
+        let mut out: Vec<(PathBuf, &'static str, LineCheck)> = Vec::new();
+        if let Some(p) = &self.settings.virtual_domains {
+            out.push((self.path(p), DOMAINS, domain_line));
+        }
+        if let Some(p) = &self.settings.virtual_mailboxes {
+            out.push((self.path(p), MAILBOXES, mailbox_line));
+        }
+        out
+    }
+
+    /// Reads one managed file and checks it as loket writes it; its text.
+    fn read_checked(
+        &mut self,
+        path: &Path,
+        what: &str,
+        line_ok: LineCheck,
+        adopting: bool,
+    ) -> Result<String, BackendError> {
+        let text = self.files.read(path)?;
+        let label = self.files.label(path);
+        for (n, l) in owned::lines(&text, &label, what, adopting)? {
+            line_ok(l).map_err(|why| owned::bad_line(&label, n, what, &why))?;
+        }
+        Ok(text)
+    }
+
+    /// Refuses maps loket did not write (once a run: after that it wrote them), and
+    /// a configured uid/gid loket would not write.
+    fn own_maps(&mut self) -> Result<(), BackendError> {
+        if self.maps_owned {
+            return Ok(());
+        }
+        for (v, name) in [(self.settings.uid, "uid"), (self.settings.gid, "gid")] {
+            if !entry::IDS.contains(&v) {
+                return Err(BackendError::Other(format!(
+                    "[backends.mail] {name} = {v}: loket writes virtual mail users with a \
+                     uid/gid from {} to {}, never a system account's",
+                    entry::IDS.start(),
+                    entry::IDS.end()
+                )));
+            }
+        }
+        for (path, what, line_ok) in self.maps() {
+            self.read_checked(&path, what, line_ok, false)?;
+        }
+        self.maps_owned = true;
+        Ok(())
     }
 
     fn home_for(&self, address: &str) -> String {
@@ -190,14 +269,17 @@ impl Dovecot {
         if let Some(p) = &self.settings.virtual_domains {
             out.push(FileWrite {
                 path: self.path(p),
-                text: self.domains.iter().map(|d| format!("{d}\n")).collect(),
+                text: std::iter::once(owned::header(DOMAINS))
+                    .chain(self.domains.iter().map(|d| format!("{d}\n")))
+                    .collect(),
                 mode: 0o644,
                 group: None,
                 then: None,
             });
         }
         if let Some(p) = &self.settings.virtual_mailboxes {
-            let mut text = String::with_capacity(table.len() * 64);
+            let mut text = String::with_capacity(table.len() * 64 + 100);
+            text.push_str(&owned::header(MAILBOXES));
             for user in table.iter().filter(|(_, e)| e.active()).map(|(u, _)| u) {
                 let (local, domain) = user.split_once('@').unwrap_or((user, ""));
                 text.push_str(&format!("{user} {domain}/{local}/\n"));
@@ -270,7 +352,9 @@ impl Backend for Dovecot {
 
     fn read(&mut self) -> Result<LiveState, BackendError> {
         let mut live = LiveState::default();
-        for (user, e) in self.load()? {
+        let table = self.load()?;
+        self.own_maps()?;
+        for (user, e) in table {
             live.mail.insert(
                 user,
                 LiveMail {
@@ -283,7 +367,7 @@ impl Backend for Dovecot {
     }
 
     fn apply(&mut self, changes: &[Change<'_>]) -> Vec<Result<(), BackendError>> {
-        let mut table = match self.load() {
+        let mut table = match self.own_maps().and_then(|()| self.load()) {
             Ok(t) => t,
             Err(e) => {
                 let msg = e.to_string();
@@ -321,6 +405,52 @@ impl Backend for Dovecot {
             }
         }
         results
+    }
+
+    fn adopt(&mut self, dry_run: bool) -> Result<Vec<String>, BackendError> {
+        // Every file is checked before any is written.
+        let mut writes = Vec::new();
+        let mut said = Vec::new();
+        let passwd = self.passwd_path();
+        let mut files: Vec<(PathBuf, &str, Option<LineCheck>, u32)> = self
+            .maps()
+            .into_iter()
+            .map(|(p, what, f)| (p, what, Some(f), 0o644))
+            .collect();
+        files.push((passwd, entry::WHAT, None, 0o640));
+        for (path, what, line_ok, mode) in files {
+            let label = self.files.label(&path);
+            let text = match line_ok {
+                Some(f) => self.read_checked(&path, what, f, true)?,
+                None => {
+                    let text = self.files.read(&path)?;
+                    entry::parse_as(&text, &label, true)?;
+                    text
+                }
+            };
+            if text.is_empty() {
+                said.push(format!("{label}: absent or empty, loket writes it new"));
+            } else if text.starts_with(owned::MARK) {
+                said.push(format!("{label}: already managed by loket"));
+            } else {
+                said.push(format!(
+                    "{label}: {} {} line(s) as loket writes them",
+                    if dry_run { "would adopt" } else { "adopted" },
+                    text.lines().count()
+                ));
+                writes.push(FileWrite {
+                    group: (mode == 0o640).then(|| self.settings.group.clone()),
+                    text: format!("{}{text}", owned::header(what)),
+                    path,
+                    mode,
+                    then: None,
+                });
+            }
+        }
+        if !dry_run && !writes.is_empty() {
+            self.files.commit(&writes)?;
+        }
+        Ok(said)
     }
 
     fn verify(&mut self, c: &Change<'_>) -> Result<Verified, BackendError> {
