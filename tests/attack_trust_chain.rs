@@ -213,22 +213,12 @@ fn an_evil_merge_commit_holds_more_than_was_reviewed(flavor: Flavor) {
     o.approve_sop(m);
     // Someone with push rights merges by hand and slips the grant's files into the
     // merge commit; the forge then shows the pull request merged by that commit.
-    git(
-        &o.dir,
-        &["merge", "-q", "--no-ff", "--no-commit", &format!("pr-{m}")],
-    );
-    for (rel, text) in Office::grant_files() {
-        let p = o.dir.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text.unwrap()).unwrap();
-    }
-    git(&o.dir, &["add", "-A"]);
-    git(&o.dir, &["commit", "-q", "-m", "Merge pull request #1"]);
-    let sha = o.head();
-    o.forge.with(|s| {
-        let p = s.pull(m);
-        p.merged = true;
-        p.merge_commit_sha = Some(sha.clone());
+    o.merge_by_hand(m, |dir| {
+        for (rel, text) in Office::grant_files() {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text.unwrap()).unwrap();
+        }
     });
     let apply = o.apply();
     let out = text(&apply);
@@ -243,19 +233,10 @@ fn an_evil_merge_commit_holds_more_than_was_reviewed(flavor: Flavor) {
     let mut o = Office::new(flavor);
     let m = o.open(OPERATOR, &Office::mail_files());
     o.approve_sop(m);
-    git(
-        &o.dir,
-        &["merge", "-q", "--no-ff", "--no-commit", &format!("pr-{m}")],
-    );
-    let account = o.dir.join(MAIL_ACCOUNT);
-    let altered = std::fs::read_to_string(&account).unwrap() + "# altered in the merge\n";
-    std::fs::write(&account, altered).unwrap();
-    git(&o.dir, &["commit", "-qam", "Merge pull request #1"]);
-    let sha = o.head();
-    o.forge.with(|s| {
-        let p = s.pull(m);
-        p.merged = true;
-        p.merge_commit_sha = Some(sha.clone());
+    o.merge_by_hand(m, |dir| {
+        let account = dir.join(MAIL_ACCOUNT);
+        let altered = std::fs::read_to_string(&account).unwrap() + "# altered in the merge\n";
+        std::fs::write(&account, altered).unwrap();
     });
     let apply = o.apply();
     let out = text(&apply);

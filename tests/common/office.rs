@@ -175,16 +175,22 @@ impl Office {
     /// Merges pull request `n` into main with a merge commit, as the forge's merge
     /// button does (whether or not the reviews allowed it), and marks it merged.
     pub fn merge(&self, n: u64) -> String {
+        self.merge_by_hand(n, |_| {})
+    }
+
+    /// Merges pull request `n` by hand: `edit` changes the work tree between the
+    /// merge and its commit, and the forge then shows the pull request merged by
+    /// that commit (as GitHub does when the head lands on the branch).
+    pub fn merge_by_hand(&self, n: u64, edit: impl FnOnce(&Path)) -> String {
         git(
             &self.dir,
-            &[
-                "merge",
-                "-q",
-                "--no-ff",
-                &format!("pr-{n}"),
-                "-m",
-                &format!("Merge pull request #{n}"),
-            ],
+            &["merge", "-q", "--no-ff", "--no-commit", &format!("pr-{n}")],
+        );
+        edit(&self.dir);
+        git(&self.dir, &["add", "-A"]);
+        git(
+            &self.dir,
+            &["commit", "-q", "-m", &format!("Merge pull request #{n}")],
         );
         let sha = self.head();
         self.forge.with(|s| {
