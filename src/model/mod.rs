@@ -5,6 +5,7 @@ pub mod account;
 pub mod backends;
 pub mod cache;
 pub mod config;
+pub mod letter;
 mod load;
 pub mod login;
 pub mod record;
