@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod check;
 pub mod diag;
+pub mod doctor;
 pub mod forge;
 pub mod init;
 pub mod letter;

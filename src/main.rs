@@ -66,6 +66,8 @@ enum Command {
     Site(cli::site::Args),
     /// Render a ticket's notification letter (surat pemberitahuan).
     Letter(cli::site::LetterArgs),
+    /// Check the forge's settings and the instance against what loket assumes.
+    Doctor(cli::doctor::Args),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::AdoptFiles(a) => cli::apply::adopt(&dir, a),
         Command::Site(a) => cli::site::run(&dir, a),
         Command::Letter(a) => cli::site::letter(&dir, a),
+        Command::Doctor(a) => cli::doctor::run(&dir, a),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod check;
+pub mod doctor;
 pub mod init;
 pub mod new;
 pub mod review;
