@@ -6,6 +6,7 @@
 //! it, and the later stages build on both.
 
 pub mod apply;
+pub mod calendar;
 pub mod check;
 pub mod diag;
 pub mod forge;

@@ -1,5 +1,6 @@
 //! L060–L067: `loket.toml` itself — roles, SOP steps, request kinds, the naming
-//! pattern, servers, domains, the ticket prefix and the mail backend's SSH host.
+//! pattern, servers, domains, the ticket prefix and the mail backend's SSH host;
+//! L090–L091 the office's hours, holidays and reminder policy.
 //! Each diagnostic points at the key that is wrong.
 
 use std::collections::{HashMap, HashSet};
@@ -11,6 +12,7 @@ use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};
 use crate::model::{Config, RequestKind};
 pub use mail_host::MAIL_HOST;
+pub use office_time::{OFFICE_HOURS, REMINDERS};
 
 pub const ROLES: Rule = Rule {
     code: "L060",
@@ -372,5 +374,6 @@ fn prefix(cx: &Context, out: &mut Vec<Diagnostic>) {
 }
 
 mod mail_host;
+mod office_time;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::model::Spanned;
 use serde::{Deserialize, Serialize};
 
+pub use super::office_time::{OfficeHours, Reminders};
 use super::request::RequestKind;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -29,6 +30,9 @@ pub struct Config {
     pub site: SiteConfig,
     #[serde(default)]
     pub backends: Backends,
+    /// `[reminders]` (`loket remind`).
+    #[serde(default)]
+    pub reminders: Reminders,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -54,6 +58,12 @@ pub struct Office {
     /// Whether the office requires a NIP on every request.
     #[serde(default = "yes")]
     pub require_nip: bool,
+    /// `[office.hours]`: when standard times run (see [`OfficeHours`]).
+    #[serde(default)]
+    pub hours: OfficeHours,
+    /// Days the office is closed, `"YYYY-MM-DD"`: national holidays and cuti bersama.
+    #[serde(default)]
+    pub holidays: Vec<Spanned<String>>,
 }
 
 /// Indonesia's three civil time zones.
@@ -135,6 +145,10 @@ pub struct Role {
     /// Forge logins that hold the role.
     #[serde(default)]
     pub logins: Vec<Spanned<String>>,
+    /// The role a reminder escalates to (`loket remind`); default: the role of the
+    /// SOP's preceding review step.
+    #[serde(default)]
+    pub reports_to: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
