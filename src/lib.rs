@@ -15,6 +15,7 @@ pub mod letter;
 pub mod model;
 pub mod new;
 pub mod nip;
+pub mod remind;
 pub mod review;
 pub mod site;
 pub mod ticket;

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod check;
 pub mod init;
 pub mod new;
+pub mod remind;
 pub mod review;
 pub mod site;
 
