@@ -1,6 +1,7 @@
 //! L060–L069: `loket.toml` itself — roles, SOP steps, request kinds, the naming
 //! pattern, servers, domains, the ticket prefix, the mail backend's SSH host and the
-//! acting officials (`[[delegations]]`).
+//! acting officials (`[[delegations]]`); L090–L091 the office's hours, holidays and
+//! reminder policy.
 //! Each diagnostic points at the key that is wrong.
 
 use std::collections::{HashMap, HashSet};
@@ -13,6 +14,7 @@ use crate::diag::{Diagnostic, Label};
 use crate::model::{Config, RequestKind};
 pub use delegations::{DELEGATION_ROLE, DELEGATION_WINDOW};
 pub use mail_host::MAIL_HOST;
+pub use office_time::{OFFICE_HOURS, REMINDERS};
 
 pub const ROLES: Rule = Rule {
     code: "L060",
@@ -375,5 +377,6 @@ fn prefix(cx: &Context, out: &mut Vec<Diagnostic>) {
 
 mod delegations;
 mod mail_host;
+mod office_time;
 #[cfg(test)]
 mod tests;

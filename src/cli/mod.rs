@@ -6,6 +6,7 @@ pub mod check;
 pub mod doctor;
 pub mod init;
 pub mod new;
+pub mod remind;
 pub mod review;
 pub mod site;
 

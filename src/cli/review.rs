@@ -126,7 +126,7 @@ pub struct SnapshotArgs {
 }
 
 /// The instance directory relative to its repository's work tree (`""` at the root).
-fn repo_prefix(dir: &Path) -> Result<String> {
+pub(super) fn repo_prefix(dir: &Path) -> Result<String> {
     let repo = git2::Repository::discover(dir)
         .with_context(|| format!("{} is not inside a git repository", dir.display()))?;
     let workdir = repo.workdir().context("bare repository")?;

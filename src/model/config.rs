@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use toml::value::Datetime;
 
 use super::letter::ActingKind;
+pub use super::office_time::{OfficeHours, Reminders};
 use super::request::RequestKind;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +35,9 @@ pub struct Config {
     /// Acting officials (Plt/Plh/Pj): who acts for a role, when, under which decree.
     #[serde(default)]
     pub delegations: Vec<Delegation>,
+    /// `[reminders]` (`loket remind`).
+    #[serde(default)]
+    pub reminders: Reminders,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +63,12 @@ pub struct Office {
     /// Whether the office requires a NIP on every request.
     #[serde(default = "yes")]
     pub require_nip: bool,
+    /// `[office.hours]`: when standard times run (see [`OfficeHours`]).
+    #[serde(default)]
+    pub hours: OfficeHours,
+    /// Days the office is closed, `"YYYY-MM-DD"`: national holidays and cuti bersama.
+    #[serde(default)]
+    pub holidays: Vec<Spanned<String>>,
 }
 
 /// Indonesia's three civil time zones.
@@ -140,6 +150,10 @@ pub struct Role {
     /// Forge logins that hold the role.
     #[serde(default)]
     pub logins: Vec<Spanned<String>>,
+    /// The role a reminder escalates to (`loket remind`); default: the role of the
+    /// SOP's preceding review step.
+    #[serde(default)]
+    pub reports_to: Option<Spanned<String>>,
 }
 
 /// `[[delegations]]`: a login acting for a role it does not hold, within a window,

@@ -207,3 +207,76 @@ fn l069_fires_on_an_inverted_window_an_overlap_a_bare_time_and_warns_when_ended(
     assert_eq!(d.severity, crate::diag::Severity::Warning);
     fx.assert_clean();
 }
+
+#[test]
+fn l090_fires_on_bad_office_hours() {
+    fires(
+        "L090",
+        "friday = [\"07:30-11:00\"]",
+        "friday = [\"7:30-11\"]",
+    );
+    fires(
+        "L090",
+        "friday = [\"07:30-11:00\"]",
+        "friday = [\"11:00-07:30\"]",
+    );
+    let (fx, line) = cfg_at(
+        "friday = [\"07:30-11:00\"]",
+        "friday = [\"07:30-11:00\", \"10:00-12:00\"]",
+        "\"10:00",
+    );
+    fx.assert_fires("L090", "loket.toml", line);
+    // Every day closed: reported on the table.
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        let start = s.find("[office.hours]\n").unwrap() + "[office.hours]\n".len();
+        let end = s[start..].find("\n\n").unwrap() + start;
+        format!("{}{}", &s[..start], &s[end..])
+    });
+    let line = line_of(&fx.files["loket.toml"], "[office.hours]");
+    let d = fx.assert_fires("L090", "loket.toml", line);
+    assert!(d.message.contains("no day"), "{}", d.message);
+}
+
+#[test]
+fn l090_fires_on_bad_and_repeated_holidays() {
+    fires("L090", "\"2026-08-17\", #", "\"2026-17-08\", #");
+    let (fx, line) = cfg_at("\"2026-08-25\", #", "\"2026-08-17\", #", "\"2026-08-17\"");
+    let d = fx.assert_fires("L090", "loket.toml", line);
+    assert_eq!(d.severity, crate::diag::Severity::Warning);
+    assert_eq!(d.secondary.len(), 1);
+}
+
+#[test]
+fn l091_fires_on_bad_escalation_and_reports_to() {
+    for bad in ["1.0", "0.5", "-2.0", "inf", "nan"] {
+        fires(
+            "L091",
+            "escalate-after = 2.0",
+            &format!("escalate-after = {bad}"),
+        );
+    }
+    fires(
+        "L091",
+        "reports-to = \"kepala-dinas\"",
+        "reports-to = \"bupati\"",
+    );
+    fires(
+        "L091",
+        "reports-to = \"kepala-dinas\"",
+        "reports-to = \"kepala-bidang\"",
+    );
+    // kepala-dinas -> kepala-seksi -> kepala-bidang -> kepala-dinas.
+    let (fx, _) = cfg_at(
+        "logins = [\"kadis-kominfo-kudus\"]\n",
+        "logins = [\"kadis-kominfo-kudus\"]\nreports-to = \"kepala-seksi\"\n",
+        "reports-to",
+    );
+    let (_, report) = fx.check();
+    let loops = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "L091" && d.message.contains("comes back"))
+        .count();
+    assert_eq!(loops, 3, "each role of the loop is named");
+}
