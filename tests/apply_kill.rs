@@ -421,6 +421,11 @@ fn killed_applies_leave_no_ticket_behind() {
         let ctx = || log.join("\n");
         assert_eq!(last.code, 0, "{}\n{}", ctx(), last.text);
         assert_trial_finished(&inst, &state, &id, n, &ctx());
+        // Progress, for a long run watched live (`--nocapture`).
+        eprintln!(
+            "trial {trial} finished: {kills} kills so far, {:.0}s",
+            began.elapsed().as_secs_f64()
+        );
     }
     let mut summary = format!(
         "SUMMARY accounts={n} trials={trials} uninterrupted-run={:.1}s runs-killed={kills} \
