@@ -135,8 +135,14 @@ pub fn bulk_instance(dir: &Path, backends: &str, n: usize) -> PathBuf {
     for i in 0..n {
         let t = loket::ticket::Ticket::generate("KDS").to_string();
         let local = format!("pegawai.{i:04}");
-        // sequence numbers start at 001 (L030)
-        let nip = format!("19900101201501{}{:03}", 1 + i % 2, i + 1);
+        // sequence numbers run 001..=999 (L030); the month of appointment moves on
+        // after 999, so every NIP stays 18 digits and distinct
+        let nip = format!(
+            "199001012015{:02}{}{:03}",
+            1 + i / 999,
+            1 + i % 2,
+            1 + i % 999
+        );
         let sub = |s: &str| {
             s.replace("KDS-QTF6R-ZN7MH", &t)
                 .replace("agus.handayani", &local)
