@@ -110,11 +110,14 @@ fn forms(secret: &str) -> Vec<(&'static str, String)> {
 /// A haystack: where it came from, and its bytes.
 type Hay = (String, Vec<u8>);
 
+/// A needle: the secret's number, the form's name and the form's bytes.
+type Needle<'a> = (usize, &'a str, &'a [u8]);
+
 /// Every (place, secret number, form) where a form of a secret occurs. Needles are
 /// indexed by their first eight bytes, so each haystack is scanned once.
 fn grep(secrets: &[String], hay: &[Hay]) -> Vec<String> {
     const K: usize = 8;
-    let mut index: HashMap<&[u8], Vec<(usize, &str, &[u8])>> = HashMap::new();
+    let mut index: HashMap<&[u8], Vec<Needle>> = HashMap::new();
     let all: Vec<(usize, Vec<(&'static str, String)>)> = secrets
         .iter()
         .enumerate()
