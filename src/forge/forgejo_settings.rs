@@ -5,19 +5,10 @@
 use serde_json::Value;
 
 use super::forgejo::{Forgejo, Total};
-use super::github_settings::{deploy_key, permission};
+use super::github_settings::{deploy_key, permission, user_exists};
 use super::http::encode_path;
 use super::settings::{Access, BranchRules, Bypass, DeployKey, ForgeSettings};
 use super::{ForgeError, ForgeKind};
-
-impl Forgejo {
-    fn api_root(&self) -> &str {
-        self.repo_url
-            .rsplitn(4, '/')
-            .nth(3)
-            .unwrap_or(self.repo_url.as_str())
-    }
-}
 
 /// The rule that protects `branch`: the one named exactly so, else the first whose
 /// name is a glob matching it (Forgejo's own precedence).
@@ -120,12 +111,7 @@ impl ForgeSettings for Forgejo {
     }
 
     fn user_exists(&self, login: &str) -> Result<bool, ForgeError> {
-        let url = format!("{}/users/{}", self.api_root(), encode_path(login));
-        match self.http.get::<Value>(&url) {
-            Ok(_) => Ok(true),
-            Err(ForgeError::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        user_exists(&self.http, &self.repo_url, login)
     }
 
     fn access(&self, login: &str) -> Result<Access, ForgeError> {

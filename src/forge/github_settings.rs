@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::github::GitHub;
-use super::http::{MAX_PAGES, encode_path, unfinished};
+use super::http::{Http, MAX_PAGES, encode_path, unfinished};
 use super::settings::{Access, BranchRules, Bypass, DeployKey, ForgeSettings};
 use super::{ForgeError, ForgeKind};
 
@@ -47,13 +47,6 @@ struct Named {
 }
 
 impl GitHub {
-    fn api_root(&self) -> &str {
-        self.repo_url
-            .rsplitn(4, '/')
-            .nth(3)
-            .unwrap_or(self.repo_url.as_str())
-    }
-
     /// The rules of every active ruleset that targets `branch`, and their bypass lists.
     fn ruleset_rules(&self, branch: &str) -> Result<Option<BranchRules>, ForgeError> {
         let rules: Vec<ActiveRule> =
@@ -255,12 +248,7 @@ impl ForgeSettings for GitHub {
     }
 
     fn user_exists(&self, login: &str) -> Result<bool, ForgeError> {
-        let url = format!("{}/users/{}", self.api_root(), encode_path(login));
-        match self.http.get::<Value>(&url) {
-            Ok(_) => Ok(true),
-            Err(ForgeError::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        user_exists(&self.http, &self.repo_url, login)
     }
 
     fn access(&self, login: &str) -> Result<Access, ForgeError> {
@@ -287,6 +275,17 @@ impl ForgeSettings for GitHub {
             None => self.secrets("actions/secrets"),
             Some(env) => self.secrets(&format!("environments/{}/secrets", encode_path(env))),
         }
+    }
+}
+
+/// Whether `{api}/users/{login}` exists; `repo_url` is `{api}/repos/{owner}/{name}`.
+pub(super) fn user_exists(http: &Http, repo_url: &str, login: &str) -> Result<bool, ForgeError> {
+    let api = repo_url.rsplitn(4, '/').nth(3).unwrap_or(repo_url);
+    let url = format!("{api}/users/{}", encode_path(login));
+    match http.get::<Value>(&url) {
+        Ok(_) => Ok(true),
+        Err(ForgeError::NotFound { .. }) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
