@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use loket::apply::Secret;
-use loket::model::record::{Outcome, Progress};
+use loket::model::record::Outcome;
 use rand::RngExt;
 
 use apply::*;
@@ -193,28 +193,6 @@ fn run(inst: &Path, args: &[&str], env: &[(&str, String)], kill_after: Option<Du
         code: status.code().unwrap_or(-1),
         text: String::from_utf8_lossy(&fs::read(&out).unwrap()).to_string(),
     }
-}
-
-/// Every record's outcome, by ticket.
-fn outcomes(inst: &Path) -> BTreeMap<String, Outcome> {
-    let mut out = BTreeMap::new();
-    for e in fs::read_dir(inst.join("records")).unwrap() {
-        let p = e.unwrap().path();
-        let r: Progress = toml::from_str(&fs::read_to_string(&p).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        out.insert(r.ticket, r.outcome);
-    }
-    out
-}
-
-/// Temp files of atomic writes (`.loket-*`) anywhere under `dir`.
-fn temps(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".loket-"))
-        .map(|e| e.path().to_path_buf())
-        .collect()
 }
 
 /// Tickets of `plan --format json`'s changes and retries.

@@ -5,8 +5,7 @@
 use serde_json::Value;
 
 use super::forgejo::{Forgejo, Total};
-use super::github_settings::{deploy_key, permission, user_exists};
-use super::http::encode_path;
+use super::github_settings::{access, deploy_key, user_exists};
 use super::settings::{Access, BranchRules, Bypass, DeployKey, ForgeSettings};
 use super::{ForgeError, ForgeKind};
 
@@ -115,16 +114,7 @@ impl ForgeSettings for Forgejo {
     }
 
     fn access(&self, login: &str) -> Result<Access, ForgeError> {
-        let url = format!(
-            "{}/collaborators/{}/permission",
-            self.repo_url,
-            encode_path(login)
-        );
-        match self.http.get::<Value>(&url) {
-            Ok(p) => permission(&url, &p.items),
-            Err(ForgeError::NotFound { .. }) => Ok(Access::None),
-            Err(e) => Err(e),
-        }
+        access(&self.http, &self.repo_url, login)
     }
 
     fn deploy_keys(&self) -> Result<Vec<DeployKey>, ForgeError> {

@@ -252,17 +252,7 @@ impl ForgeSettings for GitHub {
     }
 
     fn access(&self, login: &str) -> Result<Access, ForgeError> {
-        let url = format!(
-            "{}/collaborators/{}/permission",
-            self.repo_url,
-            encode_path(login)
-        );
-        let v: Value = match self.http.get(&url) {
-            Ok(p) => p.items,
-            Err(ForgeError::NotFound { .. }) => return Ok(Access::None),
-            Err(e) => return Err(e),
-        };
-        permission(&url, &v)
+        access(&self.http, &self.repo_url, login)
     }
 
     fn deploy_keys(&self) -> Result<Vec<DeployKey>, ForgeError> {
@@ -289,9 +279,20 @@ pub(super) fn user_exists(http: &Http, repo_url: &str, login: &str) -> Result<bo
     }
 }
 
+/// A login's access from `collaborators/{login}/permission`; no such collaborator is
+/// no access.
+pub(super) fn access(http: &Http, repo_url: &str, login: &str) -> Result<Access, ForgeError> {
+    let url = format!("{repo_url}/collaborators/{}/permission", encode_path(login));
+    match http.get::<Value>(&url) {
+        Ok(p) => permission(&url, &p.items),
+        Err(ForgeError::NotFound { .. }) => Ok(Access::None),
+        Err(e) => Err(e),
+    }
+}
+
 /// `role_name` (which names maintain and triage) else `permission`; anything else is
 /// an answer the doctor cannot judge.
-pub(super) fn permission(url: &str, v: &Value) -> Result<Access, ForgeError> {
+fn permission(url: &str, v: &Value) -> Result<Access, ForgeError> {
     ["role_name", "permission"]
         .iter()
         .find_map(|k| v[*k].as_str().and_then(Access::parse))

@@ -187,3 +187,25 @@ pub fn assert_every_password_opens(
         );
     }
 }
+
+/// Every record's outcome, by ticket.
+pub fn outcomes(inst: &Path) -> std::collections::BTreeMap<String, loket::model::record::Outcome> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in fs::read_dir(inst.join("records")).unwrap() {
+        let p = e.unwrap().path();
+        let r: loket::model::record::Progress = toml::from_str(&fs::read_to_string(&p).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        out.insert(r.ticket, r.outcome);
+    }
+    out
+}
+
+/// Temp files of atomic writes (`.loket-*`) anywhere under `dir`.
+pub fn temps(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".loket-"))
+        .map(|e| e.path().to_path_buf())
+        .collect()
+}
