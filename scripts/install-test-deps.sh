@@ -9,6 +9,7 @@ PACKAGES=(
   slapd ldap-utils
   sudo
   chromium
+  man-db binutils
 )
 
 SUDO=""
@@ -41,6 +42,14 @@ if [ "$(zizmor --version 2>/dev/null)" != "zizmor $ZIZMOR_VERSION" ]; then
     "zizmor==$ZIZMOR_VERSION"
   # pyenv installs console scripts behind shims that need a rehash to appear.
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+fi
+
+# cargo-deb, which tests/release_deb.rs and scripts/build-release.sh package the
+# release with. Pinned like zizmor (the release workflow installs the same version).
+CARGO_DEB_VERSION=3.8.0
+if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
+  echo "installing: cargo-deb $CARGO_DEB_VERSION"
+  cargo install --quiet --locked "cargo-deb@$CARGO_DEB_VERSION"
 fi
 
 # The Node packages of the browser tests (playwright-core, axe-core), from the lock file.

@@ -74,6 +74,9 @@ enum Command {
     Letter(cli::site::LetterArgs),
     /// Check the forge's settings and the instance against what loket assumes.
     Doctor(cli::doctor::Args),
+    /// Man pages and shell completions, for packaging.
+    #[command(hide = true)]
+    GenerateAssets(cli::assets::Args),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Site(a) => cli::site::run(&dir, a),
         Command::Letter(a) => cli::site::letter(&dir, a),
         Command::Doctor(a) => cli::doctor::run(&dir, a),
+        Command::GenerateAssets(a) => cli::assets::run(<Cli as clap::CommandFactory>::command(), a),
     };
     match result {
         Ok(code) => code,

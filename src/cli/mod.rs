@@ -2,6 +2,7 @@
 //! `anyhow` lives here only; the library reports typed errors.
 
 pub mod apply;
+pub mod assets;
 pub mod check;
 pub mod doctor;
 pub mod init;
