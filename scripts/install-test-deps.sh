@@ -9,6 +9,7 @@ PACKAGES=(
   slapd ldap-utils
   sudo
   chromium
+  poppler-utils zbar-tools
 )
 
 SUDO=""

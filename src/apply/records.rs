@@ -59,6 +59,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
             reason: None,
             steps: Vec::new(),
             events: Vec::new(),
+            letter: None,
         },
     };
     p.kind = t.kind.or(p.kind);

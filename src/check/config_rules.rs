@@ -1,4 +1,4 @@
-//! L060–L067: `loket.toml` itself — roles, SOP steps, request kinds, the naming
+//! L060–L069: `loket.toml` itself — roles, SOP steps, request kinds, the naming
 //! pattern, servers, domains, the ticket prefix and the mail backend's SSH host.
 //! Each diagnostic points at the key that is wrong.
 
@@ -11,6 +11,7 @@ use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};
 use crate::model::{Config, RequestKind};
 pub use mail_host::MAIL_HOST;
+pub use officials::{EMBLEM, OFFICIALS};
 
 pub const ROLES: Rule = Rule {
     code: "L060",
@@ -372,5 +373,6 @@ fn prefix(cx: &Context, out: &mut Vec<Diagnostic>) {
 }
 
 mod mail_host;
+pub mod officials;
 #[cfg(test)]
 mod tests;

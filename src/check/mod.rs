@@ -7,14 +7,14 @@
 //!
 //! Rules by concern (codes in docs/rules.md): `syntax` L000–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
-//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L067, `base`
+//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L069, `base`
 //! L070–L074, `base_fields` L075–L078. Lookups rules share are built once in
 //! [`Index`]; no rule is quadratic.
 
 mod base;
 mod base_fields;
 mod base_tree;
-mod config_rules;
+pub mod config_rules;
 mod conflicts;
 pub mod fields;
 mod index;
@@ -93,6 +93,8 @@ pub static RULES: &[Rule] = &[
     config_rules::DOMAINS,
     config_rules::PREFIX,
     config_rules::MAIL_HOST,
+    config_rules::OFFICIALS,
+    config_rules::EMBLEM,
     base::REQUEST_EDITED,
     base::REQUEST_DELETED,
     base::ACCOUNT_UNEXPLAINED,

@@ -319,6 +319,7 @@ fn snapshot(dir: &Path, args: SnapshotArgs) -> Result<ExitCode> {
                     })
                     .collect(),
                 events: Vec::new(),
+                letter: None,
             });
         }
     }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::Completion;
+use super::letter::IssuedLetter;
 use super::request::RequestKind;
 
 pub const RECORDS_DIR: &str = "records";
@@ -76,6 +77,10 @@ pub struct Progress {
     /// Apply / verify / notify events, oldest first.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// The notification letter issued for the ticket (public facts only), shown on
+    /// its verification page `surat/<ticket>/`. Written by CI after the follow-up.
+    #[serde(default)]
+    pub letter: Option<IssuedLetter>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -143,6 +148,7 @@ mod tests {
                 run: None,
                 detail: None,
             }],
+            letter: None,
         }
     }
 

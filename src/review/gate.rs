@@ -275,6 +275,7 @@ pub fn write_record(dir: &Path, trail: &Trail) -> Result<PathBuf, GateError> {
             reason: None,
             steps: Vec::new(),
             events: Vec::new(),
+            letter: None,
         },
         Err(e) => return Err(werr(e.to_string())),
     };

@@ -238,6 +238,11 @@ const UI: &[(&str, &str, &str)] = &[
     ("sops_in_force", "SOP yang berlaku", "SOPs in force"),
     ("sop_number", "Nomor SOP", "SOP number"),
     ("standard_total", "waktu baku total", "total standard time"),
+    (
+        "standard_explain",
+        "Waktu penyelesaian dihitung sejak permohonan diterima; langkah yang dikerjakan pemohon sendiri dan langkah tanpa waktu baku tidak dihitung.",
+        "Time to complete runs from the moment the request arrives; the applicant's own steps and steps without a standard are not counted.",
+    ),
     ("summary", "Ringkasan", "Summary"),
     (
         "summary_text",
@@ -312,6 +317,22 @@ const UI: &[(&str, &str, &str)] = &[
     ),
     ("this_site", "(alamat situs ini)", "(this site's address)"),
     ("not_found", "Halaman tidak ditemukan", "Page not found"),
+    ("letter_check", "Pemeriksaan surat", "Letter verification"),
+    (
+        "letter_intro",
+        "Halaman ini adalah alamat pada kode QR surat pemberitahuan. Cocokkan nomor, tanggal dan penanda tangan dengan surat yang Anda terima; sidik SHA-256 berkas PDF asli tercantum di bawah. Isi surat bersifat pribadi dan tidak ditampilkan.",
+        "This page is the address in the notification letter's QR code. Compare the number, date and signer with the letter you hold; the SHA-256 digest of the original PDF is below. The letter's content is private and not shown.",
+    ),
+    ("letter_number", "Nomor surat", "Letter number"),
+    ("letter_date", "Tanggal surat", "Letter date"),
+    ("letter_signer", "Ditandatangani oleh", "Signed by"),
+    ("letter_sha", "SHA-256 berkas PDF", "SHA-256 of the PDF"),
+    (
+        "letter_sha_help",
+        "Hitung dengan sha256sum surat.pdf (Linux) atau certutil -hashfile surat.pdf SHA256 (Windows).",
+        "Compute it with sha256sum letter.pdf (Linux) or certutil -hashfile letter.pdf SHA256 (Windows).",
+    ),
+    ("ticket_status", "Status tiket", "Ticket status"),
     (
         "not_found_text",
         "Periksa kembali nomor tiket Anda. Tiket yang baru diajukan tampil setelah pembaruan situs berikutnya.",

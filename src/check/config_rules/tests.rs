@@ -132,3 +132,51 @@ fn l066_fires_on_bad_prefix() {
         "ticket-prefix = \"kudus-kab\"",
     );
 }
+
+#[test]
+fn l068_fires_on_an_official_without_name_or_with_a_bad_nip() {
+    let role = "title = \"Kepala Dinas Komunikasi dan Informatika\"";
+    fires(
+        "L068",
+        role,
+        "title = \"Kepala Dinas Komunikasi dan Informatika\"\nofficial-nip = \"197203151998031004\"",
+    );
+    fires(
+        "L068",
+        role,
+        "title = \"Kepala Dinas Komunikasi dan Informatika\"\nofficial-name = \" \"",
+    );
+    let d = fires(
+        "L068",
+        role,
+        "title = \"Kepala Dinas Komunikasi dan Informatika\"\nofficial-name = \"Drs. A\"\nofficial-nip = \"1972\"",
+    );
+    assert!(d.message.contains("18 digits"), "{}", d.message);
+    let (fx, _) = cfg_at(
+        role,
+        "title = \"Kepala Dinas Komunikasi dan Informatika\"\nofficial-name = \"Drs. A\"\nofficial-rank = \"Pembina (IV/a)\"\nofficial-nip = \"197203151998031004\"",
+        "title",
+    );
+    fx.assert_quiet("L068");
+}
+
+#[test]
+fn l069_fires_on_an_emblem_outside_missing_or_of_another_type() {
+    let tz = "time-zone = \"WIB\"";
+    for bad in [
+        "../lambang.png",
+        "/etc/lambang.png",
+        "assets/lambang.gif",
+        "assets/no-such-emblem.png",
+    ] {
+        let d = fires("L069", tz, &format!("emblem = \"{bad}\"\n{tz}"));
+        assert!(d.message.contains(bad), "{}", d.message);
+    }
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        s.replacen(tz, &format!("emblem = \"assets/lambang.png\"\n{tz}"), 1)
+    });
+    fx.node("assets/lambang.png", Node::Link("/etc/hostname".into()));
+    let d = fx.assert_fires("L069", "loket.toml", 0);
+    assert!(d.message.contains("not a regular file"), "{}", d.message);
+}
