@@ -151,20 +151,12 @@ fn the_longest_letter_is_one_page_with_a_filled_signature_block() {
     }
     assert!(text.contains("surat/KDS-24WBW-PV52C/"), "{text}");
 
-    // An acting official signs "Plh. Kepala Dinas ...", with their own name.
-    let acting = [
-        "--acting",
-        "plh",
-        "--acting-decree",
-        "800/117/18.03/2026",
-        "--acting-name",
-        "Ir. Budi Santoso, M.T.",
-        "--acting-rank",
-        "Pembina (IV/a)",
-        "--acting-nip",
-        "197506122000031002",
-    ];
-    let (pdf, _) = print(&inst, tmp.path(), &acting).unwrap();
+    // A Plh. Kepala Dinas whose `[[delegations]]` window holds the letter's date signs
+    // with their own name, rank and NIP (and the holder does not).
+    let cfg = inst.join("loket.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text}\n{PLH}")).unwrap();
+    let (pdf, _) = print(&inst, tmp.path(), &["--number", "555/0042/18.03/2026"]).unwrap();
     assert_eq!(pages(&pdf), Some(1));
     let text = run(&tool("pdftotext").unwrap(), &["-layout"], &pdf);
     for must in [
@@ -174,8 +166,21 @@ fn the_longest_letter_is_one_page_with_a_filled_signature_block() {
     ] {
         assert!(text.contains(must), "acting block lacks {must:?}:\n{text}");
     }
-    assert!(!text.contains(OFFICIAL));
+    assert!(!text.contains(OFFICIAL) && !text.contains(NIP), "{text}");
 }
+
+/// Sekdin is Plh. Kepala Dinas over the letter's date (2026-09-19).
+const PLH: &str = r#"[[delegations]]
+role = "kepala-dinas"
+login = "sekdin-kominfo-kudus"
+kind = "plh"
+from = 2026-09-14
+until = 2026-09-25
+decree = "800/117/18.03/2026"
+name = "Ir. Budi Santoso, M.T."
+rank = "Pembina (IV/a)"
+nip = "197506122000031002"
+"#;
 
 #[test]
 fn the_qr_code_decodes_to_a_verification_page_of_the_site() {
@@ -224,6 +229,9 @@ fn the_qr_code_decodes_to_a_verification_page_of_the_site() {
         NIP,
         "800.1.2.3/1187/14.02.03/2026",
     ] {
-        assert!(!html.contains(private), "verification page shows {private:?}");
+        assert!(
+            !html.contains(private),
+            "verification page shows {private:?}"
+        );
     }
 }

@@ -8,8 +8,9 @@
 //! Rules by concern (codes in docs/rules.md): `syntax` L000–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
 //! `references` L040–L042, `server` L050–L055, `config_rules` L060–L069, `base`
-//! L070–L074, `base_fields` L075–L078. Lookups rules share are built once in
-//! [`Index`]; no rule is quadratic.
+//! L070–L074, `base_fields` L075–L078, `config_rules` again L080–L081 (the letter's
+//! officials and emblem) and L090–L091 (office hours, reminders). Lookups rules share
+//! are built once in [`Index`]; no rule is quadratic.
 
 mod base;
 mod base_fields;
@@ -93,8 +94,8 @@ pub static RULES: &[Rule] = &[
     config_rules::DOMAINS,
     config_rules::PREFIX,
     config_rules::MAIL_HOST,
-    config_rules::OFFICIALS,
-    config_rules::EMBLEM,
+    config_rules::DELEGATION_ROLE,
+    config_rules::DELEGATION_WINDOW,
     base::REQUEST_EDITED,
     base::REQUEST_DELETED,
     base::ACCOUNT_UNEXPLAINED,
@@ -104,6 +105,10 @@ pub static RULES: &[Rule] = &[
     base_fields::RESURRECTED,
     base_fields::HISTORY_REWRITTEN,
     base_fields::CHANGE_NOT_ASKED,
+    config_rules::OFFICIALS,
+    config_rules::EMBLEM,
+    config_rules::OFFICE_HOURS,
+    config_rules::REMINDERS,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).

@@ -48,20 +48,6 @@ pub struct LetterArgs {
     /// Print to PDF with headless Chromium into FILE and print the PDF's SHA-256.
     #[arg(long, value_name = "FILE")]
     pdf: Option<PathBuf>,
-    /// An official acting for the signing role: plt, plh or pj (with --acting-decree
-    /// and --acting-name). Until `[[delegations]]` provides it.
-    #[arg(long, requires_all = ["acting_decree", "acting_name"])]
-    acting: Option<String>,
-    /// The decree (SK) appointing the acting official.
-    #[arg(long)]
-    acting_decree: Option<String>,
-    /// The acting official's name as printed.
-    #[arg(long)]
-    acting_name: Option<String>,
-    #[arg(long)]
-    acting_rank: Option<String>,
-    #[arg(long)]
-    acting_nip: Option<String>,
     /// The outgoing-letter number from the office's register.
     #[arg(long)]
     number: Option<String>,
@@ -310,23 +296,10 @@ pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let templates = Templates::for_instance(dir)?;
-    let acting = match (&a.acting, a.acting_decree, a.acting_name) {
-        (Some(kind), Some(decree), Some(name)) => Some(letter::ActingSigner {
-            acting: loket::model::letter::Acting {
-                kind: parse_acting(kind)?,
-                decree,
-            },
-            name,
-            rank: a.acting_rank,
-            nip: a.acting_nip,
-        }),
-        _ => None,
-    };
     let opts = LetterOptions {
         number: a.number,
         date: a.date,
         signer: a.signer,
-        acting,
     };
     let html = letter::render(&data, &templates, &a.ticket, &opts)?;
     if let Some(file) = a.pdf {
@@ -345,14 +318,4 @@ pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
         None => print!("{html}"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn parse_acting(kind: &str) -> Result<loket::model::letter::ActingKind> {
-    use loket::model::letter::ActingKind;
-    match kind.to_ascii_lowercase().trim_end_matches('.') {
-        "plt" => Ok(ActingKind::Plt),
-        "plh" => Ok(ActingKind::Plh),
-        "pj" | "pjs" => Ok(ActingKind::Pj),
-        other => anyhow::bail!("--acting {other:?}: use plt, plh or pj"),
-    }
 }

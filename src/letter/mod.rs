@@ -10,8 +10,6 @@ use std::process::Command;
 mod body;
 pub mod parts;
 
-pub use parts::ActingSigner;
-
 use jiff::civil::Date;
 use minijinja::{Value, context};
 use thiserror::Error;
@@ -42,16 +40,20 @@ pub enum LetterError {
     )]
     NoOfficial(String),
     #[error(
-        "the record says an acting official signed for {0}: give the same acting official (kind and decree) with their name"
+        "the record says an acting official signed for {role} under decree {decree:?}, but no [[delegations]] entry in loket.toml for that role and decree was in force then"
     )]
-    ActingUnknown(String),
+    ActingUnknown { role: String, decree: String },
+    #[error(
+        "the [[delegations]] entry for {role} (decree {decree:?}) has no name: a letter is signed by name (add name, rank and nip, see docs/schema.md)"
+    )]
+    ActingNoName { role: String, decree: String },
     #[error(
         "[site] base-url is not set in loket.toml: the letter's QR code and short URL point to its verification page on the status site"
     )]
     NoBaseUrl,
     #[error("cannot make the QR code: {0}")]
     Qr(String),
-    #[error("office.emblem {path:?}: {why} (rule L069)")]
+    #[error("office.emblem {path:?}: {why} (rule L081)")]
     Emblem { path: String, why: String },
     #[error("chromium could not print the PDF ({status}): {stderr}")]
     Chromium { status: String, stderr: String },
@@ -83,8 +85,6 @@ pub struct LetterOptions {
     /// The signing role; by default the record's, else the role of the SOP's first
     /// disposition (the Kepala Dinas), who signs outgoing letters.
     pub signer: Option<String>,
-    /// An official acting for the signing role (see [`ActingSigner`]).
-    pub acting: Option<ActingSigner>,
 }
 
 /// The facts of the letter: number, date, signing role.
@@ -162,14 +162,8 @@ pub fn render(
         .sop_for(req.kind())
         .ok_or_else(|| LetterError::NoSuchTicket(ticket.to_string()))?;
     let f = facts(config, sop, record, ticket, opts);
-    // HOOK(delegation): look the acting official up in `[[delegations]]` for
-    // `f.role` on `f.date` when the caller gives none.
-    let acting = opts.acting.as_ref();
-    if let Some(l) = record.letter.as_ref().filter(|l| l.acting.is_some())
-        && acting.is_none_or(|a| Some(&a.acting) != l.acting.as_ref())
-    {
-        return Err(LetterError::ActingUnknown(l.signer_role.clone()));
-    }
+    let tz = *config.office.time_zone.get_ref();
+    let acting = parts::acting_signer(config, record, &f.role, f.date, tz)?;
     let signer = parts::signer(config, &f.role, acting)?;
     let url = parts::verification_url(config, ticket)?;
     let app = &req.applicant;

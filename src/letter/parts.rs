@@ -5,26 +5,18 @@
 use std::path::Path;
 
 use base64::Engine as _;
+use jiff::Timestamp;
+use jiff::civil::Date;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 use serde::Serialize;
 
 use super::LetterError;
 use crate::check::config_rules::officials::{EMBLEM_MAX_BYTES, emblem_media_type};
-use crate::model::config::Config;
+use crate::model::config::{Config, TimeZone};
 use crate::model::letter::Acting;
-
-/// An official acting for the signing role (Plt/Plh/Pj) and their public details.
-/// HOOK(delegation): `[[delegations]]` (role, from, until, decree, name, rank, nip)
-/// will provide this for the letter's role and date; until then the caller passes
-/// it through [`super::LetterOptions::acting`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActingSigner {
-    pub acting: Acting,
-    pub name: String,
-    pub rank: Option<String>,
-    pub nip: Option<String>,
-}
+use crate::model::record::Progress;
+use crate::review::roles::{self, Official};
 
 /// The signature block as printed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,15 +30,54 @@ pub struct Signer {
     pub decree: Option<String>,
 }
 
-/// The title of `role` as signed, with the acting prefix when someone acts for it.
-pub fn signing_title(config: &Config, role: &str, acting: Option<&Acting>) -> String {
-    let title = config
-        .roles
-        .get(role)
-        .map_or_else(|| role.to_string(), |r| r.title.clone());
-    match acting {
-        Some(a) => format!("{} {title}", a.kind.prefix()),
-        None => title,
+/// The acting official who signs for `role`, from `[[delegations]]`
+/// ([`roles::acting_official`]). When the record says who acted (the issued letter's
+/// `acting`, else the acting of the role's latest step), that delegation must have
+/// been in force then, under the same decree; otherwise the one in force at midday
+/// of the letter's `date` in the office's zone, if any.
+pub fn acting_signer(
+    config: &Config,
+    record: &Progress,
+    role: &str,
+    date: Date,
+    tz: TimeZone,
+) -> Result<Option<(Acting, Official)>, LetterError> {
+    let noon = crate::site::text::offset(tz)
+        .to_timestamp(date.at(12, 0, 0, 0))
+        .ok();
+    let recorded: Option<(Option<&Acting>, Option<Timestamp>)> = match &record.letter {
+        Some(l) => Some((l.acting.as_ref(), noon)),
+        None => record
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.role == role)
+            .map(|s| (s.acting.as_ref(), s.at.parse().ok())),
+    };
+    let found = match recorded {
+        // The holder signed, as the record says.
+        Some((None, _)) if record.letter.is_some() => return Ok(None),
+        Some((Some(a), at)) => {
+            let unknown = || LetterError::ActingUnknown {
+                role: role.to_string(),
+                decree: a.decree.clone(),
+            };
+            let (acting, official) = at
+                .and_then(|at| roles::acting_official(config, role, at))
+                .filter(|(b, _)| b == a)
+                .ok_or_else(unknown)?;
+            Some((acting, official))
+        }
+        _ => noon.and_then(|at| roles::acting_official(config, role, at)),
+    };
+    match found {
+        Some((a, o)) if o.name.as_deref().is_none_or(|n| n.trim().is_empty()) => {
+            Err(LetterError::ActingNoName {
+                role: role.to_string(),
+                decree: a.decree,
+            })
+        }
+        other => Ok(other),
     }
 }
 
@@ -55,20 +86,20 @@ pub fn signing_title(config: &Config, role: &str, acting: Option<&Acting>) -> St
 pub fn signer(
     config: &Config,
     role: &str,
-    acting: Option<&ActingSigner>,
+    acting: Option<(Acting, Official)>,
 ) -> Result<Signer, LetterError> {
     let r = config
         .roles
         .get(role)
         .ok_or_else(|| LetterError::UnknownRole(role.to_string()))?;
-    let title = signing_title(config, role, acting.map(|a| &a.acting));
-    if let Some(a) = acting {
+    let title = roles::acting_title(config, role, acting.as_ref().map(|(a, _)| a));
+    if let Some((a, o)) = acting {
         return Ok(Signer {
             title,
-            name: a.name.clone(),
-            rank: a.rank.clone(),
-            nip: a.nip.clone(),
-            decree: Some(a.acting.decree.clone()),
+            name: o.name.unwrap_or_default(),
+            rank: o.rank,
+            nip: o.nip,
+            decree: Some(a.decree),
         });
     }
     let name = r
@@ -139,7 +170,6 @@ pub fn emblem_uri(root: &Path, config: &Config) -> Result<Option<String>, Letter
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::letter::ActingKind;
 
     fn config(extra: &str) -> Config {
         let text = include_str!("../../loket.toml").replace(
@@ -151,8 +181,41 @@ mod tests {
         inst.config.unwrap()
     }
 
+    fn with_delegation(d: &str) -> Config {
+        let text = format!("{}\n{d}", include_str!("../../loket.toml"));
+        let inst =
+            crate::model::Instance::from_files(Path::new("."), vec![("loket.toml".into(), text)]);
+        inst.config.unwrap()
+    }
+
+    const PLH: &str = r#"
+[[delegations]]
+role = "kepala-dinas"
+login = "sekdin-kominfo-kudus"
+kind = "plh"
+from = 2026-09-14
+until = 2026-09-20
+decree = "800/117/18.03/2026"
+name = "Ir. Budi Santoso, M.T."
+rank = "Pembina (IV/a)"
+nip = "197506122000031002"
+"#;
+
+    fn record(extra: &str) -> Progress {
+        toml::from_str(&format!(
+            "ticket = \"KDS-24WBW-PV52C\"\noutcome = \"processed\"\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    const KADIS_STEP: &str = "[[steps]]\nstep = \"disposisi\"\ndone-by = \"review\"\nrole = \"kepala-dinas\"\nat = \"2026-09-15T02:00:00Z\"\n";
+
+    fn date(d: &str) -> Date {
+        d.parse().unwrap()
+    }
+
     #[test]
-    fn the_signer_comes_from_config_or_the_acting_official() {
+    fn the_signer_comes_from_config_or_the_delegation_in_force() {
         let c = config("");
         let s = signer(&c, "kepala-dinas", None).unwrap();
         assert!(!s.name.is_empty());
@@ -161,19 +224,59 @@ mod tests {
             signer(&c, "kepala-bidang", None),
             Err(LetterError::NoOfficial(r)) if r == "kepala-bidang"
         ));
-        let acting = ActingSigner {
-            acting: Acting {
-                kind: ActingKind::Plh,
-                decree: "800/117/18.03/2026".into(),
-            },
-            name: "Ir. Budi Santoso, M.T.".into(),
-            rank: Some("Pembina (IV/a)".into()),
-            nip: Some("197506122000031002".into()),
-        };
-        let s = signer(&c, "kepala-bidang", Some(&acting)).unwrap();
-        assert_eq!(s.title, "Plh. Kepala Bidang Informatika");
+        let c = with_delegation(PLH);
+        let tz = TimeZone::WIB;
+        let none = record("");
+        let acting = acting_signer(&c, &none, "kepala-dinas", date("2026-09-19"), tz).unwrap();
+        let s = signer(&c, "kepala-dinas", acting).unwrap();
+        assert_eq!(s.title, "Plh. Kepala Dinas Komunikasi dan Informatika");
         assert_eq!(s.name, "Ir. Budi Santoso, M.T.");
+        assert_eq!(s.nip.as_deref(), Some("197506122000031002"));
         assert_eq!(s.decree.as_deref(), Some("800/117/18.03/2026"));
+        // Outside the window, and for another role: the holder signs.
+        for (role, day) in [
+            ("kepala-dinas", "2026-09-21"),
+            ("kepala-bidang", "2026-09-19"),
+        ] {
+            let a = acting_signer(&c, &none, role, date(day), tz).unwrap();
+            assert_eq!(a, None, "{role} {day}");
+        }
+    }
+
+    #[test]
+    fn the_recorded_acting_official_must_match_a_delegation() {
+        let c = with_delegation(PLH);
+        let tz = TimeZone::WIB;
+        let acted =
+            format!("{KADIS_STEP}acting = {{ kind = \"plh\", decree = \"800/117/18.03/2026\" }}\n");
+        // The step's acting official, even on a letter dated after the window.
+        let a = acting_signer(&c, &record(&acted), "kepala-dinas", date("2026-10-01"), tz);
+        assert_eq!(
+            a.unwrap().unwrap().1.name.as_deref(),
+            Some("Ir. Budi Santoso, M.T.")
+        );
+        let other = acted.replace("800/117", "800/999");
+        assert!(matches!(
+            acting_signer(&c, &record(&other), "kepala-dinas", date("2026-09-19"), tz),
+            Err(LetterError::ActingUnknown { .. })
+        ));
+        // An issued letter signed by the holder stays so within the window.
+        let held =
+            "[letter]\nnumber = \"555/1\"\ndate = \"2026-09-19\"\nsigner-role = \"kepala-dinas\"\n";
+        let a = acting_signer(&c, &record(held), "kepala-dinas", date("2026-09-19"), tz);
+        assert_eq!(a.unwrap(), None);
+        // A delegation without a name cannot sign.
+        let nameless = with_delegation(&PLH.replace("name = \"Ir. Budi Santoso, M.T.\"\n", ""));
+        assert!(matches!(
+            acting_signer(
+                &nameless,
+                &record(""),
+                "kepala-dinas",
+                date("2026-09-19"),
+                tz
+            ),
+            Err(LetterError::ActingNoName { .. })
+        ));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `records/*.toml` through the parse cache (`state/cache/records-v1.bin`, see
+//! `records/*.toml` through the parse cache (`state/cache/records-v3.bin`, see
 //! [`super::cache`] for why it is safe): the status site reads one record per ticket,
 //! and on an unchanged tree only stats them.
 //!
@@ -87,6 +87,7 @@ struct CachedStep {
     login: Option<String>,
     at: String,
     review_id: Option<u64>,
+    acting: Option<Acting>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -160,6 +161,7 @@ impl From<&StepRecord> for CachedStep {
             login,
             at,
             review_id,
+            acting,
         } = s;
         CachedStep {
             step: step.clone(),
@@ -168,6 +170,7 @@ impl From<&StepRecord> for CachedStep {
             login: login.clone(),
             at: at.clone(),
             review_id: *review_id,
+            acting: acting.clone(),
         }
     }
 }
@@ -181,6 +184,7 @@ impl From<CachedStep> for StepRecord {
             login,
             at,
             review_id,
+            acting,
         } = c;
         StepRecord {
             step,
@@ -189,6 +193,7 @@ impl From<CachedStep> for StepRecord {
             login,
             at,
             review_id,
+            acting,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! L068–L069: what the notification letter takes from `loket.toml`: the officials
+//! L080–L081: what the notification letter takes from `loket.toml`: the officials
 //! who sign (`[roles.<role>] official-name`, `official-rank`, `official-nip`) and
 //! the regional emblem of the letterhead (`[office] emblem`). Caught here, not when
 //! a letter is printed.
@@ -10,14 +10,14 @@ use crate::diag::Diagnostic;
 use crate::model::regular::Node;
 
 pub const OFFICIALS: Rule = Rule {
-    code: "L068",
+    code: "L080",
     name: "config-officials",
     summary: "a role's official has a name when a rank or NIP is given, and the NIP is valid",
     run: officials,
 };
 
 pub const EMBLEM: Rule = Rule {
-    code: "L069",
+    code: "L081",
     name: "config-emblem",
     summary: "office.emblem is a PNG, JPEG or SVG regular file inside the instance, at most 512 KiB",
     run: emblem,
@@ -43,7 +43,7 @@ fn officials(cx: &Context, out: &mut Vec<Diagnostic>) {
         let name = role.official_name.as_ref();
         if let Some(n) = name.filter(|n| n.get_ref().trim().is_empty()) {
             out.push(err(
-                "L068",
+                "L080",
                 file,
                 n.span(),
                 "empty name",
@@ -58,7 +58,7 @@ fn officials(cx: &Context, out: &mut Vec<Diagnostic>) {
             .filter(|_| name.is_none());
         if let Some(o) = other {
             out.push(err(
-                "L068",
+                "L080",
                 file,
                 o.span(),
                 "no official-name",
@@ -70,7 +70,7 @@ fn officials(cx: &Context, out: &mut Vec<Diagnostic>) {
             && let Err(e) = crate::nip::parse(nip.get_ref(), cx.today)
         {
             out.push(err(
-                "L068",
+                "L080",
                 file,
                 nip.span(),
                 "invalid NIP",
@@ -121,7 +121,7 @@ fn emblem(cx: &Context, out: &mut Vec<Diagnostic>) {
     let Some(e) = &c.office.emblem else { return };
     if let Some(msg) = emblem_problem(&cx.inst.root, e.get_ref()) {
         out.push(err(
-            "L069",
+            "L081",
             file,
             e.span(),
             "unusable emblem",

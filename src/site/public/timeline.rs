@@ -45,7 +45,7 @@ fn public_letter(config: &Config, lang: Lang, l: &IssuedLetter) -> PublicLetter 
             .date
             .parse::<jiff::civil::Date>()
             .map_or_else(|_| l.date.clone(), |d| text::date(lang, d)),
-        signer: crate::letter::parts::signing_title(config, &l.signer_role, l.acting.as_ref()),
+        signer: crate::review::roles::acting_title(config, &l.signer_role, l.acting.as_ref()),
         pdf_sha256: l.pdf_sha256.clone(),
     }
 }
@@ -129,7 +129,8 @@ pub(super) fn build(
                     no: def.and_then(|d| d.no),
                     title: completion_title(lang, s.done_by).to_string(),
                     detail,
-                    actor: role_title(config, &s.role),
+                    // "Plh. Kepala Dinas …" for an acting official; never a name.
+                    actor: crate::review::roles::acting_title(config, &s.role, s.acting.as_ref()),
                     when: Some(when(lang, tz, *ts)),
                     minutes,
                     minutes_text: minutes.map(|m| text::duration(lang, m)),
