@@ -284,25 +284,22 @@ fn l091_fires_on_bad_escalation_and_reports_to() {
 #[test]
 fn l080_fires_on_an_official_without_name_or_with_a_bad_nip() {
     let role = "title = \"Kepala Dinas Komunikasi dan Informatika\"";
-    fires(
-        "L080",
-        role,
-        "title = \"Kepala Dinas Komunikasi dan Informatika\"\nofficial-nip = \"197203151998031004\"",
-    );
-    fires(
-        "L080",
-        role,
-        "title = \"Kepala Dinas Komunikasi dan Informatika\"\nofficial-name = \" \"",
-    );
-    let d = fires(
-        "L080",
-        role,
-        "title = \"Kepala Dinas Komunikasi dan Informatika\"\nofficial-name = \"Drs. A\"\nofficial-nip = \"1972\"",
+    let with = |extra: &str, needle: &str| {
+        let (fx, line) = cfg_at(role, &format!("{role}\n{extra}"), needle);
+        fx.assert_fires("L080", "loket.toml", line)
+    };
+    with("official-nip = \"197203151998031004\"", "official-nip");
+    with("official-name = \" \"", "official-name");
+    let d = with(
+        "official-name = \"Drs. A\"\nofficial-nip = \"1972\"",
+        "official-nip",
     );
     assert!(d.message.contains("18 digits"), "{}", d.message);
     let (fx, _) = cfg_at(
         role,
-        "title = \"Kepala Dinas Komunikasi dan Informatika\"\nofficial-name = \"Drs. A\"\nofficial-rank = \"Pembina (IV/a)\"\nofficial-nip = \"197203151998031004\"",
+        &format!(
+            "{role}\nofficial-name = \"Drs. A\"\nofficial-rank = \"Pembina (IV/a)\"\nofficial-nip = \"197203151998031004\""
+        ),
         "title",
     );
     fx.assert_quiet("L080");
