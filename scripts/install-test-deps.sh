@@ -10,6 +10,7 @@ PACKAGES=(
   sudo
   chromium
   poppler-utils zbar-tools
+  fonts-liberation
 )
 
 SUDO=""

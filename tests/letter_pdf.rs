@@ -118,6 +118,16 @@ fn run(cmd: &Path, args: &[&str], file: &Path) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
+/// The PDF's text in reading order (`pdftotext`), whitespace runs made one space:
+/// a name wrapped over two lines of the signature block reads whole.
+fn text_of(pdf: &Path) -> String {
+    let tool = tool("pdftotext").unwrap();
+    let o = Command::new(tool).arg(pdf).arg("-").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn pages(pdf: &Path) -> Option<u32> {
     let info = run(&tool("pdfinfo")?, &[], pdf);
     let line = info.lines().find(|l| l.starts_with("Pages:")).unwrap();
@@ -136,8 +146,7 @@ fn the_longest_letter_is_one_page_with_a_filled_signature_block() {
     assert_eq!(stdout.trim().len(), 64);
     let Some(n) = pages(&pdf) else { return };
     assert_eq!(n, 1, "the letter must fit one A4 page");
-    let text = run(&tool("pdftotext").unwrap(), &["-layout"], &pdf);
-    let text = text.replace("-\n", "");
+    let text = text_of(&pdf);
     for must in [
         OFFICIAL,
         RANK,
@@ -158,7 +167,7 @@ fn the_longest_letter_is_one_page_with_a_filled_signature_block() {
     std::fs::write(&cfg, format!("{text}\n{PLH}")).unwrap();
     let (pdf, _) = print(&inst, tmp.path(), &["--number", "555/0042/18.03/2026"]).unwrap();
     assert_eq!(pages(&pdf), Some(1));
-    let text = run(&tool("pdftotext").unwrap(), &["-layout"], &pdf);
+    let text = text_of(&pdf);
     for must in [
         "Plh. Kepala Dinas Komunikasi dan Informatika,",
         "Ir. Budi Santoso, M.T.",

@@ -173,7 +173,8 @@ pub fn render(
     let kind_label = lang.pick(req.kind().label_id(), req.kind().label_en());
     let ctx = context! {
         lang => lang.code(),
-        style => LETTER_STYLE,
+        // Trusted, embedded CSS: escaping it would break quoted font names.
+        style => Value::from_safe_string(LETTER_STYLE.to_string()),
         office => render::office_value(config),
         emblem => parts::emblem_uri(&data.instance.root, config)?,
         w => words(lang),
@@ -187,7 +188,12 @@ pub fn render(
         kind_label => kind_label.to_lowercase(),
         body => sv(body::body(config, lang, req, &letter_date)),
         signer => sv(&signer),
-        verify => context! { url => url.clone(), qr => Value::from_safe_string(parts::qr_svg(&url)?) },
+        verify => context! {
+            url => url.clone(),
+            // Printed in two lines that break at the site's address, not mid-ticket.
+            url_lines => url.rsplit_once("surat/").map(|(base, _)| [base.to_string(), url[base.len()..].to_string()]),
+            qr => Value::from_safe_string(parts::qr_svg(&url)?),
+        },
     };
     Ok(templates.render("letter.html", ctx)?)
 }
