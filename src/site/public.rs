@@ -121,6 +121,9 @@ pub struct PublicTicket {
     pub updated: Option<When>,
     /// Most recent first.
     pub timeline: Vec<Entry>,
+    /// What happens next, while someone is to act on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<next::Next>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<Total>,
     /// The issued letter, when there is one.
@@ -206,6 +209,7 @@ impl PublicTicket {
                 ts: None,
             }),
             timeline: Vec::new(),
+            next: None,
             total: s.total.map(|(minutes, standard_minutes)| Total {
                 minutes,
                 text: String::new(),
@@ -262,6 +266,8 @@ pub fn tickets(
         return Vec::new();
     };
     let tz = *config.office.time_zone.get_ref();
+    // `loket check` (L090) refuses hours it cannot read; without them no "expected by".
+    let calendar = crate::calendar::Calendar::from_config(config).ok();
     let by_ticket: HashMap<&str, &Progress> =
         records.iter().map(|r| (r.ticket.as_str(), r)).collect();
     let pending: HashMap<&str, &Progress> = snapshot
@@ -320,6 +326,7 @@ pub fn tickets(
                 progress,
                 // A merged request without a record yet has every approval.
                 Outcome::Approved,
+                calendar.as_ref(),
             );
             if record.is_none() {
                 t.record_latest = None;
@@ -376,6 +383,7 @@ pub fn tickets(
             submitted,
             Some(p),
             Outcome::Pending,
+            calendar.as_ref(),
         );
         t.record_latest = None;
         t.from_snapshot = true;
@@ -421,6 +429,7 @@ fn sop_of_progress<'c>(config: &'c Config, p: &Progress) -> Option<(&'c str, &'c
     }
 }
 
+pub mod next;
 mod timeline;
 use timeline::{build, when};
 

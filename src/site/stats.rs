@@ -221,6 +221,7 @@ mod tests {
             submitted: None,
             updated: None,
             timeline: Vec::new(),
+            next: None,
             total: (status == Status::Processed).then(|| super::super::public::Total {
                 minutes: steps.iter().map(|(_, m)| m).sum(),
                 text: String::new(),

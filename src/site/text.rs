@@ -133,7 +133,7 @@ pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
             Lang::En => format!("awaiting disposition by the {waiting_for}"),
         },
         Status::Returned => lang
-            .pick("dikembalikan ke pemohon", "returned to the applicant")
+            .pick("dikembalikan untuk perbaikan", "returned for correction")
             .into(),
         Status::Refused => lang.pick("ditolak", "refused").into(),
         Status::Approved => lang.pick("disetujui", "approved").into(),
@@ -269,6 +269,16 @@ const UI: &[(&str, &str, &str)] = &[
     ("step", "langkah", "step"),
     ("by", "oleh", "by"),
     ("took", "Waktu:", "Took"),
+    ("next", "Langkah berikutnya", "What happens next"),
+    ("next_step", "Langkah", "Step"),
+    ("next_who", "Pelaksana", "Who acts"),
+    ("next_since", "Menunggu sejak", "Waiting since"),
+    ("expected_by", "Diperkirakan selesai", "Expected by"),
+    (
+        "working_time_note",
+        "Waktu baku dihitung dalam jam kerja kantor, di luar hari libur.",
+        "Standard times count the office's working hours only, not holidays.",
+    ),
     ("as_json", "Data ini dalam JSON", "This data as JSON"),
     ("other_ticket", "Cek tiket lain", "Check another ticket"),
     (

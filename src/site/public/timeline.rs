@@ -86,6 +86,7 @@ pub(super) fn build(
     submitted: Option<When>,
     progress: Option<&Progress>,
     no_record: Outcome,
+    calendar: Option<&crate::calendar::Calendar>,
 ) -> PublicTicket {
     let mut record_latest: Option<Timestamp> = None;
     let tz = *config.office.time_zone.get_ref();
@@ -99,6 +100,7 @@ pub(super) fn build(
     let mut total = None;
     let outcome = progress.map_or(no_record, |p| p.outcome);
     let mut waiting_for = String::new();
+    let mut next = None;
     if let Some(p) = progress {
         let mut steps: Vec<_> = p
             .steps
@@ -173,6 +175,11 @@ pub(super) fn build(
             ));
         }
         total = first.and_then(|start| ticket_total(sop, lang, start, &steps));
+        let since = steps
+            .last()
+            .map(|(ts, _)| *ts)
+            .or_else(|| submitted.as_ref().and_then(|w| w.ts));
+        next = super::next::next(config, calendar, lang, sop, p, since);
         if matches!(outcome, Outcome::Returned | Outcome::Refused) {
             // The decision itself has no recorded time: shown on top, undated. Its
             // reason stays with the pull request.
@@ -305,6 +312,7 @@ pub(super) fn build(
         submitted,
         updated,
         timeline: entries.into_iter().map(|(_, _, e)| e).collect(),
+        next,
         total,
         has_letter: letter.is_some(),
         letter,
