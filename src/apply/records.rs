@@ -117,6 +117,7 @@ pub fn render(
                 login: None,
                 at,
                 review_id: None,
+                acting: None,
             });
         }
     }

@@ -3,8 +3,10 @@
 
 pub mod apply;
 pub mod check;
+pub mod doctor;
 pub mod init;
 pub mod new;
+pub mod remind;
 pub mod review;
 pub mod site;
 

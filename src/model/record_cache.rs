@@ -1,4 +1,4 @@
-//! `records/*.toml` through the parse cache (`state/cache/records-v1.bin`, see
+//! `records/*.toml` through the parse cache (`state/cache/records-v2.bin`, see
 //! [`super::cache`] for why it is safe): the status site reads one record per ticket,
 //! and on an unchanged tree only stats them.
 //!
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::{self, EntryRef, RECORDS_CACHE, Stamp, StatKey};
 use super::config::Completion;
+use super::letter::Acting;
 use super::record::{Event, EventKind, Outcome, Progress, StepRecord};
 use super::request::RequestKind;
 use crate::diag::{ContentHash, content_hash};
@@ -38,6 +39,7 @@ struct CachedStep {
     login: Option<String>,
     at: String,
     review_id: Option<u64>,
+    acting: Option<Acting>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -107,6 +109,7 @@ impl From<&StepRecord> for CachedStep {
             login,
             at,
             review_id,
+            acting,
         } = s;
         CachedStep {
             step: step.clone(),
@@ -115,6 +118,7 @@ impl From<&StepRecord> for CachedStep {
             login: login.clone(),
             at: at.clone(),
             review_id: *review_id,
+            acting: acting.clone(),
         }
     }
 }
@@ -128,6 +132,7 @@ impl From<CachedStep> for StepRecord {
             login,
             at,
             review_id,
+            acting,
         } = c;
         StepRecord {
             step,
@@ -136,6 +141,7 @@ impl From<CachedStep> for StepRecord {
             login,
             at,
             review_id,
+            acting,
         }
     }
 }
