@@ -12,7 +12,7 @@ use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 
-use loket::model::record::{Outcome, Progress};
+use loket::model::record::Outcome;
 
 use apply::*;
 
@@ -22,28 +22,6 @@ fn file_mail(state: &Path) -> String {
          virtual-mailboxes = \"{s}/mail/virtual_mailboxes\"\n",
         s = state.display()
     )
-}
-
-/// Tickets whose record is not `processed`.
-fn open_tickets(inst: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(inst.join("records")).unwrap() {
-        let p = e.unwrap().path();
-        let r: Progress = toml::from_str(&fs::read_to_string(&p).unwrap()).unwrap();
-        if r.outcome != Outcome::Processed {
-            out.push(r.ticket);
-        }
-    }
-    out
-}
-
-fn temps(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".loket-"))
-        .map(|e| e.path().to_path_buf())
-        .collect()
 }
 
 /// Accounts in the passwd-file (after the marker line).
@@ -96,7 +74,10 @@ fn a_run_killed_while_the_next_batch_is_sealed_is_finished_by_the_next() {
         assert_eq!(code(&last), 0, "prepared:{at}: {}", text(&last));
         let plan = loket(&inst, &["plan"]);
         assert_eq!(code(&plan), 0, "prepared:{at}: {}", text(&plan));
-        assert_eq!(open_tickets(&inst), Vec::<String>::new(), "prepared:{at}");
+        assert!(
+            outcomes(&inst).values().all(|o| *o == Outcome::Processed),
+            "prepared:{at}"
+        );
         assert_eq!(temps(tmp.path()), Vec::<PathBuf>::new(), "prepared:{at}");
         assert!(!state.join("unverified.json").exists());
         assert_eq!(fs::read(state.join("journal.jsonl")).unwrap(), b"");
