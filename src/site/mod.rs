@@ -8,6 +8,7 @@
 //! behind the output ([`copies`]), guided by its [`manifest`], and swaps it in.
 
 pub mod copies;
+pub mod feeds;
 pub mod incremental;
 pub mod manifest;
 pub mod model;

@@ -270,6 +270,12 @@ const UI: &[(&str, &str, &str)] = &[
     ("by", "oleh", "by"),
     ("took", "Waktu:", "Took"),
     ("next", "Langkah berikutnya", "What happens next"),
+    ("feed", "Ikuti lewat umpan Atom", "Follow by Atom feed"),
+    (
+        "feed_service",
+        "Pembaruan tiket layanan ini (umpan Atom)",
+        "This service's ticket updates (Atom feed)",
+    ),
     ("next_step", "Langkah", "Step"),
     ("next_who", "Pelaksana", "Who acts"),
     ("next_since", "Menunggu sejak", "Waiting since"),
