@@ -11,6 +11,7 @@ use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::charts;
 use super::model::Model;
 use super::public::{self, PublicTicket};
 use super::standard;
@@ -71,6 +72,10 @@ struct KindStats<'a> {
     standard_text: Option<&'a str>,
     standard_scope: Option<&'a str>,
     groups: Vec<&'a Group>,
+    /// Median and p90 of the total per month, against the standard.
+    month_chart: Option<charts::Chart>,
+    /// Per group (month), its steps' chart.
+    step_charts: Vec<Option<charts::Chart>>,
 }
 
 #[derive(Serialize)]
@@ -275,8 +280,13 @@ pub fn render_model(
                     standard_text: g.standard_text.as_deref(),
                     standard_scope: g.standard_scope.as_deref(),
                     groups: vec![g],
+                    month_chart: None,
+                    step_charts: Vec::new(),
                 }),
             }
+        }
+        for k in &mut kinds {
+            (k.month_chart, k.step_charts) = charts::of_kind(lang, &k.groups);
         }
         put(
             "statistik/index.html",

@@ -29,6 +29,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("surat.html", include_str!("../../templates/surat.html")),
     ("letter.html", include_str!("../../templates/letter.html")),
     ("atom.xml", include_str!("../../templates/atom.xml")),
+    ("chart.html", include_str!("../../templates/chart.html")),
 ];
 pub const STYLE: &str = include_str!("../../site/style.css");
 pub const SCRIPT: &str = include_str!("../../site/loket.js");

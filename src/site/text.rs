@@ -312,6 +312,16 @@ const UI: &[(&str, &str, &str)] = &[
     ("no_data", "Belum ada data.", "No data yet."),
     ("processed", "Telah diproses", "Processed"),
     ("per_step", "Waktu per langkah SOP", "Time per SOP step"),
+    (
+        "chart_month",
+        "Median dan persentil ke-90 waktu penyelesaian per bulan; garis tegak: waktu baku. Angkanya ada pada tabel.",
+        "Median and 90th percentile of the time to complete per month; upright line: the standard. The figures are in the table.",
+    ),
+    (
+        "chart_step",
+        "Median dan persentil ke-90 per langkah SOP; garis tegak: waktu baku langkah. Angkanya ada pada tabel.",
+        "Median and 90th percentile per SOP step; upright line: the step's standard. The figures are in the table.",
+    ),
     ("role", "Pelaksana", "Role"),
     ("measured", "Terukur", "Measured"),
     ("standard_col", "Waktu baku", "Standard"),
