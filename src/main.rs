@@ -44,6 +44,9 @@ enum Command {
     Rules(cli::check::RulesArgs),
     /// Start a new instance from an office's preset.
     Init(cli::init::Args),
+    /// Write the instance's CI workflows again for this loket release (an upgrade),
+    /// or with --check compare them.
+    Workflows(cli::init::WorkflowsArgs),
     /// Write a new request and its accounts/ change.
     New(cli::new::Args),
     /// Which SOP step each request of a pull request has reached.
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cli::check::run(&dir, a),
         Command::Rules(a) => cli::check::rules(a),
         Command::Init(a) => cli::init::run(a),
+        Command::Workflows(a) => cli::init::run_workflows(&dir, a),
         Command::New(a) => cli::new::run(&dir, a),
         Command::Review(a) => cli::review::run(&dir, a),
         Command::Remind(a) => cli::remind::run(&dir, a),

@@ -8,6 +8,7 @@ mod fake_forge;
 
 use fake_forge::fake_settings::{Protection, RepoSettings};
 use fake_forge::{FakeForge, Flavor, Repo, TOKEN};
+use loket::init::workflows::{self, Release};
 use serde_json::Value;
 
 const OFFICE_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINlRHbndlDyb8Z1Kb0Y/Jy5GjuyXBzlBpJpgYqcaZl+a admin@diskominfo";
@@ -46,11 +47,14 @@ fn instance(flavor: Flavor) -> Repo {
         "the preset's demo key was replaced"
     );
     let repo = Repo::new(&config);
-    for w in ["check", "review", "apply", "site", "expiry"] {
-        repo.commit_file(
-            &format!("{}/{w}.yml", workflow_dir(flavor)),
-            &good_workflow(w),
-        );
+    // The workflows exactly as `loket init` writes them for this forge.
+    let kind = match flavor {
+        Flavor::GitHub => loket::forge::ForgeKind::GitHub,
+        Flavor::Forgejo => loket::forge::ForgeKind::Forgejo,
+    };
+    let release = Release::new(Some(&"0f".repeat(32)), None).unwrap();
+    for (path, text) in workflows::render(kind, &release).unwrap() {
+        repo.commit_file(path.to_str().unwrap(), &text);
     }
     repo
 }
@@ -207,6 +211,10 @@ fn every_misconfiguration_is_flagged(flavor: Flavor) {
         let w =
             good_workflow("check").replace("- run: loket check", "- run: cargo build --release");
         repo.commit_file(&format!("{}/check.yml", workflow_dir(flavor)), &w);
+    });
+    flagged(flavor, "workflow.review", "fix", |_, repo| {
+        let w = good_workflow("review").replace(&"0f".repeat(32), &"0".repeat(64));
+        repo.commit_file(&format!("{}/review.yml", workflow_dir(flavor)), &w);
     });
     flagged(flavor, "workflow.site", "fix", |_, repo| {
         repo.remove_file(&format!("{}/site.yml", workflow_dir(flavor)));

@@ -23,15 +23,8 @@ pub const WORKFLOWS: &[&str] = &[
 /// Why the bundled admin key must be replaced.
 pub const DEMO_NOTE: &str = "the bundled demo key, whose private half nobody holds";
 
-fn workflow_dir(kind: ForgeKind) -> &'static str {
-    match kind {
-        ForgeKind::GitHub => ".github/workflows",
-        ForgeKind::Forgejo => ".forgejo/workflows",
-    }
-}
-
 pub fn workflow_items(root: &Path, kind: ForgeKind) -> Vec<Item> {
-    let dir = workflow_dir(kind);
+    let dir = kind.workflow_dir();
     let mut out = Vec::new();
     for name in WORKFLOWS {
         let rel = format!("{dir}/{name}");
@@ -92,6 +85,11 @@ fn judge_workflow(id: &str, rel: &str, text: &str) -> Item {
             format!(
                 "install the loket {this} release instead (LOKET_VERSION and LOKET_SHA256 in the job's env): a merged change to src/ must not run with the job's token or secrets"
             ),
+        ),
+        (false, Some(v), Some(s)) if v == this && s.bytes().all(|b| b == b'0') => Item::fix(
+            id,
+            format!("{rel} pins loket {v} with the placeholder checksum of an unpublished release"),
+            "pin a published release: `loket workflows --release-sha256 <its SHA-256>` (from the release's SHA256SUMS)",
         ),
         (false, Some(v), Some(s)) if v == this && is_sha256(s) => Item::ok(
             id,

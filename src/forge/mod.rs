@@ -32,6 +32,14 @@ pub enum ForgeKind {
 }
 
 impl ForgeKind {
+    /// Where the forge's Actions read an instance's workflows.
+    pub fn workflow_dir(self) -> &'static str {
+        match self {
+            ForgeKind::GitHub => ".github/workflows",
+            ForgeKind::Forgejo => ".forgejo/workflows",
+        }
+    }
+
     /// The forge's name in messages.
     pub fn name(self) -> &'static str {
         match self {
