@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod check;
 pub mod diag;
+pub mod followup;
 pub mod forge;
 pub mod init;
 pub mod letter;

@@ -59,20 +59,26 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
             reason: None,
             steps: Vec::new(),
             events: Vec::new(),
+            letter: None,
+            follow_up_pr: None,
         },
     };
     p.kind = t.kind.or(p.kind);
+    let events = repair(&p, &t.events);
     // The last gate before git: every detail without the run's secrets.
-    p.events.extend(t.events.iter().cloned().map(|mut e| {
+    p.events.extend(events.iter().cloned().map(|mut e| {
         if let Some(d) = &mut e.detail {
             super::redact::redact_in_place(d);
         }
         e
     }));
-    let failed = t.events.iter().any(|e| e.kind == EventKind::Failed);
-    let verified = t.events.iter().any(|e| e.kind == EventKind::Verified);
+    let failed = events.iter().any(|e| e.kind == EventKind::Failed);
+    let verified = events.iter().any(|e| e.kind == EventKind::Verified);
+    let repaired = events.iter().any(|e| e.kind == EventKind::Repaired);
     if failed {
         p.outcome = Outcome::Failed;
+    } else if repaired {
+        // A repair changes no step and no outcome: the ticket stays as it was.
     } else if verified {
         p.outcome = Outcome::Processed;
         p.pending_step = None;
@@ -114,6 +120,32 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
     atomic_write(&path, text.as_bytes(), 0o644, None)?;
     super::fault::point("recorded");
     Ok(())
+}
+
+/// A ticket already processed (or done) whose account is made again (drift
+/// repair): the run's applied and verified events become one `repaired` event, so
+/// the timeline shows a repair, not a second processing.
+fn repair(p: &Progress, events: &[Event]) -> Vec<Event> {
+    let already = matches!(p.outcome, Outcome::Processed | Outcome::Done);
+    let applied = events.iter().find(|e| e.kind == EventKind::Applied);
+    match applied {
+        Some(a) if already && !events.iter().any(|e| e.kind == EventKind::Failed) => {
+            let mut out: Vec<Event> = events
+                .iter()
+                .filter(|e| !matches!(e.kind, EventKind::Applied | EventKind::Verified))
+                .cloned()
+                .collect();
+            out.insert(
+                0,
+                Event {
+                    kind: EventKind::Repaired,
+                    ..a.clone()
+                },
+            );
+            out
+        }
+        _ => events.to_vec(),
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +204,38 @@ mod tests {
         let text = std::fs::read_to_string(d.path().join(format!("records/{B}.toml"))).unwrap();
         assert!(text.contains("outcome = \"failed\""), "{text}");
         assert!(!text.contains("pembuatan-akun"), "{text}");
+    }
+
+    #[test]
+    fn a_second_apply_of_a_processed_ticket_is_one_repair_event() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("records")).unwrap();
+        let cfg = config();
+        let t = |events| TicketEvents {
+            ticket: A.into(),
+            kind: Some(RequestKind::MailCreate),
+            events,
+        };
+        let both = || vec![ev(EventKind::Applied), ev(EventKind::Verified)];
+        write(d.path(), &cfg, &t(both())).unwrap();
+        write(d.path(), &cfg, &t(both())).unwrap();
+        let p: Progress = toml::from_str(
+            &std::fs::read_to_string(d.path().join(format!("records/{A}.toml"))).unwrap(),
+        )
+        .unwrap();
+        let kinds: Vec<EventKind> = p.events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [EventKind::Applied, EventKind::Verified, EventKind::Repaired]
+        );
+        assert_eq!(p.outcome, Outcome::Processed);
+        assert_eq!(
+            p.steps
+                .iter()
+                .filter(|s| s.done_by == Completion::Apply)
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //!
 //! Rules by concern (codes in docs/rules.md): `syntax` L000–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
-//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L067, `base`
-//! L070–L074, `base_fields` L075–L078. Lookups rules share are built once in
+//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L067, `letters`
+//! L068 and L079, `base` L070–L074, `base_fields` L075–L078. Lookups rules share are built once in
 //! [`Index`]; no rule is quadratic.
 
 mod base;
@@ -18,6 +18,7 @@ mod config_rules;
 mod conflicts;
 pub mod fields;
 mod index;
+mod letters;
 pub mod mail;
 pub mod names;
 mod nip_rules;
@@ -93,6 +94,7 @@ pub static RULES: &[Rule] = &[
     config_rules::DOMAINS,
     config_rules::PREFIX,
     config_rules::MAIL_HOST,
+    letters::CONFIG,
     base::REQUEST_EDITED,
     base::REQUEST_DELETED,
     base::ACCOUNT_UNEXPLAINED,
@@ -102,6 +104,7 @@ pub static RULES: &[Rule] = &[
     base_fields::RESURRECTED,
     base_fields::HISTORY_REWRITTEN,
     base_fields::CHANGE_NOT_ASKED,
+    letters::REGISTER,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).

@@ -198,6 +198,16 @@ pub fn apply(dir: &Path, a: ApplyArgs) -> Result<ExitCode> {
             None => Box::new(RecordsGate::new(&inst.root, cfg)),
         };
         let report = run::apply(&inst, cfg, &mut slots, gate.as_mut(), &opts)?;
+        drop(gate);
+        // Follow-up pull requests (letters/): after this run's records are written.
+        let follow_ups = match &client {
+            Some(forge) if !a.dry_run => {
+                let g =
+                    HistoryGate::new(forge.as_ref(), &inst, a.history_from.as_deref(), now, false)?;
+                loket::followup::record::record_all(&g, cfg)
+            }
+            _ => Vec::new(),
+        };
         match a.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             Format::Human => {
@@ -225,6 +235,20 @@ pub fn apply(dir: &Path, a: ApplyArgs) -> Result<ExitCode> {
                 }
                 for (name, err) in &report.unreadable {
                     println!("  FAILED backend {name}: {err}");
+                }
+                for f in &follow_ups {
+                    match (&f.outcome, &f.refused) {
+                        (Some(o), _) => println!(
+                            "{:>8} follow-up #{} of {}: {o:?}",
+                            "recorded",
+                            f.pr.unwrap_or_default(),
+                            f.ticket
+                        ),
+                        (None, Some(why)) => {
+                            println!("{:>8} follow-up of {}: {why}", "waiting", f.ticket)
+                        }
+                        (None, None) => {}
+                    }
                 }
                 let n = report.changes.len();
                 println!(

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod check;
 pub mod init;
+pub mod letters;
 pub mod new;
 pub mod review;
 pub mod site;

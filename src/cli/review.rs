@@ -319,6 +319,8 @@ fn snapshot(dir: &Path, args: SnapshotArgs) -> Result<ExitCode> {
                     })
                     .collect(),
                 events: Vec::new(),
+                letter: None,
+                follow_up_pr: None,
             });
         }
     }

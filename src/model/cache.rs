@@ -40,7 +40,7 @@ pub const LOAD_CACHE: &str = LOAD_CACHES[0].1;
 /// holds personal data nothing reads any more.
 pub const LEGACY_LOAD_CACHE: &str = "state/cache/load-v1.bin";
 /// Where `records/` are cached, relative to the root.
-pub const RECORDS_CACHE: &str = "state/cache/records-v1.bin";
+pub const RECORDS_CACHE: &str = "state/cache/records-v2.bin";
 
 const MAGIC: [u8; 8] = *b"loketpc\n";
 /// Bump when the layout of [`Header`] or an entry changes in a way the binary

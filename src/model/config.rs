@@ -29,6 +29,9 @@ pub struct Config {
     pub site: SiteConfig,
     #[serde(default)]
     pub backends: Backends,
+    /// The outgoing-letter register and the follow-up pull request's receipt.
+    #[serde(default)]
+    pub letters: Option<LettersConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,8 +237,61 @@ pub enum Completion {
     Apply,
     /// `loket verify` testing the account.
     Verify,
-    /// The applicant notified (credentials sealed and delivered, letter issued).
+    /// Retired: no command completes it. `loket check` refuses it (L068); presets use
+    /// `draft`, `review`, `merge` and `receipt` on the follow-up pull request.
     Notify,
+    /// Opening the follow-up pull request that adds `letters/<ticket>.toml` (by a
+    /// holder of the step's role).
+    Draft,
+    /// The applicant's receipt: an approving review of the follow-up pull request by
+    /// the applicant's login (`applicant.login`), or, with `[letters] receipt =
+    /// "witness"`, by a holder of the witness role.
+    Receipt,
+}
+
+impl Completion {
+    /// Whether the step completes on the follow-up pull request when it comes after
+    /// the apply step (`review`, `merge`, `draft`, `receipt`).
+    pub fn follow_up_capable(self) -> bool {
+        matches!(
+            self,
+            Completion::Draft | Completion::Review | Completion::Merge | Completion::Receipt
+        )
+    }
+}
+
+/// Who confirms the receipt step of a follow-up pull request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReceiptBy {
+    /// The applicant, with an approving review from the login the request names.
+    #[default]
+    Applicant,
+    /// An in-person handover: a holder of `witness-role` approves.
+    Witness,
+}
+
+/// `[letters]`: the office's outgoing-letter register (surat keluar).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LettersConfig {
+    /// The letter number, e.g. `555/{seq:04}/18.03/{year}`: `{seq}` (or `{seq:0N}`,
+    /// zero-padded to N digits) is the register's sequence, restarting each year;
+    /// `{year}` the letter's year.
+    pub number_format: Spanned<String>,
+    /// The role that signs the letter.
+    #[serde(default = "default_signer")]
+    pub signer_role: Spanned<String>,
+    /// Who confirms the receipt step.
+    #[serde(default)]
+    pub receipt: ReceiptBy,
+    /// The role whose approving review witnesses an in-person handover.
+    #[serde(default)]
+    pub witness_role: Option<Spanned<String>>,
+}
+
+fn default_signer() -> Spanned<String> {
+    Spanned::new(0..0, "kepala-dinas".to_string())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -318,6 +374,24 @@ impl Config {
                 .any(|l| l.get_ref().eq_ignore_ascii_case(login))
                 .then_some(id.as_str())
         })
+    }
+
+    /// The steps after the first `apply` step that a follow-up pull request
+    /// completes (every one but `verify`/`apply`), with their index in the SOP.
+    pub fn follow_up_steps(sop: &Sop) -> Vec<(usize, &Step)> {
+        let Some(apply) = sop
+            .steps
+            .iter()
+            .position(|s| *s.done_by.get_ref() == Completion::Apply)
+        else {
+            return Vec::new();
+        };
+        sop.steps
+            .iter()
+            .enumerate()
+            .skip(apply + 1)
+            .filter(|(_, s)| s.done_by.get_ref().follow_up_capable())
+            .collect()
     }
 
     pub fn primary_domain(&self) -> &str {

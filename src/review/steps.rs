@@ -98,9 +98,12 @@ impl Walk<'_> {
             let role = step.role.get_ref().as_str();
             let done_by = *step.done_by.get_ref();
             let state = match done_by {
-                Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
-                    StepState::AfterMerge
-                }
+                Completion::Merge
+                | Completion::Apply
+                | Completion::Verify
+                | Completion::Notify
+                | Completion::Draft
+                | Completion::Receipt => StepState::AfterMerge,
                 _ if at.blocked => StepState::Waiting,
                 Completion::Submit => {
                     at.previous = self.created.map(|c| (c, 0));
@@ -244,7 +247,11 @@ fn outsider_findings(
 /// refuses) the request, whatever else is approved: any step's role, not only the
 /// reviewing ones (the admin who would create the account may object too). The
 /// reason is public (status site): it names the role, never the login.
-fn objection(config: &Config, sop: &Sop, objections: &[&Review]) -> Option<(Outcome, String)> {
+pub(super) fn objection(
+    config: &Config,
+    sop: &Sop,
+    objections: &[&Review],
+) -> Option<(Outcome, String)> {
     let sop_roles: Vec<&str> = sop
         .steps
         .iter()
@@ -321,7 +328,12 @@ impl Search<'_> {
         self.sop.steps.iter().zip(&self.best.0).all(|(s, d)| {
             *d || matches!(
                 s.done_by.get_ref(),
-                Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify
+                Completion::Merge
+                    | Completion::Apply
+                    | Completion::Verify
+                    | Completion::Notify
+                    | Completion::Draft
+                    | Completion::Receipt
             )
         })
     }
@@ -335,9 +347,12 @@ impl Search<'_> {
         }
         let step = &self.sop.steps[i];
         match step.done_by.get_ref() {
-            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
-                self.step(i + 1, previous, blocked)
-            }
+            Completion::Merge
+            | Completion::Apply
+            | Completion::Verify
+            | Completion::Notify
+            | Completion::Draft
+            | Completion::Receipt => self.step(i + 1, previous, blocked),
             _ if blocked => self.step(i + 1, previous, blocked),
             Completion::Submit => {
                 self.done[i] = true;

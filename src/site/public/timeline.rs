@@ -24,7 +24,7 @@ fn same_as_step(k: EventKind) -> Option<Completion> {
         EventKind::Applied => Some(Completion::Apply),
         EventKind::Verified => Some(Completion::Verify),
         EventKind::Notified => Some(Completion::Notify),
-        EventKind::Failed => None,
+        EventKind::Failed | EventKind::Repaired => None,
     }
 }
 
@@ -135,7 +135,7 @@ pub(super) fn build(
                 },
             ));
         }
-        if outcome == Outcome::Processed
+        if matches!(outcome, Outcome::Processed | Outcome::Done)
             && let (Some(start), Some((end, _))) = (first, steps.last())
             && standard_sum > 0
         {
@@ -244,6 +244,7 @@ pub(super) fn build(
         Outcome::Refused => Status::Refused,
         Outcome::Approved => Status::Approved,
         Outcome::Processed => Status::Processed,
+        Outcome::Done => Status::Done,
         Outcome::Failed => Status::Failed,
     };
     // Most recent first; the pending step on top; ties keep record order reversed.
