@@ -128,6 +128,17 @@ pub fn render(
         .map(|d| text::date(lang, d))
         .unwrap_or_default();
     let kind_label = lang.pick(req.kind().label_id(), req.kind().label_en());
+    // Signed by an acting official when the role's step was (Plh./Plt./Pj. <title>).
+    let acting = record
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.role == signer_role)
+        .and_then(|s| s.acting.as_ref());
+    let signer_title = acting.map_or_else(
+        || signer.title.clone(),
+        |a| format!("{} {}", a.kind.prefix(), signer.title),
+    );
     let ctx = context! {
         lang => lang.code(),
         style => LETTER_STYLE,
@@ -142,7 +153,7 @@ pub fn render(
         ticket => ticket,
         kind_label => kind_label.to_lowercase(),
         body => sv(body(config, lang, req, &letter_date)),
-        signer => context! { title => signer.title.clone() },
+        signer => context! { title => signer_title },
     };
     Ok(templates.render("letter.html", ctx)?)
 }

@@ -6,8 +6,10 @@
 //! it, and the later stages build on both.
 
 pub mod apply;
+pub mod calendar;
 pub mod check;
 pub mod diag;
+pub mod doctor;
 pub mod followup;
 pub mod forge;
 pub mod init;
@@ -15,6 +17,7 @@ pub mod letter;
 pub mod model;
 pub mod new;
 pub mod nip;
+pub mod remind;
 pub mod review;
 pub mod site;
 pub mod ticket;

@@ -48,6 +48,9 @@ enum Command {
     New(cli::new::Args),
     /// Which SOP step each request of a pull request has reached.
     Review(cli::review::Args),
+    /// Remind the role holders of steps past their standard time (one comment per
+    /// pull request, edited in place).
+    Remind(cli::remind::Args),
     /// Forge helpers (snapshot of open pull requests for the site).
     #[command(subcommand)]
     Forge(cli::review::ForgeCommand),
@@ -66,6 +69,8 @@ enum Command {
     Site(cli::site::Args),
     /// Render a ticket's notification letter (surat pemberitahuan).
     Letter(cli::site::LetterArgs),
+    /// Check the forge's settings and the instance against what loket assumes.
+    Doctor(cli::doctor::Args),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Command::Init(a) => cli::init::run(a),
         Command::New(a) => cli::new::run(&dir, a),
         Command::Review(a) => cli::review::run(&dir, a),
+        Command::Remind(a) => cli::remind::run(&dir, a),
         Command::Forge(a) => cli::review::forge(&dir, a),
         Command::Plan(a) => cli::apply::plan(&dir, a),
         Command::Apply(a) => cli::apply::apply(&dir, a),
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         Command::AdoptFiles(a) => cli::apply::adopt(&dir, a),
         Command::Site(a) => cli::site::run(&dir, a),
         Command::Letter(a) => cli::site::letter(&dir, a),
+        Command::Doctor(a) => cli::doctor::run(&dir, a),
     };
     match result {
         Ok(code) => code,

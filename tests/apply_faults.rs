@@ -16,7 +16,7 @@ mod common;
 #[path = "common/mail.rs"]
 mod mail;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use loket::apply::mailcheck;
-use loket::model::record::{Outcome, Progress};
+use loket::model::record::Outcome;
 use rand::RngExt;
 
 use apply::*;
@@ -107,28 +107,6 @@ fn finish(mut child: std::process::Child, args: &[&str]) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
-}
-
-/// Every record's outcome, by ticket.
-fn outcomes(inst: &Path) -> BTreeMap<String, Outcome> {
-    let mut out = BTreeMap::new();
-    for e in fs::read_dir(inst.join("records")).unwrap() {
-        let p = e.unwrap().path();
-        let r: Progress = toml::from_str(&fs::read_to_string(&p).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        out.insert(r.ticket, r.outcome);
-    }
-    out
-}
-
-/// Temp files of atomic writes (`.loket-*`) anywhere under `dir`.
-fn temps(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".loket-"))
-        .map(|e| e.path().to_path_buf())
-        .collect()
 }
 
 fn listening(addr: &str) -> bool {

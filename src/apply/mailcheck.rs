@@ -25,6 +25,9 @@ impl Conn {
     fn open(addr: &str) -> R<Self> {
         let s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
         let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+        // A command goes out as two writes (text, then CRLF): with Nagle on, the
+        // second waits for the server's delayed ACK, 40 ms per command.
+        let _ = s.set_nodelay(true);
         let w = s.try_clone().map_err(|e| e.to_string())?;
         Ok(Conn {
             r: BufReader::new(s),

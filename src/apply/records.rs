@@ -110,6 +110,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
                 login: None,
                 at,
                 review_id: None,
+                acting: None,
             });
         }
     }

@@ -149,6 +149,49 @@ pub fn register(secret: &str) {
 pub fn redact(text: &str) -> Cow<'_, str> {
     let r = registry();
     let bytes = text.as_bytes();
+    let mut spans = find(&r, bytes);
+    // Percent-encoding can cover any subset of a secret's bytes (every byte, say, or
+    // upper and lower hex mixed), too many forms to list: the text is decoded, the
+    // needles are looked for in that, and each match maps back to its encoded span.
+    if bytes.contains(&b'%') {
+        let (decoded, from) = percent_decoded(bytes);
+        if decoded.len() < bytes.len() {
+            for (s, e) in find(&r, &decoded) {
+                spans.push((from[s].0, from[e - 1].1));
+            }
+        }
+    }
+    drop(r);
+    if spans.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (mut s, mut e) in spans {
+        // Needles are whole UTF-8 strings (or ASCII), so both ends are char
+        // boundaries; kept so for a decoded match whatever the text was.
+        while !text.is_char_boundary(s) {
+            s -= 1;
+        }
+        while !text.is_char_boundary(e) {
+            e += 1;
+        }
+        if e <= at {
+            continue;
+        }
+        if s >= at {
+            out.push_str(&text[at..s]);
+            out.push_str(MARK);
+        }
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+/// The spans of `bytes` holding a needle (a base64 core widened to its word).
+fn find(r: &Registry, bytes: &[u8]) -> Vec<(usize, usize)> {
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut found = |n: &Needle, start: usize| {
         let mut end = start + n.bytes.len();
@@ -188,27 +231,31 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             }
         }
     }
-    drop(r);
-    if spans.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    spans.sort_unstable();
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for (s, e) in spans {
-        if e <= at {
-            continue;
+    spans
+}
+
+/// `bytes` with each `%XX` decoded (wiped when dropped), and for each decoded byte
+/// the span of `bytes` it came from.
+fn percent_decoded(bytes: &[u8]) -> (Zeroizing<Vec<u8>>, Vec<(usize, usize)>) {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
+    let mut from = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let pair = (bytes[i] == b'%')
+            .then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?)))
+            .flatten();
+        if let Some((hi, lo)) = pair {
+            out.push(hi << 4 | lo);
+            from.push((i, i + 3));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            from.push((i, i + 1));
+            i += 1;
         }
-        if s >= at {
-            // Needles are whole UTF-8 strings (or ASCII), so both ends are char
-            // boundaries.
-            out.push_str(&text[at..s]);
-            out.push_str(MARK);
-        }
-        at = e;
     }
-    out.push_str(&text[at..]);
-    Cow::Owned(out)
+    (out, from)
 }
 
 /// [`redact`] for an owned text; the original is wiped when it held a secret.
@@ -387,11 +434,54 @@ mod tests {
             r.len()
         );
         assert!(!red(format!("pw={}", pct(false))).contains(&pct(false)));
+        // Every byte encoded, hex of both cases mixed: decoded and found.
+        let all: String = s
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| match i % 2 {
+                0 => format!("%{b:02X}"),
+                _ => format!("%{b:02x}"),
+            })
+            .collect();
+        assert_eq!(
+            red(format!("u=a&pass={all}&x=1")),
+            format!("u=a&pass={MARK}&x=1")
+        );
+        // A lone or broken escape is text like any other.
+        assert_eq!(redact("100% sure, %zz and %4"), "100% sure, %zz and %4");
         // Other text is kept.
         assert_eq!(
             redact("a1 NO [AUTHENTICATIONFAILED]"),
             "a1 NO [AUTHENTICATIONFAILED]"
         );
+    }
+
+    #[test]
+    fn any_mix_of_percent_encoded_and_plain_bytes_is_removed() {
+        let s = secret("pw-");
+        register(&s);
+        for step in 2..5 {
+            let mixed: String = s
+                .bytes()
+                .enumerate()
+                .map(|(i, b)| match i % step {
+                    0 => format!("%{b:02X}"),
+                    1 => format!("%{b:02x}"),
+                    _ => (b as char).to_string(),
+                })
+                .collect();
+            assert_eq!(
+                red(format!("GET /?u=a&pass={mixed} HTTP/1.1")),
+                format!("GET /?u=a&pass={MARK} HTTP/1.1")
+            );
+        }
+        // Base64 of it, its own `+` `/` `=` percent-encoded in a URL.
+        let sasl = b64(format!("\0u\0{s}").as_bytes(), false)
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+        assert!(red(format!("auth={sasl}")).starts_with(&format!("auth={MARK}")));
+        assert!(!red(format!("auth={sasl}")).contains(&sasl[4..]));
     }
 
     #[test]

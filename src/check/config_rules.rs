@@ -1,5 +1,7 @@
-//! L060–L067: `loket.toml` itself — roles, SOP steps, request kinds, the naming
-//! pattern, servers, domains, the ticket prefix and the mail backend's SSH host.
+//! L060–L069: `loket.toml` itself — roles, SOP steps, request kinds, the naming
+//! pattern, servers, domains, the ticket prefix, the mail backend's SSH host and the
+//! acting officials (`[[delegations]]`); L090–L091 the office's hours, holidays and
+//! reminder policy.
 //! Each diagnostic points at the key that is wrong.
 
 use std::collections::{HashMap, HashSet};
@@ -10,7 +12,9 @@ use regex::Regex;
 use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};
 use crate::model::{Config, RequestKind};
+pub use delegations::{DELEGATION_ROLE, DELEGATION_WINDOW};
 pub use mail_host::MAIL_HOST;
+pub use office_time::{OFFICE_HOURS, REMINDERS};
 
 pub const ROLES: Rule = Rule {
     code: "L060",
@@ -371,6 +375,8 @@ fn prefix(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
+mod delegations;
 mod mail_host;
+mod office_time;
 #[cfg(test)]
 mod tests;

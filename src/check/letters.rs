@@ -1,4 +1,4 @@
-//! L068 and L079: the notification letters of follow-up pull requests. L068 judges
+//! L082 and L079: the notification letters of follow-up pull requests. L082 judges
 //! `[letters]` and the SOP steps after the apply step in `loket.toml`; L079 keeps the
 //! outgoing-letter register: each `letters/<ticket>.toml` names its own ticket, its
 //! number is the office's format filled with its sequence and year, and numbers run
@@ -14,7 +14,7 @@ use crate::model::letter::{LetterFile, format_number};
 use crate::model::{Config, Instance, Loaded};
 
 pub const CONFIG: Rule = Rule {
-    code: "L068",
+    code: "L082",
     name: "config-letters",
     summary: "[letters] has a number-format with {seq}, known signer and witness roles; SOPs with steps after apply have [letters]; done-by = \"notify\" is retired",
     run: config_letters,

@@ -7,8 +7,9 @@
 //!
 //! Rules by concern (codes in docs/rules.md): `syntax` L000–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
-//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L067, `letters`
-//! L068 and L079, `base` L070–L074, `base_fields` L075–L078. Lookups rules share are built once in
+//! `references` L040–L042, `server` L050–L055, `config_rules` L060–L069, `base`
+//! L070–L074, `base_fields` L075–L078, `letters` L079 and L082, `config_rules` again
+//! L090–L091 (office hours, reminders). Lookups rules share are built once in
 //! [`Index`]; no rule is quadratic.
 
 mod base;
@@ -94,7 +95,8 @@ pub static RULES: &[Rule] = &[
     config_rules::DOMAINS,
     config_rules::PREFIX,
     config_rules::MAIL_HOST,
-    letters::CONFIG,
+    config_rules::DELEGATION_ROLE,
+    config_rules::DELEGATION_WINDOW,
     base::REQUEST_EDITED,
     base::REQUEST_DELETED,
     base::ACCOUNT_UNEXPLAINED,
@@ -105,6 +107,9 @@ pub static RULES: &[Rule] = &[
     base_fields::HISTORY_REWRITTEN,
     base_fields::CHANGE_NOT_ASKED,
     letters::REGISTER,
+    letters::CONFIG,
+    config_rules::OFFICE_HOURS,
+    config_rules::REMINDERS,
 ];
 
 /// The tree a pull request is compared with (`--base REV`).

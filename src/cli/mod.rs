@@ -3,9 +3,11 @@
 
 pub mod apply;
 pub mod check;
+pub mod doctor;
 pub mod init;
 pub mod letters;
 pub mod new;
+pub mod remind;
 pub mod review;
 pub mod site;
 

@@ -44,6 +44,18 @@ impl ForgeArgs {
     /// The client; the token comes from LOKET_FORGE_TOKEN, else GITHUB_TOKEN or
     /// FORGEJO_TOKEN.
     pub fn client(&self) -> Result<Box<dyn Forge>> {
+        let (kind, api, repo) = self.target()?;
+        Ok(kind.client(&api, &repo, kind.token_from_env())?)
+    }
+
+    /// The repository-settings reader `loket doctor` uses (same token).
+    pub fn settings(&self) -> Result<Box<dyn forge::settings::ForgeSettings>> {
+        let (kind, api, repo) = self.target()?;
+        Ok(kind.settings_client(&api, &repo, kind.token_from_env())?)
+    }
+
+    /// Which forge, its API URL and the repository.
+    fn target(&self) -> Result<(ForgeKind, String, String)> {
         let kind = match self.forge {
             ForgeName::Github => ForgeKind::GitHub,
             ForgeName::Forgejo => ForgeKind::Forgejo,
@@ -59,7 +71,7 @@ impl ForgeArgs {
         let Some(repo) = &self.repo else {
             bail!("--repo owner/name is required (or set GITHUB_REPOSITORY)")
         };
-        Ok(kind.client(&api, repo, kind.token_from_env())?)
+        Ok((kind, api, repo.clone()))
     }
 }
 
@@ -114,7 +126,7 @@ pub struct SnapshotArgs {
 }
 
 /// The instance directory relative to its repository's work tree (`""` at the root).
-fn repo_prefix(dir: &Path) -> Result<String> {
+pub(super) fn repo_prefix(dir: &Path) -> Result<String> {
     let repo = git2::Repository::discover(dir)
         .with_context(|| format!("{} is not inside a git repository", dir.display()))?;
     let workdir = repo.workdir().context("bare repository")?;

@@ -135,7 +135,7 @@ pub fn draft(
     let seq = next_seq(inst, year);
     let number = format_number(letters.number_format.get_ref(), seq, year).ok_or_else(|| {
         FollowUpError::Refused(
-            "letters.number-format does not fill; run `loket check` (L068)".into(),
+            "letters.number-format does not fill; run `loket check` (L082)".into(),
         )
     })?;
     let s = |v: String| Spanned::new(0..0, v);

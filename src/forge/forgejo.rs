@@ -18,9 +18,9 @@ use super::{
 const LIMIT: usize = 50;
 
 pub struct Forgejo {
-    http: Http,
+    pub(super) http: Http,
     /// `{server}/api/v1/repos/{owner}/{name}`.
-    repo_url: String,
+    pub(super) repo_url: String,
 }
 
 impl Forgejo {
@@ -40,7 +40,11 @@ impl Forgejo {
     /// not all send `X-Total-Count`, so a short page says nothing: the end is where
     /// `Link` has no `rel="next"`, `X-HasMore` says false, or else a page is empty;
     /// never before the pages `X-Total-Count` implies, which then cross-checks.
-    fn list<T: DeserializeOwned>(&self, path: &str, total: Total) -> Result<Vec<T>, ForgeError> {
+    pub(super) fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        total: Total,
+    ) -> Result<Vec<T>, ForgeError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let first = format!("{}/{path}", self.repo_url);
         let mut out = Vec::new();
@@ -83,7 +87,7 @@ impl Forgejo {
 
 /// What a list's `X-Total-Count` counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Total {
+pub(super) enum Total {
     /// Exactly the items listed.
     Exact,
     /// Also items hidden from the token: reviews count other users' pending drafts,

@@ -20,9 +20,9 @@ pub const MAX_LISTED_COMMITS: u64 = 250;
 pub const MAX_LISTED_FILES: u64 = 3000;
 
 pub struct GitHub {
-    http: Http,
+    pub(super) http: Http,
     /// `{api}/repos/{owner}/{name}`.
-    repo_url: String,
+    pub(super) repo_url: String,
 }
 
 impl GitHub {
@@ -34,7 +34,7 @@ impl GitHub {
         }
     }
 
-    fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ForgeError> {
+    pub(super) fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ForgeError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut url = Some(format!("{}/{path}{sep}per_page=100", self.repo_url));
         let mut out = Vec::new();

@@ -6,8 +6,11 @@
 //! [`http`], which maps status codes to [`ForgeError`]s that say what to do.
 
 mod forgejo;
+mod forgejo_settings;
 mod github;
+mod github_settings;
 mod http;
+pub mod settings;
 mod wire;
 
 use serde::Serialize;
@@ -73,10 +76,7 @@ impl ForgeKind {
         repo: &str,
         token: Option<String>,
     ) -> Result<Box<dyn Forge>, ForgeError> {
-        let (owner, name) = repo
-            .split_once('/')
-            .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
-            .ok_or_else(|| ForgeError::BadRepo(repo.to_string()))?;
+        let (owner, name) = split_repo(repo)?;
         if let Some(t) = &token {
             crate::apply::redact::register(t);
             crate::apply::redact::register(t.trim());
@@ -87,6 +87,13 @@ impl ForgeKind {
             ForgeKind::Forgejo => Box::new(Forgejo::new(http, api_url, owner, name)),
         })
     }
+}
+
+/// `owner/name`, each part non-empty and the name without a `/`.
+fn split_repo(repo: &str) -> Result<(&str, &str), ForgeError> {
+    repo.split_once('/')
+        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| ForgeError::BadRepo(repo.to_string()))
 }
 
 /// A pull request, as far as approvals need it.

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use crate::model::Spanned;
 use serde::{Deserialize, Serialize};
+use toml::value::Datetime;
 
+use super::letter::ActingKind;
+pub use super::office_time::{OfficeHours, Reminders};
 use super::request::RequestKind;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -32,6 +35,12 @@ pub struct Config {
     /// The outgoing-letter register and the follow-up pull request's receipt.
     #[serde(default)]
     pub letters: Option<LettersConfig>,
+    /// Acting officials (Plt/Plh/Pj): who acts for a role, when, under which decree.
+    #[serde(default)]
+    pub delegations: Vec<Delegation>,
+    /// `[reminders]` (`loket remind`).
+    #[serde(default)]
+    pub reminders: Reminders,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +66,12 @@ pub struct Office {
     /// Whether the office requires a NIP on every request.
     #[serde(default = "yes")]
     pub require_nip: bool,
+    /// `[office.hours]`: when standard times run (see [`OfficeHours`]).
+    #[serde(default)]
+    pub hours: OfficeHours,
+    /// Days the office is closed, `"YYYY-MM-DD"`: national holidays and cuti bersama.
+    #[serde(default)]
+    pub holidays: Vec<Spanned<String>>,
 }
 
 /// Indonesia's three civil time zones.
@@ -138,6 +153,38 @@ pub struct Role {
     /// Forge logins that hold the role.
     #[serde(default)]
     pub logins: Vec<Spanned<String>>,
+    /// The role a reminder escalates to (`loket remind`); default: the role of the
+    /// SOP's preceding review step.
+    #[serde(default)]
+    pub reports_to: Option<Spanned<String>>,
+}
+
+/// `[[delegations]]`: a login acting for a role it does not hold, within a window,
+/// under a decree (SK). Within the window the login's review counts for the role
+/// (`crate::review::roles`); the role's title is then shown as "Plh. <title>".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Delegation {
+    /// The role acted for (a key of `[roles]`).
+    pub role: Spanned<String>,
+    /// The acting official's forge login.
+    pub login: Spanned<String>,
+    pub kind: Spanned<ActingKind>,
+    /// First day (or instant) of the window; a local value is in the office's zone.
+    #[serde(with = "super::spanned::datetime")]
+    pub from: Spanned<Datetime>,
+    /// Last day (a bare date counts whole) or instant of the window.
+    #[serde(with = "super::spanned::datetime")]
+    pub until: Spanned<Datetime>,
+    /// The decree (SK) number appointing the official.
+    pub decree: Spanned<String>,
+    /// The official's public name, rank (pangkat) and NIP, for signed letters.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub rank: Option<String>,
+    #[serde(default)]
+    pub nip: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod letter;
 mod load;
 pub mod login;
+pub mod office_time;
 pub mod record;
 pub mod record_cache;
 pub mod regular;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::Completion;
-use super::letter::IssuedLetter;
+use super::letter::{Acting, IssuedLetter};
 use super::request::RequestKind;
 
 pub const RECORDS_DIR: &str = "records";
@@ -51,6 +51,10 @@ pub struct StepRecord {
     /// Forge review id, for review steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_id: Option<u64>,
+    /// Set when the reviewer acted for the role (Plt/Plh/Pj) under a delegation of
+    /// the base branch's `loket.toml`: its kind and decree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acting: Option<Acting>,
 }
 
 /// The state of one ticket: a record file, or one entry of a forge snapshot.
@@ -149,6 +153,7 @@ mod tests {
                 login: None,
                 at: "2026-09-18T08:00:00+07:00".into(),
                 review_id: None,
+                acting: None,
             }],
             events: vec![Event {
                 kind: EventKind::Applied,

@@ -1,4 +1,4 @@
-//! `records/*.toml` through the parse cache (`state/cache/records-v2.bin`, see
+//! `records/*.toml` through the parse cache (`state/cache/records-v4.bin`, see
 //! [`super::cache`] for why it is safe): the status site reads one record per ticket,
 //! and on an unchanged tree only stats them.
 //!
@@ -88,6 +88,7 @@ struct CachedStep {
     login: Option<String>,
     at: String,
     review_id: Option<u64>,
+    acting: Option<Acting>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -165,6 +166,7 @@ impl From<&StepRecord> for CachedStep {
             login,
             at,
             review_id,
+            acting,
         } = s;
         CachedStep {
             step: step.clone(),
@@ -173,6 +175,7 @@ impl From<&StepRecord> for CachedStep {
             login: login.clone(),
             at: at.clone(),
             review_id: *review_id,
+            acting: acting.clone(),
         }
     }
 }
@@ -186,6 +189,7 @@ impl From<CachedStep> for StepRecord {
             login,
             at,
             review_id,
+            acting,
         } = c;
         StepRecord {
             step,
@@ -194,6 +198,7 @@ impl From<CachedStep> for StepRecord {
             login,
             at,
             review_id,
+            acting,
         }
     }
 }

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use super::rules::{self, Done, StepFacts};
 use super::{
     Approval, Finding, Pending, StepState, StepStatus, TicketStatus, parse_time, review_record,
+    roles,
 };
 use crate::forge::{PullData, Review};
 use crate::model::config::{ReceiptBy, Step};
@@ -102,7 +103,9 @@ impl Walk<'_> {
                 Some((rule, message)) if found.is_none() => {
                     // Holding no role of this step is news only for role holders.
                     let quiet = rule.code == rules::ROLE_ON_BASE.code
-                        && self.config.roles_of(&a.review.login).next().is_none();
+                        && roles::roles_at(self.config, &a.review.login, Some(a.at))
+                            .next()
+                            .is_none();
                     if !quiet {
                         findings.push(Finding {
                             code: rule.code,
@@ -127,15 +130,15 @@ impl Walk<'_> {
         let pull = &self.data.pull;
         match *step.done_by.get_ref() {
             Completion::Draft => {
-                let holds = self.config.roles.get(role).is_some_and(|r| {
-                    r.logins
-                        .iter()
-                        .any(|l| l.get_ref().eq_ignore_ascii_case(&pull.author))
-                });
+                // The drafter holds the role when the pull request was opened: a
+                // listed holder, or an acting official under a delegation then.
                 let at = parse_time(&pull.created_at);
-                match at {
-                    Some(at) if holds => {
+                let holding =
+                    at.and_then(|at| roles::holds_role(self.config, role, &pull.author, at));
+                match (at, holding) {
+                    (Some(at), Some(h)) => {
                         self.previous = Some((at, 0));
+                        self.used.insert(pull.author.to_ascii_lowercase());
                         StepState::Done {
                             record: StepRecord {
                                 step: step.id.get_ref().clone(),
@@ -144,11 +147,12 @@ impl Walk<'_> {
                                 login: Some(pull.author.clone()),
                                 at: pull.created_at.clone(),
                                 review_id: None,
+                                acting: h.acting(),
                             },
                         }
                     }
                     _ => {
-                        findings.push(finding(DRAFTER.code, step, format!("the follow-up pull request was opened by {}, who does not hold role {role} on the base branch", pull.author)));
+                        findings.push(finding(DRAFTER.code, step, format!("the follow-up pull request was opened by {}, who does not hold role {role} on the base branch (nor acts for it) at that time", pull.author)));
                         StepState::Pending
                     }
                 }
@@ -164,6 +168,7 @@ impl Walk<'_> {
                             login: None,
                             at: pull.merged_at.clone().unwrap_or_default(),
                             review_id: None,
+                            acting: None,
                         },
                     }
                 }
@@ -182,7 +187,7 @@ impl Walk<'_> {
                 if by_witness {
                     let witness = receipt_role(self.config, step);
                     match self.approval(step, witness, None, findings) {
-                        Some(k) => self.take(step, role, k),
+                        Some(k) => self.take(step, witness, k),
                         None => StepState::Pending,
                     }
                 } else if let Some(login) = f.applicant_login.clone() {
@@ -200,11 +205,15 @@ impl Walk<'_> {
         }
     }
 
+    /// Step `step` done by approval `k`, which passed the step rules for `role` (the
+    /// applicant's receipt holds no role: recorded as the step's own).
     fn take(&mut self, step: &Step, role: &str, k: usize) -> StepState {
         let a = &self.approvals[k];
         self.used.insert(a.review.login.to_ascii_lowercase());
         self.previous = Some((a.at, a.review.id));
-        let mut record = review_record(step.id.get_ref(), role, a);
+        let holding = roles::holds_role(self.config, role, &a.review.login, a.at)
+            .unwrap_or(roles::Holding::Holder);
+        let mut record = review_record(step.id.get_ref(), role, a, holding);
         record.done_by = *step.done_by.get_ref();
         StepState::Done { record }
     }

@@ -12,6 +12,7 @@ pub mod gate;
 pub mod history;
 pub mod history_gate;
 pub mod render;
+pub mod roles;
 pub mod rules;
 mod steps;
 mod touched;
@@ -304,12 +305,9 @@ fn protected_change(
         .as_ref()
         .map(|r| r.get_ref().clone());
     let approved = role.as_deref().and_then(|role| {
-        let holders = &config.roles.get(role)?.logins;
         approvals.iter().find_map(|a| {
-            holders
-                .iter()
-                .any(|l| l.get_ref().eq_ignore_ascii_case(&a.review.login))
-                .then(|| review_record("config-change", role, a))
+            roles::holds_role(config, role, &a.review.login, a.at)
+                .map(|h| review_record("config-change", role, a, h))
         })
     });
     Some(ConfigChange {
@@ -369,14 +367,22 @@ fn reported(config: &Config, latest: &BTreeMap<String, &Review>, r: &Review, cod
     match r.state {
         ReviewState::ChangesRequested => code != rules::FORMAL_APPROVAL.code,
         ReviewState::Commented | ReviewState::Pending | ReviewState::Other => {
-            config.roles_of(&r.login).next().is_some()
+            let at = r.submitted_at.as_deref().and_then(parse_time);
+            roles::roles_at(config, &r.login, at).next().is_some()
         }
         ReviewState::ReviewRequested => false,
         ReviewState::Approved | ReviewState::Dismissed => true,
     }
 }
 
-pub(crate) fn review_record(step: &str, role: &str, a: &Approval) -> StepRecord {
+/// The record of approval `a` completing `step` for `role`, held as `holding`
+/// (an acting official's record keeps the delegation's kind and decree).
+pub(crate) fn review_record(
+    step: &str,
+    role: &str,
+    a: &Approval,
+    holding: roles::Holding,
+) -> StepRecord {
     StepRecord {
         step: step.to_string(),
         done_by: Completion::Review,
@@ -384,6 +390,7 @@ pub(crate) fn review_record(step: &str, role: &str, a: &Approval) -> StepRecord 
         login: Some(a.review.login.clone()),
         at: a.review.submitted_at.clone().unwrap_or_default(),
         review_id: Some(a.review.id),
+        acting: holding.acting(),
     }
 }
 

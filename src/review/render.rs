@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::{Evaluation, Finding, StepState, TicketStatus, rules};
 use crate::apply::plan::{Action, Plan, Target};
 use crate::model::config::TimeZone;
+use crate::model::letter::Acting;
 use crate::model::record::Outcome;
 
 /// Hidden marker identifying loket's one comment on a pull request.
@@ -61,11 +62,21 @@ pub fn human(ev: &Evaluation) -> String {
             let no = st.no.map(|n| format!("{n}.")).unwrap_or_default();
             let what = match &st.state {
                 StepState::Done { record } => format!(
-                    "done{}{}",
+                    "done{}{}{}",
                     record
                         .login
                         .as_ref()
                         .map(|l| format!(" by {l}"))
+                        .unwrap_or_default(),
+                    record
+                        .acting
+                        .as_ref()
+                        .map(|a| format!(
+                            " as {} {} (decree {})",
+                            a.kind.prefix(),
+                            st.role,
+                            a.decree
+                        ))
                         .unwrap_or_default(),
                     if record.at.is_empty() {
                         String::new()
@@ -217,12 +228,13 @@ pub fn markdown(ev: &Evaluation) -> String {
         for st in &t.steps {
             let status = match &st.state {
                 StepState::Done { record } => format!(
-                    "✅ selesai{}{}",
+                    "✅ selesai{}{}{}",
                     record
                         .login
                         .as_ref()
                         .map(|l| format!(" oleh `{l}`"))
                         .unwrap_or_default(),
+                    acting_id(record.acting.as_ref(), &st.role_title),
                     if record.at.is_empty() {
                         String::new()
                     } else {
@@ -262,8 +274,12 @@ pub fn markdown(ev: &Evaluation) -> String {
                 .unwrap_or("(approvals.config-change-role belum diatur)"),
             cc.approved
                 .as_ref()
-                .and_then(|r| r.login.as_ref())
-                .map_or("⏳ belum ada".to_string(), |l| format!("✅ oleh `{l}`"))
+                .and_then(|r| Some((r.login.as_ref()?, r.acting.as_ref())))
+                .map_or("⏳ belum ada".to_string(), |(l, a)| format!(
+                    "✅ oleh `{l}`{}",
+                    a.map(|a| format!(" ({}, SK {})", a.kind.prefix(), md_escape(&a.decree)))
+                        .unwrap_or_default()
+                ))
         );
     }
     if !ev.findings.is_empty() {
@@ -280,6 +296,18 @@ pub fn markdown(ev: &Evaluation) -> String {
         "\n<sub>Persetujuan hanya dihitung dari review resmi \"Approve\" oleh pemegang peran di `loket.toml` cabang dasar. Komentar tidak dihitung.</sub>"
     );
     s
+}
+
+/// " sebagai **Plh. Kepala Dinas …** (SK …)" for a step an acting official completed.
+fn acting_id(acting: Option<&Acting>, title: &str) -> String {
+    acting.map_or_else(String::new, |a| {
+        format!(
+            " sebagai **{} {}** (SK {})",
+            a.kind.prefix(),
+            md_escape(title),
+            md_escape(&a.decree)
+        )
+    })
 }
 
 /// Keeps reviewer text from breaking the table or pinging people.

@@ -105,8 +105,8 @@ pub const LATEST_DECIDES: Rule = Rule {
 pub const ROLE_ON_BASE: Rule = Rule {
     code: "A007",
     name: "role-on-base",
-    summary: "the reviewer holds the step's role in loket.toml as on the base branch",
-    summary_id: "peninjau tidak memegang peran langkah ini di loket.toml cabang dasar",
+    summary: "the reviewer holds the step's role in loket.toml as on the base branch, or acts for it (Plt/Plh/Pj) under a [[delegations]] entry there whose window holds the review's time",
+    summary_id: "peninjau tidak memegang peran langkah ini di loket.toml cabang dasar, dan tidak menjabat Plt/Plh/Pj untuknya pada waktu review",
     check: Check::Step(role_on_base),
 };
 pub const SOP_ORDER: Rule = Rule {
@@ -254,15 +254,11 @@ fn latest_decides(f: &PrFacts, r: &Review) -> Option<String> {
     (!f.latest.contains(&r.id)).then(|| "superseded by the reviewer's later review".into())
 }
 
-fn role_on_base(f: &StepFacts, r: &Review, _: Timestamp) -> Option<String> {
-    let holds = f.config.roles.get(f.role).is_some_and(|role| {
-        role.logins
-            .iter()
-            .any(|l| l.get_ref().eq_ignore_ascii_case(&r.login))
-    });
+fn role_on_base(f: &StepFacts, r: &Review, at: Timestamp) -> Option<String> {
+    let holds = super::roles::holds_role(f.config, f.role, &r.login, at).is_some();
     (!holds).then(|| {
         format!(
-            "{} does not hold role {} in loket.toml on the base branch (roles added in the pull request itself do not count)",
+            "{} does not hold role {} in loket.toml on the base branch at {at}, nor acts for it under a delegation in force then (roles and delegations added in the pull request itself do not count)",
             r.login, f.role
         )
     })

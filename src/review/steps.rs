@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::{
     Approval, Finding, Pending, REFUSAL_PREFIXES, StepState, StepStatus, TicketRef, TicketStatus,
-    review_record, rules,
+    review_record, roles, rules,
 };
 use crate::forge::Review;
 use crate::model::config::Step;
@@ -160,6 +160,7 @@ impl Walk<'_> {
                 login: None,
                 at: at.unwrap_or_default(),
                 review_id: None,
+                acting: None,
             },
         }
     }
@@ -204,8 +205,11 @@ impl Walk<'_> {
         };
         at.used.insert(a.review.login.to_ascii_lowercase());
         at.previous = Some((a.at, a.review.id));
+        // The choice passed every step rule, role-on-base among them.
+        let holding = roles::holds_role(self.config, role, &a.review.login, a.at)
+            .unwrap_or(roles::Holding::Holder);
         StepState::Done {
-            record: review_record(step.id.get_ref(), role, a),
+            record: review_record(step.id.get_ref(), role, a, holding),
         }
     }
 }
@@ -224,9 +228,7 @@ fn outsider_findings(
         .map(|s| s.role.get_ref().as_str())
         .collect();
     for a in approvals {
-        if !config
-            .roles_of(&a.review.login)
-            .any(|r| review_roles.contains(&r))
+        if !roles::roles_at(config, &a.review.login, Some(a.at)).any(|r| review_roles.contains(&r))
         {
             findings.push(Finding {
                 code: rules::ROLE_ON_BASE.code,
@@ -247,19 +249,24 @@ fn outsider_findings(
 /// refuses) the request, whatever else is approved: any step's role, not only the
 /// reviewing ones (the admin who would create the account may object too). The
 /// reason is public (status site): it names the role, never the login.
-pub(super) fn objection(
-    config: &Config,
-    sop: &Sop,
-    objections: &[&Review],
+pub(super) fn objection<'a>(
+    config: &'a Config,
+    sop: &'a Sop,
+    objections: &[&'a Review],
 ) -> Option<(Outcome, String)> {
     let sop_roles: Vec<&str> = sop
         .steps
         .iter()
         .map(|s| s.role.get_ref().as_str())
         .collect();
-    let o = objections
-        .iter()
-        .find(|o| config.roles_of(&o.login).any(|r| sop_roles.contains(&r)))?;
+    // An acting official objects for the role while the delegation is in force.
+    let held = |o: &'a Review| {
+        let at = o.submitted_at.as_deref().and_then(super::parse_time);
+        roles::roles_at(config, &o.login, at)
+            .filter(|r| sop_roles.contains(r))
+            .collect::<Vec<&str>>()
+    };
+    let o = objections.iter().find(|o| !held(o).is_empty())?;
     let body = o.body.trim();
     let refused = REFUSAL_PREFIXES.iter().any(|p| {
         body.get(..p.len())
@@ -271,10 +278,7 @@ pub(super) fn objection(
         Outcome::Returned
     };
     let reason = if body.is_empty() {
-        let roles: Vec<&str> = config
-            .roles_of(&o.login)
-            .filter(|r| sop_roles.contains(r))
-            .collect();
+        let roles = held(o);
         format!("changes requested by {} (no reason given)", roles.join("/"))
     } else {
         body.chars().take(500).collect()

@@ -135,8 +135,14 @@ pub fn bulk_instance(dir: &Path, backends: &str, n: usize) -> PathBuf {
     for i in 0..n {
         let t = loket::ticket::Ticket::generate("KDS").to_string();
         let local = format!("pegawai.{i:04}");
-        // sequence numbers start at 001 (L030)
-        let nip = format!("19900101201501{}{:03}", 1 + i % 2, i + 1);
+        // sequence numbers run 001..=999 (L030); the month of appointment moves on
+        // after 999, so every NIP stays 18 digits and distinct
+        let nip = format!(
+            "199001012015{:02}{}{:03}",
+            1 + i / 999,
+            1 + i % 2,
+            1 + i % 999
+        );
         let sub = |s: &str| {
             s.replace("KDS-QTF6R-ZN7MH", &t)
                 .replace("agus.handayani", &local)
@@ -180,4 +186,26 @@ pub fn assert_every_password_opens(
             f[0]
         );
     }
+}
+
+/// Every record's outcome, by ticket.
+pub fn outcomes(inst: &Path) -> std::collections::BTreeMap<String, loket::model::record::Outcome> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in fs::read_dir(inst.join("records")).unwrap() {
+        let p = e.unwrap().path();
+        let r: loket::model::record::Progress = toml::from_str(&fs::read_to_string(&p).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        out.insert(r.ticket, r.outcome);
+    }
+    out
+}
+
+/// Temp files of atomic writes (`.loket-*`) anywhere under `dir`.
+pub fn temps(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".loket-"))
+        .map(|e| e.path().to_path_buf())
+        .collect()
 }

@@ -19,6 +19,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+#[path = "fake_settings.rs"]
+pub mod fake_settings;
+
 pub const TOKEN: &str = "test-token-not-a-secret";
 pub const OWNER: &str = "diskominfo-kudus";
 pub const NAME: &str = "loket";
@@ -132,6 +135,8 @@ pub struct State {
     pub forgejo: ForgejoPaging,
     /// Every request served: "METHOD path?query".
     pub log: Vec<String>,
+    /// What `loket doctor` reads (branch rules, users, keys, secrets).
+    pub settings: fake_settings::RepoSettings,
 }
 
 impl State {
@@ -381,6 +386,12 @@ fn handle(
             json!({"message": "The target couldn't be found.", "errors": []}),
         ),
     };
+    let api_prefix = prefix.trim_end_matches(&format!("/repos/{OWNER}/{NAME}"));
+    if let Some(r) =
+        fake_settings::handle(flavor, &s.settings, &paging, path, &q, &prefix, api_prefix)
+    {
+        return r;
+    }
     let Some(rest) = path.strip_prefix(&prefix) else {
         return not_found();
     };

@@ -132,3 +132,151 @@ fn l066_fires_on_bad_prefix() {
         "ticket-prefix = \"kudus-kab\"",
     );
 }
+
+/// The preset with `extra` (delegations) appended.
+fn with_delegations(extra: &str) -> Fixture {
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| format!("{s}\n{extra}"));
+    fx
+}
+
+const PLH: &str = r#"[[delegations]]
+role = "kepala-dinas"
+login = "sekdin-kominfo-kudus"
+kind = "plh"
+from = 2026-11-23
+until = 2026-11-27
+decree = "800/117/18.03/2026"
+name = "Drs. Sutrisno, M.Si."
+"#;
+
+#[test]
+fn a_delegation_in_force_passes_l068_and_l069() {
+    let fx = with_delegations(PLH);
+    fx.assert_clean();
+    fx.assert_quiet("L068");
+    fx.assert_quiet("L069");
+    // A later one for the same role, after the first ends, is fine too.
+    let next = PLH
+        .replace("2026-11-23", "2026-11-28")
+        .replace("2026-11-27", "2026-12-20");
+    with_delegations(&format!("{PLH}\n{next}")).assert_quiet("L069");
+}
+
+#[test]
+fn l068_fires_on_an_unknown_role_a_holder_and_no_decree() {
+    let line = |fx: &Fixture, needle: &str| line_of(&fx.files["loket.toml"], needle);
+    let fx = with_delegations(&PLH.replace("\"kepala-dinas\"", "\"bupati\""));
+    fx.assert_fires("L068", "loket.toml", line(&fx, "role = \"bupati\""));
+    let fx = with_delegations(&PLH.replace("sekdin-kominfo-kudus", "Kadis-Kominfo-Kudus"));
+    let d = fx.assert_fires(
+        "L068",
+        "loket.toml",
+        line(&fx, "login = \"Kadis-Kominfo-Kudus\""),
+    );
+    assert_eq!(d.secondary.len(), 1, "points at the holder too");
+    let fx = with_delegations(&PLH.replace("\"800/117/18.03/2026\"", "\" \""));
+    fx.assert_fires("L068", "loket.toml", line(&fx, "decree = \" \""));
+}
+
+#[test]
+fn l069_fires_on_an_inverted_window_an_overlap_a_bare_time_and_warns_when_ended() {
+    let line = |fx: &Fixture, needle: &str| line_of(&fx.files["loket.toml"], needle);
+    let fx = with_delegations(&PLH.replace("until = 2026-11-27", "until = 2026-11-22"));
+    fx.assert_fires("L069", "loket.toml", line(&fx, "until = 2026-11-22"));
+    let fx = with_delegations(&PLH.replace("from = 2026-11-23", "from = 08:00:00"));
+    fx.assert_fires("L069", "loket.toml", line(&fx, "from = 08:00:00"));
+    // A Plt from the last day of the Plh's window: both in force that day.
+    let plt = PLH
+        .replace("sekdin-kominfo-kudus", "kabid-informatika-kudus")
+        .replace("\"plh\"", "\"plt\"")
+        .replace("from = 2026-11-23", "from = 2026-11-27")
+        .replace("until = 2026-11-27", "until = 2026-12-31");
+    let fx = with_delegations(&format!("{PLH}\n{plt}"));
+    let d = fx.assert_fires("L069", "loket.toml", line(&fx, "from = 2026-11-27"));
+    assert_eq!(d.secondary.len(), 1);
+    // Another role in the same days: no overlap.
+    let other = plt.replace("\"kepala-dinas\"", "\"kepala-seksi\"");
+    with_delegations(&format!("{PLH}\n{other}")).assert_quiet("L069");
+    // Ended before today: a warning, not an error.
+    let fx = with_delegations(
+        &PLH.replace("2026-11-23", "2026-01-05")
+            .replace("2026-11-27", "2026-01-09"),
+    );
+    let d = fx.assert_fires("L069", "loket.toml", line(&fx, "until = 2026-01-09"));
+    assert_eq!(d.severity, crate::diag::Severity::Warning);
+    fx.assert_clean();
+}
+
+#[test]
+fn l090_fires_on_bad_office_hours() {
+    fires(
+        "L090",
+        "friday = [\"07:30-11:00\"]",
+        "friday = [\"7:30-11\"]",
+    );
+    fires(
+        "L090",
+        "friday = [\"07:30-11:00\"]",
+        "friday = [\"11:00-07:30\"]",
+    );
+    let (fx, line) = cfg_at(
+        "friday = [\"07:30-11:00\"]",
+        "friday = [\"07:30-11:00\", \"10:00-12:00\"]",
+        "\"10:00",
+    );
+    fx.assert_fires("L090", "loket.toml", line);
+    // Every day closed: reported on the table.
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        let start = s.find("[office.hours]\n").unwrap() + "[office.hours]\n".len();
+        let end = s[start..].find("\n\n").unwrap() + start;
+        format!("{}{}", &s[..start], &s[end..])
+    });
+    let line = line_of(&fx.files["loket.toml"], "[office.hours]");
+    let d = fx.assert_fires("L090", "loket.toml", line);
+    assert!(d.message.contains("no day"), "{}", d.message);
+}
+
+#[test]
+fn l090_fires_on_bad_and_repeated_holidays() {
+    fires("L090", "\"2026-08-17\", #", "\"2026-17-08\", #");
+    let (fx, line) = cfg_at("\"2026-08-25\", #", "\"2026-08-17\", #", "\"2026-08-17\"");
+    let d = fx.assert_fires("L090", "loket.toml", line);
+    assert_eq!(d.severity, crate::diag::Severity::Warning);
+    assert_eq!(d.secondary.len(), 1);
+}
+
+#[test]
+fn l091_fires_on_bad_escalation_and_reports_to() {
+    for bad in ["1.0", "0.5", "-2.0", "inf", "nan"] {
+        fires(
+            "L091",
+            "escalate-after = 2.0",
+            &format!("escalate-after = {bad}"),
+        );
+    }
+    fires(
+        "L091",
+        "reports-to = \"kepala-dinas\"",
+        "reports-to = \"bupati\"",
+    );
+    fires(
+        "L091",
+        "reports-to = \"kepala-dinas\"",
+        "reports-to = \"kepala-bidang\"",
+    );
+    // kepala-dinas -> kepala-seksi -> kepala-bidang -> kepala-dinas.
+    let (fx, _) = cfg_at(
+        "logins = [\"kadis-kominfo-kudus\"]\n",
+        "logins = [\"kadis-kominfo-kudus\"]\nreports-to = \"kepala-seksi\"\n",
+        "reports-to",
+    );
+    let (_, report) = fx.check();
+    let loops = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "L091" && d.message.contains("comes back"))
+        .count();
+    assert_eq!(loops, 3, "each role of the loop is named");
+}

@@ -88,7 +88,7 @@ fn config_notify_is_retired_and_follow_up_steps_need_letters() {
     fx.edit("loket.toml", |t| {
         t.replacen("done-by = \"receipt\"", "done-by = \"notify\"", 1)
     });
-    let d = fx.assert_fires("L068", "loket.toml", 0);
+    let d = fx.assert_fires("L082", "loket.toml", 0);
     assert!(d.message.contains("notify"), "{}", d.message);
     let mut fx = Fixture::kudus();
     fx.edit("loket.toml", |t| {
@@ -96,7 +96,7 @@ fn config_notify_is_retired_and_follow_up_steps_need_letters() {
         let end = t[start..].find("[site]").unwrap() + start;
         format!("{}{}", &t[..start], &t[end..])
     });
-    let d = fx.assert_fires("L068", "loket.toml", 0);
+    let d = fx.assert_fires("L082", "loket.toml", 0);
     assert!(d.message.contains("no [letters]"), "{}", d.message);
 }
 
@@ -114,7 +114,7 @@ fn config_bad_format_and_unknown_roles_fire() {
     let msgs: Vec<_> = report
         .diagnostics
         .iter()
-        .filter(|d| d.code == "L068")
+        .filter(|d| d.code == "L082")
         .map(|d| d.message.clone())
         .collect();
     assert!(msgs.iter().any(|m| m.contains("number-format")), "{msgs:?}");

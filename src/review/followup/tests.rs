@@ -151,8 +151,16 @@ fn lumajang_walks_draft_paraf_signature_merge_and_receipt() {
     assert_eq!(ev.tickets[0].outcome, Outcome::Done);
     let done = super::done_records(&ev.tickets[0]);
     let kinds: Vec<Completion> = done.iter().map(|s| s.done_by).collect();
-    use Completion::*;
-    assert_eq!(kinds, [Draft, Review, Review, Merge, Receipt]);
+    assert_eq!(
+        kinds,
+        [
+            Completion::Draft,
+            Completion::Review,
+            Completion::Review,
+            Completion::Merge,
+            Completion::Receipt
+        ]
+    );
     assert_eq!(done[0].login.as_deref(), Some(KASI));
     assert_eq!(done[4].review_id, Some(3));
     assert_eq!(done[3].at, "2026-12-01T03:00:00Z");

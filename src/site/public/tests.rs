@@ -225,3 +225,44 @@ fn a_cached_summary_stands_in_for_an_unchanged_ticket() {
     assert!(!fresh[0].partial);
     assert_eq!(fresh[0].status, Status::Failed);
 }
+
+#[test]
+fn an_acting_officials_step_shows_the_prefixed_role_title_and_no_name() {
+    let record: Progress = toml::from_str(
+        r#"ticket = "KDS-24WBW-PV52C"
+outcome = "pending"
+pending-step = "disposisi-kabid"
+
+[[steps]]
+step = "permohonan"
+done-by = "submit"
+role = "pemohon"
+at = "2026-09-18T08:00:00+07:00"
+
+[[steps]]
+step = "disposisi-kadis"
+done-by = "review"
+role = "kepala-dinas"
+login = "sekdin-kominfo-kudus"
+at = "2026-09-18T08:15:00+07:00"
+acting = { kind = "plh", decree = "800/117/18.03/2026" }
+"#,
+    )
+    .unwrap();
+    let t = &tickets(
+        &instance(true),
+        &[record],
+        None,
+        Lang::Id,
+        &Summaries::new(),
+        None,
+    )[0];
+    let step = t
+        .timeline
+        .iter()
+        .find(|e| e.step.as_deref() == Some("disposisi-kadis"))
+        .unwrap();
+    assert_eq!(step.actor, "Plh. Kepala Dinas Komunikasi dan Informatika");
+    let json = serde_json::to_string(t).unwrap();
+    assert!(!json.contains("sekdin"), "{json}");
+}

@@ -93,7 +93,8 @@ pub(super) fn build(
                     no: def.and_then(|d| d.no),
                     title: completion_title(lang, s.done_by).to_string(),
                     detail,
-                    actor: role_title(config, &s.role),
+                    // "Plh. Kepala Dinas …" for an acting official; never a name.
+                    actor: crate::review::roles::acting_title(config, &s.role, s.acting.as_ref()),
                     when: Some(when(lang, tz, *ts)),
                     minutes,
                     minutes_text: minutes.map(|m| text::duration(lang, m)),
