@@ -73,10 +73,7 @@ pub fn run(
         RegisterFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         RegisterFormat::Csv => print!("{}", register::csv(&rows)?),
         RegisterFormat::Table => {
-            println!(
-                "{:<24} {:<10} {:<20} {}",
-                "NUMBER", "DATE", "TICKET", "SIGNER"
-            );
+            println!("{:<24} {:<10} {:<20} SIGNER", "NUMBER", "DATE", "TICKET");
             for r in &rows {
                 println!(
                     "{:<24} {:<10} {:<20} {}",

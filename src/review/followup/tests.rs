@@ -106,12 +106,11 @@ fn pending(ev: &Evaluation) -> Option<(String, String)> {
 }
 
 fn has(ev: &Evaluation, code: &str) -> bool {
-    ev.tickets[0].findings.iter().any(|f| f.code == code)
-        || ev.problems.iter().any(|p| p.contains(code))
-        || ev.tickets[0]
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains(code))
+    ev.problems.iter().any(|p| p.contains(code))
+        || ev.tickets.iter().any(|t| {
+            t.findings.iter().any(|f| f.code == code)
+                || t.reason.as_deref().is_some_and(|r| r.contains(code))
+        })
 }
 
 #[test]
@@ -245,4 +244,49 @@ fn receipt_needs_the_applicants_login() {
     assert_eq!(pending(&ev).unwrap().0, "diterima-pengguna");
     let ev = eval(&d, true, false);
     assert!(has(&ev, "A017"), "{ev:#?}");
+}
+
+/// Lumajang with a Plh. Kepala Dinas (`plh-kadis`) and a Plh. Kasi (`plh-kasi`) whose
+/// decrees run from 2026-11-01 to `until` (`until` a bare date counts whole).
+fn lumajang_with_delegations(until: &str) -> Config {
+    let text = format!(
+        "{}\n[[delegations]]\nrole = \"kepala-dinas\"\nlogin = \"plh-kadis\"\nkind = \"plh\"\nfrom = 2026-11-01\nuntil = {until}\ndecree = \"800/9/2.04/2026\"\n\n[[delegations]]\nrole = \"kepala-seksi\"\nlogin = \"plh-kasi\"\nkind = \"plh\"\nfrom = 2026-11-01\nuntil = {until}\ndecree = \"800/10/2.04/2026\"\n",
+        include_str!("../../../presets/lumajang.toml")
+    );
+    toml::from_str(&text).unwrap()
+}
+
+fn eval_with(cfg: &Config, d: &PullData) -> Evaluation {
+    let mut t = touched(&d.files, "", &head(true));
+    t.follow_up.as_mut().unwrap().processed = true;
+    evaluate(cfg, d, &t, true, Timestamp::UNIX_EPOCH)
+}
+
+#[test]
+fn acting_officials_draft_and_sign_within_their_window_only() {
+    let mut d = pull("plh-kasi", &[&letter()], None);
+    d.reviews.push(approve(1, KABID, 1));
+    d.reviews.push(approve(2, "plh-kadis", 2));
+    let cfg = lumajang_with_delegations("2026-12-01");
+    let ev = eval_with(&cfg, &d);
+    assert_eq!(
+        pending(&ev),
+        Some(("pengiriman".into(), "sekretaris-dinas".into()))
+    );
+    let done = super::done_records(&ev.tickets[0]);
+    assert_eq!(done[0].login.as_deref(), Some("plh-kasi"));
+    assert_eq!(
+        done[0].acting.as_ref().map(|a| a.decree.as_str()),
+        Some("800/10/2.04/2026")
+    );
+    assert!(done[1].acting.is_none(), "the Kabid holds the role");
+    assert_eq!(
+        done[2].acting.as_ref().map(|a| a.decree.as_str()),
+        Some("800/9/2.04/2026")
+    );
+    // The same pull request a day after the decrees ended: neither counts.
+    let cfg = lumajang_with_delegations("2026-11-30");
+    let ev = eval_with(&cfg, &d);
+    assert!(has(&ev, "A016"), "{ev:#?}");
+    assert_eq!(pending(&ev).unwrap().0, "draf-pemberitahuan");
 }
