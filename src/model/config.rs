@@ -441,6 +441,30 @@ impl Config {
             .collect()
     }
 
+    /// Whether step `i` of `sop` is beyond a request pull request's reviews: the
+    /// merge, apply, verify, draft and receipt steps wherever they are, and every step
+    /// after the first `apply` step (a paraf or signature there is a review on the
+    /// follow-up pull request, never on the request's).
+    pub fn after_merge(sop: &Sop, i: usize) -> bool {
+        let after_apply = sop
+            .steps
+            .iter()
+            .position(|s| *s.done_by.get_ref() == Completion::Apply)
+            .is_some_and(|apply| i > apply);
+        after_apply
+            || sop.steps.get(i).is_some_and(|s| {
+                matches!(
+                    s.done_by.get_ref(),
+                    Completion::Merge
+                        | Completion::Apply
+                        | Completion::Verify
+                        | Completion::Notify
+                        | Completion::Draft
+                        | Completion::Receipt
+                )
+            })
+    }
+
     pub fn primary_domain(&self) -> &str {
         self.mail
             .domains

@@ -98,12 +98,7 @@ impl Walk<'_> {
             let role = step.role.get_ref().as_str();
             let done_by = *step.done_by.get_ref();
             let state = match done_by {
-                Completion::Merge
-                | Completion::Apply
-                | Completion::Verify
-                | Completion::Notify
-                | Completion::Draft
-                | Completion::Receipt => StepState::AfterMerge,
+                _ if Config::after_merge(self.sop, i) => StepState::AfterMerge,
                 _ if at.blocked => StepState::Waiting,
                 Completion::Submit => {
                     at.previous = self.created.map(|c| (c, 0));
@@ -125,6 +120,8 @@ impl Walk<'_> {
                     StepState::Pending
                 }
                 Completion::Review => self.review(step, choice[i], &mut at, &mut status.findings),
+                // `after_merge` holds for every other kind.
+                _ => StepState::AfterMerge,
             };
             if matches!(state, StepState::Pending) {
                 if status.pending.is_none() {
@@ -329,17 +326,7 @@ impl Search<'_> {
     /// Whether the best so far completes every step that can be completed before
     /// the merge, so no other assignment can beat it.
     fn perfect(&self) -> bool {
-        self.sop.steps.iter().zip(&self.best.0).all(|(s, d)| {
-            *d || matches!(
-                s.done_by.get_ref(),
-                Completion::Merge
-                    | Completion::Apply
-                    | Completion::Verify
-                    | Completion::Notify
-                    | Completion::Draft
-                    | Completion::Receipt
-            )
-        })
+        (0..self.sop.steps.len()).all(|i| self.best.0[i] || Config::after_merge(self.sop, i))
     }
 
     fn step(&mut self, i: usize, previous: Option<Done>, blocked: bool) {
@@ -351,12 +338,7 @@ impl Search<'_> {
         }
         let step = &self.sop.steps[i];
         match step.done_by.get_ref() {
-            Completion::Merge
-            | Completion::Apply
-            | Completion::Verify
-            | Completion::Notify
-            | Completion::Draft
-            | Completion::Receipt => self.step(i + 1, previous, blocked),
+            _ if Config::after_merge(self.sop, i) => self.step(i + 1, previous, blocked),
             _ if blocked => self.step(i + 1, previous, blocked),
             Completion::Submit => {
                 self.done[i] = true;
@@ -404,6 +386,8 @@ impl Search<'_> {
                     self.step(i + 1, previous, self.sop.ordered);
                 }
             }
+            // `after_merge` holds for every other kind.
+            _ => self.step(i + 1, previous, blocked),
         }
     }
 }
