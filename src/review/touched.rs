@@ -177,6 +177,35 @@ fn request(t: &mut Touched, head: &Instance, path: &str, rel: String) {
     }
 }
 
+/// Whether `records/<ticket>.toml` at revision `rev` (the base branch, where only
+/// CI writes records: rule L074 and the history gate) says loket processed the
+/// ticket: what `loket review` trusts before judging a follow-up pull request. The
+/// instance lives at `prefix` in the repository of `dir`. Any read or parse
+/// failure is `false` (fail closed: the follow-up waits).
+pub fn processed_on_base(dir: &std::path::Path, prefix: &str, rev: &str, ticket: &str) -> bool {
+    use crate::model::record::{Outcome, Progress};
+    let rel = Progress::path_for(ticket);
+    let path = if prefix.is_empty() {
+        rel
+    } else {
+        format!("{prefix}/{rel}")
+    };
+    let read = || -> Option<Progress> {
+        let repo = git2::Repository::discover(dir).ok()?;
+        let commit = crate::check::revision::resolve(&repo, rev).ok()?;
+        let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+        let entry = tree.get_path(std::path::Path::new(&path)).ok()?;
+        if entry.filemode() == i32::from(git2::FileMode::Link) {
+            return None;
+        }
+        let blob = entry.to_object(&repo).ok()?.peel_to_blob().ok()?;
+        toml::from_str(std::str::from_utf8(blob.content()).ok()?).ok()
+    };
+    read().is_some_and(|p| {
+        p.ticket == ticket && matches!(p.outcome, Outcome::Processed | Outcome::Done)
+    })
+}
+
 /// The follow-up a changed `letters/<ticket>.toml` stands for, if the name is a
 /// ticket's letter file.
 fn follow_up_ref(head: &Instance, rel: &str) -> Option<FollowUpRef> {

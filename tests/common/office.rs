@@ -156,6 +156,7 @@ impl Office {
             contents: Default::default(),
             commits_count: None,
             changed_files_count: None,
+            merged_at: None,
         };
         self.forge.with(|s| s.pulls.insert(n, pull));
         n

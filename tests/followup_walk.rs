@@ -1,0 +1,226 @@
+//! Seed SOPs walked to their last step, as an office runs them: the request pull
+//! request reviewed on the fake forge (both flavors), merged, `loket apply
+//! --approvals forge` on main, then `loket letter --draft` and the follow-up pull
+//! request adding `letters/<ticket>.toml`, its reviews and merge, and `loket apply`
+//! again recording the follow-up steps. The status site built from the result must
+//! show every step done with its time and role, and status "selesai"; every record
+//! commit is the apply workflow's, written by loket.
+mod common;
+#[path = "common/fake_forge.rs"]
+mod fake_forge;
+#[path = "common/office.rs"]
+mod office;
+
+use fake_forge::{Flavor, Verdict, git, json_of};
+use jiff::{SignedDuration, Timestamp};
+use office::*;
+use serde_json::Value;
+
+const ADMIN: &str = "admin-helpdesk-kudus";
+
+fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// `loket review --pr n --format json` with the pull request's head checked out.
+fn review(o: &Office, n: u64) -> (i32, Value) {
+    git(&o.dir, &["checkout", "-q", &format!("pr-{n}")]);
+    let out = o.loket(&["review", "--pr", &n.to_string(), "--format", "json"]);
+    git(&o.dir, &["checkout", "-q", "main"]);
+    (code(&out), json_of(&out))
+}
+
+fn record(o: &Office, ticket: &str) -> toml::Table {
+    let text = std::fs::read_to_string(o.dir.join(format!("records/{ticket}.toml")))
+        .expect("record written");
+    toml::from_str(&text).unwrap()
+}
+
+/// The time of the step `id` in a record.
+fn step_at(r: &toml::Table, id: &str) -> Timestamp {
+    r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"].as_str() == Some(id))
+        .unwrap_or_else(|| panic!("step {id} in {r:#?}"))["at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn rfc(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Writes the next letter with `loket letter --draft` on main's work tree and
+/// returns its path and text, leaving the tree clean for the pull request.
+fn draft_letter(o: &Office, ticket: &str) -> (String, String) {
+    let out = o.loket(&["letter", "--draft", ticket, "--date", "2026-12-03"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let rel = format!("letters/{ticket}.toml");
+    let letter = std::fs::read_to_string(o.dir.join(&rel)).expect("letter drafted");
+    std::fs::remove_file(o.dir.join(&rel)).unwrap();
+    (rel, letter)
+}
+
+/// Sets pull request `n`'s opening time (the draft step's time).
+fn opened_at(o: &Office, n: u64, at: Timestamp) {
+    o.forge.with(|s| s.pull(n).created_at = rfc(at));
+}
+
+/// An approving review by `login` at `at`.
+fn approve_at(o: &Office, n: u64, login: &str, at: Timestamp) {
+    o.forge.with(|s| {
+        s.review(n, login, Verdict::Approve, 0, "");
+        s.pull(n).reviews.last_mut().unwrap().submitted_at = rfc(at);
+    });
+}
+
+/// Merges pull request `n`, the forge saying it merged at `at`.
+fn merge_at(o: &Office, n: u64, at: Timestamp) {
+    o.merge(n);
+    o.forge.with(|s| s.pull(n).merged_at = Some(rfc(at)));
+}
+
+/// The status site's JSON and page of `ticket`.
+fn site(o: &Office, ticket: &str) -> (Value, String) {
+    let out_dir = o.dir.join("state/site");
+    let out = o.loket(&["site", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let json: Value = serde_json::from_slice(
+        &std::fs::read(out_dir.join(format!("api/v1/tickets/{ticket}.json"))).unwrap(),
+    )
+    .unwrap();
+    let page = std::fs::read_to_string(out_dir.join(format!("t/{ticket}/index.html"))).unwrap();
+    (json, page)
+}
+
+/// Every SOP step appears on the timeline as a step with its time and role, and the
+/// status is "selesai".
+fn assert_every_step_done(o: &Office, ticket: &str, steps: &[(&str, &str)]) {
+    let (json, page) = site(o, ticket);
+    assert_eq!(json["status"], "done", "{json:#}");
+    assert_eq!(json["status_label"], "selesai", "{json:#}");
+    let timeline = json["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().all(|e| e["kind"] != "pending"),
+        "nothing pending: {json:#}"
+    );
+    let cfg: toml::Table =
+        toml::from_str(&std::fs::read_to_string(o.dir.join("loket.toml")).unwrap()).unwrap();
+    for (id, role) in steps {
+        let e = timeline
+            .iter()
+            .find(|e| e["kind"] == "step" && e["step"] == *id)
+            .unwrap_or_else(|| panic!("step {id} on the timeline: {json:#}"));
+        let title = cfg["roles"][*role]["title"].as_str().unwrap();
+        assert!(
+            e["actor"].as_str().unwrap().contains(title),
+            "step {id} by {title}: {e:#}"
+        );
+        assert!(e["when"]["at"].as_str().is_some(), "step {id} time: {e:#}");
+    }
+    assert!(
+        page.contains("selesai") || page.contains("Selesai"),
+        "{page}"
+    );
+    // No personal data of the request on the public page.
+    assert!(!page.contains("Hartono") && !page.contains(ADMIN), "{page}");
+    // Every commit touching records/ is the apply workflow's records commit.
+    let subjects = git(&o.dir, &["log", "--format=%s", "--", "records"]);
+    assert!(
+        subjects.lines().all(|s| s == "records: apply run"),
+        "{subjects}"
+    );
+}
+
+/// Kudus server access (SOP 555/967/18.03/2021): dispositions by the Kadis, Kabid
+/// and Kasi on the request, activation by apply, then step 6, the handover, on a
+/// follow-up pull request the admin opens and the Kasi (Super Admin) witnesses.
+fn kudus_server_handover(flavor: Flavor) {
+    let mut o = Office::new(flavor);
+    let n = o.open(OPERATOR, &Office::grant_files());
+    o.approve_sop(n);
+    let (exit, v) = review(&o, n);
+    assert_eq!(exit, 0, "{v:#}");
+    // Step 6 is not the request's: it waits for the follow-up.
+    let steps = v["tickets"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps.last().unwrap()["state"], "after-merge", "{v:#}");
+    o.merge(n);
+    let apply = o.apply();
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    assert!(o.keys().contains(GRANT_KEY));
+    let r = record(&o, GRANT);
+    assert_eq!(r["outcome"].as_str(), Some("processed"), "{r:#?}");
+    let activated = step_at(&r, "aktivasi");
+
+    // The follow-up pull request: the admin opens it with the drafted letter.
+    let (rel, letter) = draft_letter(&o, GRANT);
+    assert!(letter.contains("555/0001/18.03/2026"), "{letter}");
+    let f = o.open(ADMIN, &[(rel.as_str(), Some(letter))]);
+    opened_at(&o, f, activated + SignedDuration::from_mins(5));
+    let (exit, v) = review(&o, f);
+    assert_eq!(exit, 3, "the handover is pending: {v:#}");
+    assert_eq!(v["tickets"][0]["pending"]["step"], "serah-terima", "{v:#}");
+    assert_eq!(v["tickets"][0]["pending"]["role"], "kepala-seksi", "{v:#}");
+    // A reviewer of another role does not witness it.
+    approve_at(&o, f, KABID, activated + SignedDuration::from_mins(8));
+    let (exit, _) = review(&o, f);
+    assert_eq!(exit, 3);
+    approve_at(&o, f, KASI, activated + SignedDuration::from_mins(10));
+    let (exit, v) = review(&o, f);
+    assert_eq!(exit, 0, "{v:#}");
+    assert_eq!(v["tickets"][0]["outcome"], "done", "{v:#}");
+    merge_at(&o, f, activated + SignedDuration::from_mins(12));
+    let apply = o.apply();
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    let r = record(&o, GRANT);
+    assert_eq!(r["outcome"].as_str(), Some("done"), "{r:#?}");
+    assert_eq!(r["follow-up-pr"].as_integer(), Some(f as i64), "{r:#?}");
+    assert_eq!(
+        r["letter"]["number"].as_str(),
+        Some("555/0001/18.03/2026"),
+        "{r:#?}"
+    );
+    let handover = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"].as_str() == Some("serah-terima"))
+        .unwrap();
+    assert_eq!(handover["login"].as_str(), Some(KASI), "{handover:#?}");
+    assert_eq!(handover["done-by"].as_str(), Some("receipt"));
+    assert_every_step_done(
+        &o,
+        GRANT,
+        &[
+            ("permohonan", "pemohon"),
+            ("disposisi-kadis", "kepala-dinas"),
+            ("keputusan-kabid", "kepala-bidang"),
+            ("penugasan-kasi", "kepala-seksi"),
+            ("aktivasi", "admin"),
+            ("serah-terima", "kepala-seksi"),
+        ],
+    );
+    // A later run changes nothing.
+    let before = git(&o.dir, &["rev-parse", "HEAD"]);
+    let again = o.apply();
+    assert_eq!(code(&again), 0, "{}", text(&again));
+    assert_eq!(git(&o.dir, &["rev-parse", "HEAD"]), before);
+}
+
+mod github {
+    #[test]
+    fn kudus_server_handover() {
+        super::kudus_server_handover(super::Flavor::GitHub)
+    }
+}
+
+mod forgejo {
+    #[test]
+    fn kudus_server_handover() {
+        super::kudus_server_handover(super::Flavor::Forgejo)
+    }
+}
