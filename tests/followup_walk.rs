@@ -8,6 +8,8 @@
 mod common;
 #[path = "common/fake_forge.rs"]
 mod fake_forge;
+#[path = "common/mail.rs"]
+mod mail;
 #[path = "common/office.rs"]
 mod office;
 
@@ -211,10 +213,174 @@ fn kudus_server_handover(flavor: Flavor) {
     assert_eq!(git(&o.dir, &["rev-parse", "HEAD"]), before);
 }
 
+const LMJ: &str = "LMJ-24WBW-PV52C";
+const LMJ_ADDRESS: &str = "dimas.hartono@lumajangkab.go.id";
+const LMJ_KADIS: &str = "kadis-kominfo-lumajang";
+const LMJ_KABID: &str = "kabid-aptika-lumajang";
+const LMJ_KASI: &str = "kasi-ppispbe-lumajang";
+/// The applicant's own forge login, named in the request for the receipt.
+const APPLICANT: &str = "dimas-bpkad";
+
+/// The bundled Kudus mail request as a Lumajang one, naming the applicant's login.
+fn lumajang_files() -> Vec<(String, Option<String>)> {
+    let lmj = |t: String| {
+        t.replace("KDS-24WBW-PV52C", LMJ)
+            .replace("kuduskab.go.id", "lumajangkab.go.id")
+    };
+    let request = lmj(Office::bundled("requests/KDS-24WBW-PV52C.toml")).replace(
+        "contact = \"085163102747\"\n",
+        &format!("contact = \"085163102747\"\nlogin = \"{APPLICANT}\"\n"),
+    );
+    assert!(request.contains(APPLICANT));
+    vec![
+        (format!("requests/{LMJ}.toml"), Some(request)),
+        (
+            format!("accounts/mail/{LMJ_ADDRESS}.toml"),
+            Some(lmj(Office::bundled(MAIL_ACCOUNT))),
+        ),
+    ]
+}
+
+/// Lumajang mail accounts (SOP 427.53/4/2.04/2021) against a real Dovecot and
+/// Postfix: dispositions by the Kadis, Kabid and Kasi (steps 2-5), the account made
+/// and verified by apply (6-8), then the notification letter on a follow-up pull
+/// request: opened by the Kasi (9, draft), the Kabid's paraf (10), the Kadis's
+/// signature (11), the merge by the Sekdin (12, outgoing register), and the
+/// applicant's receipt after the merge (13), recorded by the next apply run.
+fn lumajang_letter_chain(flavor: Flavor) {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(server) = mail::MailServer::start_for(&tmp.path().join("srv"), "lumajangkab.go.id")
+    else {
+        return;
+    };
+    let admin = age::x25519::Identity::generate().to_public().to_string();
+    let config = format!(
+        "{}\n[backends]\nstate-dir = \"{state}\"\nadmin-recipient = \"{admin}\"\n\n{mail}\n",
+        Office::bundled("presets/lumajang.toml"),
+        state = tmp.path().join("state").display(),
+        mail = server.backend_toml(),
+    );
+    let mut o = Office::with_config(flavor, &config);
+    let files = lumajang_files();
+    let writes: Vec<Write> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    let n = o.open(APPLICANT, &writes);
+    o.review(n, LMJ_KADIS, Verdict::Approve, 10);
+    o.review(n, LMJ_KABID, Verdict::Approve, 20);
+    o.review(n, LMJ_KASI, Verdict::Approve, 30);
+    let (exit, v) = review(&o, n);
+    assert_eq!(exit, 0, "{v:#}");
+    // The letter's steps are not the request's: its reviews never complete them.
+    let states: Vec<&str> = v["tickets"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(4)
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert!(states.iter().all(|s| *s == "after-merge"), "{v:#}");
+    o.merge(n);
+    let apply = o.apply();
+    assert_eq!(code(&apply), 0, "{}\n{}", text(&apply), server.logs());
+    assert!(
+        std::fs::read_to_string(&server.passwd)
+            .unwrap()
+            .contains(LMJ_ADDRESS)
+    );
+    let r = record(&o, LMJ);
+    assert_eq!(r["outcome"].as_str(), Some("processed"), "{r:#?}");
+    let made = step_at(&r, "laporan-diterima");
+
+    // Step 9: the Kasi drafts the letter and opens the follow-up pull request.
+    let (rel, letter) = draft_letter(&o, LMJ);
+    assert!(letter.contains("427.53/001/2.04/2026"), "{letter}");
+    let f = o.open(LMJ_KASI, &[(rel.as_str(), Some(letter))]);
+    let at = |m| made + SignedDuration::from_mins(m);
+    opened_at(&o, f, at(5));
+    let (exit, v) = review(&o, f);
+    assert_eq!(exit, 3, "{v:#}");
+    assert_eq!(v["tickets"][0]["pending"]["step"], "draf-diterima-kabid");
+    assert_eq!(v["tickets"][0]["pending"]["role"], "kepala-bidang");
+    // The signature before the paraf does not count (SOP order); given again, it does.
+    approve_at(&o, f, LMJ_KADIS, at(8));
+    approve_at(&o, f, LMJ_KABID, at(12));
+    let (_, v) = review(&o, f);
+    assert_eq!(v["tickets"][0]["pending"]["step"], "tanda-tangan", "{v:#}");
+    approve_at(&o, f, LMJ_KADIS, at(20));
+    let (exit, v) = review(&o, f);
+    assert_eq!(exit, 0, "ready to merge: {v:#}");
+    assert_eq!(v["tickets"][0]["pending"]["step"], "pengiriman", "{v:#}");
+    assert_eq!(v["tickets"][0]["pending"]["role"], "sekretaris-dinas");
+    // Step 12: the Sekdin merges (registers and sends).
+    merge_at(&o, f, at(30));
+    let apply = o.apply();
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    let r = record(&o, LMJ);
+    assert_eq!(r["outcome"].as_str(), Some("processed"), "{r:#?}");
+    assert_eq!(
+        r["pending-step"].as_str(),
+        Some("diterima-pengguna"),
+        "{r:#?}"
+    );
+    let (json, _) = site(&o, LMJ);
+    assert_eq!(json["status"], "processed", "{json:#}");
+    // Step 13: the applicant confirms with an approving review on the merged pull
+    // request; the next apply run (the daily sweep) records it.
+    approve_at(&o, f, APPLICANT, at(60));
+    let apply = o.apply();
+    assert_eq!(code(&apply), 0, "{}", text(&apply));
+    let r = record(&o, LMJ);
+    assert_eq!(r["outcome"].as_str(), Some("done"), "{r:#?}");
+    let by = |id: &str| {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"].as_str() == Some(id))
+            .and_then(|s| s.get("login"))
+            .and_then(|l| l.as_str())
+            .map(String::from)
+    };
+    assert_eq!(by("draf-pemberitahuan").as_deref(), Some(LMJ_KASI));
+    assert_eq!(by("draf-diterima-kabid").as_deref(), Some(LMJ_KABID));
+    assert_eq!(by("tanda-tangan").as_deref(), Some(LMJ_KADIS));
+    assert_eq!(by("diterima-pengguna").as_deref(), Some(APPLICANT));
+    assert_every_step_done(
+        &o,
+        LMJ,
+        &[
+            ("permohonan", "pengguna"),
+            ("disposisi-kadis", "kepala-dinas"),
+            ("disposisi-kabid", "kepala-bidang"),
+            ("perintah-kasi", "kepala-seksi"),
+            ("pembuatan-akun", "admin"),
+            ("laporan-admin", "admin"),
+            ("laporan-diterima", "kepala-seksi"),
+            ("draf-pemberitahuan", "kepala-seksi"),
+            ("draf-diterima-kabid", "kepala-bidang"),
+            ("tanda-tangan", "kepala-dinas"),
+            ("pengiriman", "sekretaris-dinas"),
+            ("diterima-pengguna", "pengguna"),
+        ],
+    );
+    // The register lists the letter for the archivist.
+    let list = o.loket(&["letter", "--list", "--register-format", "csv"]);
+    assert_eq!(code(&list), 0, "{}", text(&list));
+    assert!(
+        text(&list).contains(&format!("427.53/001/2.04/2026,2026-12-03,{LMJ}")),
+        "{}",
+        text(&list)
+    );
+}
+
 mod github {
     #[test]
     fn kudus_server_handover() {
         super::kudus_server_handover(super::Flavor::GitHub)
+    }
+
+    #[test]
+    fn lumajang_letter_chain() {
+        super::lumajang_letter_chain(super::Flavor::GitHub)
     }
 }
 
@@ -222,5 +388,10 @@ mod forgejo {
     #[test]
     fn kudus_server_handover() {
         super::kudus_server_handover(super::Flavor::Forgejo)
+    }
+
+    #[test]
+    fn lumajang_letter_chain() {
+        super::lumajang_letter_chain(super::Flavor::Forgejo)
     }
 }
