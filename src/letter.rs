@@ -94,7 +94,7 @@ pub fn render(
         .iter()
         .find(|r| r.ticket == ticket)
         .ok_or_else(|| LetterError::NoRecord(ticket.to_string()))?;
-    if record.outcome != Outcome::Processed {
+    if !matches!(record.outcome, Outcome::Processed | Outcome::Done) {
         return Err(LetterError::NotProcessed {
             ticket: ticket.to_string(),
             outcome: record.outcome,

@@ -129,7 +129,10 @@ fn assert_every_step_done(o: &Office, ticket: &str, steps: &[(&str, &str)]) {
         "{page}"
     );
     // No personal data of the request on the public page.
-    assert!(!page.contains("Hartono") && !page.contains(ADMIN), "{page}");
+    for private in ["Hartono", ADMIN, APPLICANT] {
+        assert!(!page.contains(private), "{private}: {page}");
+        assert!(!json.to_string().contains(private), "{private}: {json:#}");
+    }
     // Every commit touching records/ is the apply workflow's records commit.
     let subjects = git(&o.dir, &["log", "--format=%s", "--", "records"]);
     assert!(
@@ -214,31 +217,109 @@ fn kudus_server_handover(flavor: Flavor) {
 }
 
 const LMJ: &str = "LMJ-24WBW-PV52C";
-const LMJ_ADDRESS: &str = "dimas.hartono@lumajangkab.go.id";
 const LMJ_KADIS: &str = "kadis-kominfo-lumajang";
 const LMJ_KABID: &str = "kabid-aptika-lumajang";
 const LMJ_KASI: &str = "kasi-ppispbe-lumajang";
 /// The applicant's own forge login, named in the request for the receipt.
 const APPLICANT: &str = "dimas-bpkad";
 
-/// The bundled Kudus mail request as a Lumajang one, naming the applicant's login.
-fn lumajang_files() -> Vec<(String, Option<String>)> {
-    let lmj = |t: String| {
-        t.replace("KDS-24WBW-PV52C", LMJ)
-            .replace("kuduskab.go.id", "lumajangkab.go.id")
-    };
-    let request = lmj(Office::bundled("requests/KDS-24WBW-PV52C.toml")).replace(
-        "contact = \"085163102747\"\n",
-        &format!("contact = \"085163102747\"\nlogin = \"{APPLICANT}\"\n"),
-    );
-    assert!(request.contains(APPLICANT));
-    vec![
-        (format!("requests/{LMJ}.toml"), Some(request)),
-        (
-            format!("accounts/mail/{LMJ_ADDRESS}.toml"),
-            Some(lmj(Office::bundled(MAIL_ACCOUNT))),
-        ),
-    ]
+/// An office of `preset` (ticket prefix `prefix`, mail domain `domain`) whose
+/// mail backend is a real Dovecot and Postfix, and the bundled Kudus mail request
+/// re-made for it (naming the applicant's login) with its account file, ready for
+/// a pull request. `None` where the daemons are missing outside CI.
+struct MailOffice {
+    o: Office,
+    server: mail::MailServer,
+    ticket: String,
+    address: String,
+    files: Vec<(String, Option<String>)>,
+    _tmp: tempfile::TempDir,
+}
+
+impl MailOffice {
+    fn start(flavor: Flavor, preset: &str, prefix: &str, domain: &str) -> Option<MailOffice> {
+        let tmp = tempfile::tempdir().unwrap();
+        let server = mail::MailServer::start_for(&tmp.path().join("srv"), domain)?;
+        let admin = age::x25519::Identity::generate().to_public().to_string();
+        let bundled = Office::bundled(&format!("presets/{preset}.toml"));
+        // The preset's own file backends give way to the real servers'.
+        let bundled = match bundled.find("\n[backends]") {
+            Some(i) => {
+                let end = bundled
+                    .find("\n[[servers]]")
+                    .or_else(|| bundled.find("\n[sops."));
+                format!("{}{}", &bundled[..i], &bundled[end.unwrap()..])
+            }
+            None => bundled,
+        };
+        let config = format!(
+            "{bundled}\n[backends]\nstate-dir = \"{state}\"\nadmin-recipient = \"{admin}\"\n\n{mail}\n",
+            state = tmp.path().join("state").display(),
+            mail = server.backend_toml(),
+        );
+        let ticket = format!("{prefix}-24WBW-PV52C");
+        let address = format!("dimas.hartono@{domain}");
+        let remake = |t: String| {
+            t.replace("KDS-24WBW-PV52C", &ticket)
+                .replace("kuduskab.go.id", domain)
+        };
+        let request = remake(Office::bundled("requests/KDS-24WBW-PV52C.toml")).replace(
+            "contact = \"085163102747\"\n",
+            &format!("contact = \"085163102747\"\nlogin = \"{APPLICANT}\"\n"),
+        );
+        assert!(request.contains(APPLICANT));
+        let files = vec![
+            (format!("requests/{ticket}.toml"), Some(request)),
+            (
+                format!("accounts/mail/{address}.toml"),
+                Some(remake(Office::bundled(MAIL_ACCOUNT))),
+            ),
+        ];
+        Some(MailOffice {
+            o: Office::with_config(flavor, &config),
+            server,
+            ticket,
+            address,
+            files,
+            _tmp: tmp,
+        })
+    }
+
+    /// The request pull request opened by the applicant, approved by `chain` in
+    /// order, merged and applied: the account made and verified on the real
+    /// servers. Returns the record after apply.
+    fn request_applied(&mut self, chain: &[&str]) -> toml::Table {
+        let writes: Vec<Write> = self
+            .files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.clone()))
+            .collect();
+        let n = self.o.open(APPLICANT, &writes);
+        for (k, login) in chain.iter().enumerate() {
+            let (exit, v) = review(&self.o, n);
+            assert_eq!(exit, 3, "waits for {login}: {v:#}");
+            self.o
+                .review(n, login, Verdict::Approve, 10 * (k as u32 + 1));
+        }
+        let (exit, v) = review(&self.o, n);
+        assert_eq!(exit, 0, "{v:#}");
+        // Steps after apply are never the request's: its reviews do not complete them.
+        let steps = v["tickets"][0]["steps"].as_array().unwrap();
+        let apply = steps.iter().position(|s| s["done-by"] == "apply").unwrap();
+        assert!(
+            steps[apply..].iter().all(|s| s["state"] == "after-merge"),
+            "{v:#}"
+        );
+        self.o.merge(n);
+        let out = self.o.apply();
+        assert_eq!(code(&out), 0, "{}\n{}", text(&out), self.server.logs());
+        assert!(
+            std::fs::read_to_string(&self.server.passwd)
+                .unwrap()
+                .contains(&self.address)
+        );
+        record(&self.o, &self.ticket)
+    }
 }
 
 /// Lumajang mail accounts (SOP 427.53/4/2.04/2021) against a real Dovecot and
@@ -248,87 +329,59 @@ fn lumajang_files() -> Vec<(String, Option<String>)> {
 /// signature (11), the merge by the Sekdin (12, outgoing register), and the
 /// applicant's receipt after the merge (13), recorded by the next apply run.
 fn lumajang_letter_chain(flavor: Flavor) {
-    let tmp = tempfile::tempdir().unwrap();
-    let Some(server) = mail::MailServer::start_for(&tmp.path().join("srv"), "lumajangkab.go.id")
-    else {
+    let Some(mut m) = MailOffice::start(flavor, "lumajang", "LMJ", "lumajangkab.go.id") else {
         return;
     };
-    let admin = age::x25519::Identity::generate().to_public().to_string();
-    let config = format!(
-        "{}\n[backends]\nstate-dir = \"{state}\"\nadmin-recipient = \"{admin}\"\n\n{mail}\n",
-        Office::bundled("presets/lumajang.toml"),
-        state = tmp.path().join("state").display(),
-        mail = server.backend_toml(),
-    );
-    let mut o = Office::with_config(flavor, &config);
-    let files = lumajang_files();
-    let writes: Vec<Write> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
-    let n = o.open(APPLICANT, &writes);
-    o.review(n, LMJ_KADIS, Verdict::Approve, 10);
-    o.review(n, LMJ_KABID, Verdict::Approve, 20);
-    o.review(n, LMJ_KASI, Verdict::Approve, 30);
-    let (exit, v) = review(&o, n);
-    assert_eq!(exit, 0, "{v:#}");
-    // The letter's steps are not the request's: its reviews never complete them.
-    let states: Vec<&str> = v["tickets"][0]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .skip(4)
-        .map(|s| s["state"].as_str().unwrap())
-        .collect();
-    assert!(states.iter().all(|s| *s == "after-merge"), "{v:#}");
-    o.merge(n);
-    let apply = o.apply();
-    assert_eq!(code(&apply), 0, "{}\n{}", text(&apply), server.logs());
-    assert!(
-        std::fs::read_to_string(&server.passwd)
-            .unwrap()
-            .contains(LMJ_ADDRESS)
-    );
-    let r = record(&o, LMJ);
+    let r = m.request_applied(&[LMJ_KADIS, LMJ_KABID, LMJ_KASI]);
     assert_eq!(r["outcome"].as_str(), Some("processed"), "{r:#?}");
+    assert_eq!(
+        r["pending-step"].as_str(),
+        Some("draf-pemberitahuan"),
+        "{r:#?}"
+    );
     let made = step_at(&r, "laporan-diterima");
+    assert_eq!(m.ticket, LMJ);
+    let o = &mut m.o;
 
     // Step 9: the Kasi drafts the letter and opens the follow-up pull request.
-    let (rel, letter) = draft_letter(&o, LMJ);
+    let (rel, letter) = draft_letter(o, LMJ);
     assert!(letter.contains("427.53/001/2.04/2026"), "{letter}");
     let f = o.open(LMJ_KASI, &[(rel.as_str(), Some(letter))]);
     let at = |m| made + SignedDuration::from_mins(m);
-    opened_at(&o, f, at(5));
-    let (exit, v) = review(&o, f);
+    opened_at(o, f, at(5));
+    let (exit, v) = review(o, f);
     assert_eq!(exit, 3, "{v:#}");
     assert_eq!(v["tickets"][0]["pending"]["step"], "draf-diterima-kabid");
     assert_eq!(v["tickets"][0]["pending"]["role"], "kepala-bidang");
     // The signature before the paraf does not count (SOP order); given again, it does.
-    approve_at(&o, f, LMJ_KADIS, at(8));
-    approve_at(&o, f, LMJ_KABID, at(12));
-    let (_, v) = review(&o, f);
+    approve_at(o, f, LMJ_KADIS, at(8));
+    approve_at(o, f, LMJ_KABID, at(12));
+    let (_, v) = review(o, f);
     assert_eq!(v["tickets"][0]["pending"]["step"], "tanda-tangan", "{v:#}");
-    approve_at(&o, f, LMJ_KADIS, at(20));
-    let (exit, v) = review(&o, f);
+    approve_at(o, f, LMJ_KADIS, at(20));
+    let (exit, v) = review(o, f);
     assert_eq!(exit, 0, "ready to merge: {v:#}");
     assert_eq!(v["tickets"][0]["pending"]["step"], "pengiriman", "{v:#}");
     assert_eq!(v["tickets"][0]["pending"]["role"], "sekretaris-dinas");
     // Step 12: the Sekdin merges (registers and sends).
-    merge_at(&o, f, at(30));
+    merge_at(o, f, at(30));
     let apply = o.apply();
     assert_eq!(code(&apply), 0, "{}", text(&apply));
-    let r = record(&o, LMJ);
+    let r = record(o, LMJ);
     assert_eq!(r["outcome"].as_str(), Some("processed"), "{r:#?}");
     assert_eq!(
         r["pending-step"].as_str(),
         Some("diterima-pengguna"),
         "{r:#?}"
     );
-    let (json, _) = site(&o, LMJ);
+    let (json, _) = site(o, LMJ);
     assert_eq!(json["status"], "processed", "{json:#}");
     // Step 13: the applicant confirms with an approving review on the merged pull
     // request; the next apply run (the daily sweep) records it.
-    approve_at(&o, f, APPLICANT, at(60));
+    approve_at(o, f, APPLICANT, at(60));
     let apply = o.apply();
     assert_eq!(code(&apply), 0, "{}", text(&apply));
-    let r = record(&o, LMJ);
+    let r = record(o, LMJ);
     assert_eq!(r["outcome"].as_str(), Some("done"), "{r:#?}");
     let by = |id: &str| {
         r["steps"]
@@ -345,7 +398,7 @@ fn lumajang_letter_chain(flavor: Flavor) {
     assert_eq!(by("tanda-tangan").as_deref(), Some(LMJ_KADIS));
     assert_eq!(by("diterima-pengguna").as_deref(), Some(APPLICANT));
     assert_every_step_done(
-        &o,
+        o,
         LMJ,
         &[
             ("permohonan", "pengguna"),
@@ -372,6 +425,99 @@ fn lumajang_letter_chain(flavor: Flavor) {
     );
 }
 
+/// Palangka Raya (SOP VI.6): the Kepala Seksi checks the data (step 2), the account
+/// made and tested by apply (3-4), then step 5, the username and password sent: the
+/// admin opens the follow-up pull request and the applicant confirms with an
+/// approving review before it is merged.
+fn palangka_raya_receipt(flavor: Flavor) {
+    let Some(mut m) = MailOffice::start(flavor, "palangka-raya", "PLK", "palangkaraya.go.id")
+    else {
+        return;
+    };
+    let r = m.request_applied(&["kasi-psdlp-palangkaraya"]);
+    assert_eq!(r["outcome"].as_str(), Some("processed"), "{r:#?}");
+    assert_eq!(r["pending-step"].as_str(), Some("konfirmasi"), "{r:#?}");
+    let tested = step_at(&r, "pengujian-akun");
+    let ticket = m.ticket.clone();
+    let o = &mut m.o;
+    let (rel, letter) = draft_letter(o, &ticket);
+    assert!(letter.contains("045.2/001/Diskominfo/2026"), "{letter}");
+    let f = o.open("sysadmin-palangkaraya", &[(rel.as_str(), Some(letter))]);
+    opened_at(o, f, tested + SignedDuration::from_mins(5));
+    let (exit, v) = review(o, f);
+    assert_eq!(exit, 3, "{v:#}");
+    assert_eq!(v["tickets"][0]["pending"]["step"], "konfirmasi", "{v:#}");
+    // Another login's approval is no receipt (A017); the applicant's is.
+    approve_at(
+        o,
+        f,
+        "kasi-psdlp-palangkaraya",
+        tested + SignedDuration::from_mins(7),
+    );
+    let (exit, _) = review(o, f);
+    assert_eq!(exit, 3);
+    approve_at(o, f, APPLICANT, tested + SignedDuration::from_mins(9));
+    let (exit, v) = review(o, f);
+    assert_eq!(exit, 0, "{v:#}");
+    merge_at(o, f, tested + SignedDuration::from_mins(10));
+    let out = o.apply();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let r = record(o, &ticket);
+    assert_eq!(r["outcome"].as_str(), Some("done"), "{r:#?}");
+    assert_every_step_done(
+        o,
+        &ticket,
+        &[
+            ("permohonan", "pemohon"),
+            ("pengecekan-data", "kepala-seksi"),
+            ("pembuatan-email", "admin"),
+            ("pengujian-akun", "admin"),
+            ("konfirmasi", "admin"),
+        ],
+    );
+}
+
+/// Kebumen (SOP 064/095): the operator checks (step 2) and apply issues the account
+/// (3), the SOP's last step: done at once, no follow-up.
+fn kebumen_done_at_apply(flavor: Flavor) {
+    let Some(mut m) = MailOffice::start(flavor, "kebumen", "KBM", "kebumenkab.go.id") else {
+        return;
+    };
+    let r = m.request_applied(&["op-kominfo-kebumen"]);
+    assert_eq!(r["outcome"].as_str(), Some("done"), "{r:#?}");
+    assert!(r.get("pending-step").is_none(), "{r:#?}");
+    assert_every_step_done(
+        &m.o,
+        &m.ticket,
+        &[
+            ("permohonan", "pemohon"),
+            ("pemeriksaan", "operator"),
+            ("penerbitan", "operator"),
+        ],
+    );
+}
+
+/// Kudus mail (SOP 555/965/18.03/2021): dispositions by the Kadis, Kabid and Kasi
+/// (steps 2-4) and the account made by apply (5), the SOP's last step.
+fn kudus_mail_done_at_apply(flavor: Flavor) {
+    let Some(mut m) = MailOffice::start(flavor, "kudus", "KDS", "kuduskab.go.id") else {
+        return;
+    };
+    let r = m.request_applied(&[KADIS, KABID, KASI]);
+    assert_eq!(r["outcome"].as_str(), Some("done"), "{r:#?}");
+    assert_every_step_done(
+        &m.o,
+        &m.ticket,
+        &[
+            ("permohonan", "pemohon"),
+            ("disposisi-kadis", "kepala-dinas"),
+            ("disposisi-kabid", "kepala-bidang"),
+            ("cek-nama", "kepala-seksi"),
+            ("pembuatan-akun", "admin"),
+        ],
+    );
+}
+
 mod github {
     #[test]
     fn kudus_server_handover() {
@@ -381,6 +527,21 @@ mod github {
     #[test]
     fn lumajang_letter_chain() {
         super::lumajang_letter_chain(super::Flavor::GitHub)
+    }
+
+    #[test]
+    fn palangka_raya_receipt() {
+        super::palangka_raya_receipt(super::Flavor::GitHub)
+    }
+
+    #[test]
+    fn kebumen_done_at_apply() {
+        super::kebumen_done_at_apply(super::Flavor::GitHub)
+    }
+
+    #[test]
+    fn kudus_mail_done_at_apply() {
+        super::kudus_mail_done_at_apply(super::Flavor::GitHub)
     }
 }
 
@@ -393,5 +554,20 @@ mod forgejo {
     #[test]
     fn lumajang_letter_chain() {
         super::lumajang_letter_chain(super::Flavor::Forgejo)
+    }
+
+    #[test]
+    fn palangka_raya_receipt() {
+        super::palangka_raya_receipt(super::Flavor::Forgejo)
+    }
+
+    #[test]
+    fn kebumen_done_at_apply() {
+        super::kebumen_done_at_apply(super::Flavor::Forgejo)
+    }
+
+    #[test]
+    fn kudus_mail_done_at_apply() {
+        super::kudus_mail_done_at_apply(super::Flavor::Forgejo)
     }
 }

@@ -1,6 +1,9 @@
 //! Writing apply outcomes into `records/<ticket>.toml` without a human: events
 //! (applied, verified, failed; when; which run) and, once verified, the SOP's
-//! apply/verify steps and the outcome `processed` ("telah diproses" on the site).
+//! apply/verify steps and the outcome: `done` ("selesai") when that was the SOP's
+//! last step, else `processed` ("telah diproses") until a follow-up pull request
+//! completes the rest (`crate::followup::record`). A repeat of a processed ticket's
+//! account (drift repair) is one `repaired` event.
 
 use std::path::Path;
 
@@ -64,6 +67,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
         },
     };
     p.kind = t.kind.or(p.kind);
+    let sop = p.kind.and_then(|k| config.sop_for(k)).map(|(_, s)| s);
     let events = repair(&p, &t.events);
     // The last gate before git: every detail without the run's secrets.
     p.events.extend(events.iter().cloned().map(|mut e| {
@@ -78,11 +82,12 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
     if failed {
         p.outcome = Outcome::Failed;
     } else if repaired {
-        // A repair changes no step and no outcome: the ticket stays as it was.
+        // A repair adds no step. A record from before `done` existed may say
+        // `processed` with every step recorded: it reads `done` now.
+        if p.outcome == Outcome::Processed {
+            settle(&mut p, sop);
+        }
     } else if verified {
-        p.outcome = Outcome::Processed;
-        p.pending_step = None;
-        let sop = t.kind.and_then(|k| config.sop_for(k)).map(|(_, s)| s);
         for step in sop.into_iter().flat_map(|s| s.steps.iter()) {
             let done_by = *step.done_by.get_ref();
             if !matches!(done_by, Completion::Apply | Completion::Verify)
@@ -113,6 +118,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
                 acting: None,
             });
         }
+        settle(&mut p, sop);
     }
     let text = toml::to_string(&p).map_err(|e| ApplyError::Record {
         path: path.clone(),
@@ -121,6 +127,32 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
     atomic_write(&path, text.as_bytes(), 0o644, None)?;
     super::fault::point("recorded");
     Ok(())
+}
+
+/// The outcome once the account is made and verified: `done` ("selesai") when
+/// every SOP step is recorded, else `processed` ("telah diproses") waiting for the
+/// first step left, which a follow-up pull request completes.
+/// (No SOP for the kind: processed, with nothing known to wait for.)
+fn settle(p: &mut Progress, sop: Option<&crate::model::config::Sop>) {
+    let Some(sop) = sop else {
+        p.outcome = Outcome::Processed;
+        p.pending_step = None;
+        return;
+    };
+    let left = sop
+        .steps
+        .iter()
+        .find(|st| !p.steps.iter().any(|r| &r.step == st.id.get_ref()));
+    match left {
+        Some(step) => {
+            p.outcome = Outcome::Processed;
+            p.pending_step = Some(step.id.get_ref().clone());
+        }
+        None => {
+            p.outcome = Outcome::Done;
+            p.pending_step = None;
+        }
+    }
 }
 
 /// A ticket already processed (or done) whose account is made again (drift
@@ -237,6 +269,64 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    /// A record holding the request's steps of `sop` (those before apply), as the
+    /// approvals gate writes them.
+    fn approved(root: &Path, cfg: &Config, ticket: &str, sop: &str) {
+        let steps = cfg.sops[sop]
+            .steps
+            .iter()
+            .take_while(|s| *s.done_by.get_ref() != Completion::Apply)
+            .map(|s| {
+                format!(
+                    "[[steps]]\nstep = \"{}\"\ndone-by = \"review\"\nrole = \"{}\"\nat = \"2026-11-25T09:00:00+07:00\"\n",
+                    s.id.get_ref(),
+                    s.role.get_ref()
+                )
+            })
+            .collect::<String>();
+        std::fs::write(
+            root.join(format!("records/{ticket}.toml")),
+            format!("ticket = \"{ticket}\"\noutcome = \"approved\"\n\n{steps}"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn every_step_recorded_is_done_and_steps_left_wait_for_the_follow_up() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("records")).unwrap();
+        let cfg = config();
+        let read = |t: &str| -> Progress {
+            toml::from_str(
+                &std::fs::read_to_string(d.path().join(format!("records/{t}.toml"))).unwrap(),
+            )
+            .unwrap()
+        };
+        let both = || vec![ev(EventKind::Applied), ev(EventKind::Verified)];
+        // Kudus mail: the account made is the SOP's last step.
+        approved(d.path(), &cfg, A, "email");
+        let t = TicketEvents {
+            ticket: A.into(),
+            kind: Some(RequestKind::MailCreate),
+            events: both(),
+        };
+        write(d.path(), &cfg, &t).unwrap();
+        let p = read(A);
+        assert_eq!(p.outcome, Outcome::Done);
+        assert_eq!(p.pending_step, None);
+        // Kudus server access: step 6, the handover, is left for the follow-up.
+        approved(d.path(), &cfg, B, "server");
+        let t = TicketEvents {
+            ticket: B.into(),
+            kind: Some(RequestKind::ServerGrant),
+            events: both(),
+        };
+        write(d.path(), &cfg, &t).unwrap();
+        let p = read(B);
+        assert_eq!(p.outcome, Outcome::Processed);
+        assert_eq!(p.pending_step.as_deref(), Some("serah-terima"));
     }
 
     #[test]
