@@ -518,7 +518,43 @@ fn kudus_mail_done_at_apply(flavor: Flavor) {
     );
 }
 
+/// A follow-up pull request for a ticket main's records do not show processed (the
+/// request merged, apply not yet run) completes nothing (A015), however approved;
+/// `loket letter --draft` refuses to write one.
+fn a_letter_before_apply_counts_for_nothing(flavor: Flavor) {
+    let mut o = Office::new(flavor);
+    let n = o.open(OPERATOR, &Office::grant_files());
+    o.approve_sop(n);
+    o.merge(n);
+    let out = o.loket(&["letter", "--draft", GRANT, "--date", "2026-12-03"]);
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    assert!(text(&out).contains("processed"), "{}", text(&out));
+    let letter = format!(
+        "ticket = \"{GRANT}\"\nnumber = \"555/0001/18.03/2026\"\nseq = 1\ndate = \"2026-12-03\"\n\
+         signer-role = \"kepala-dinas\"\nrequest-letter = \"1\"\nrequest-letter-date = \"2026-09-18\"\n"
+    );
+    let rel = format!("letters/{GRANT}.toml");
+    let f = o.open(ADMIN, &[(rel.as_str(), Some(letter))]);
+    o.review(f, KASI, Verdict::Approve, 40);
+    let (exit, v) = review(&o, f);
+    assert_eq!(exit, 3, "{v:#}");
+    let reason = v["tickets"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("A015") && reason.contains("not processed"),
+        "{v:#}"
+    );
+    assert!(
+        v["tickets"][0]["steps"].as_array().unwrap().is_empty(),
+        "{v:#}"
+    );
+}
+
 mod github {
+    #[test]
+    fn a_letter_before_apply_counts_for_nothing() {
+        super::a_letter_before_apply_counts_for_nothing(super::Flavor::GitHub)
+    }
+
     #[test]
     fn kudus_server_handover() {
         super::kudus_server_handover(super::Flavor::GitHub)
