@@ -353,6 +353,26 @@ fn lumajang_letter_chain(flavor: Flavor) {
     assert_eq!(exit, 3, "{v:#}");
     assert_eq!(v["tickets"][0]["pending"]["step"], "draf-diterima-kabid");
     assert_eq!(v["tickets"][0]["pending"]["role"], "kepala-bidang");
+    // Left past its standard time, the paraf is reminded to the Kabid on the
+    // follow-up pull request (`loket remind` on main).
+    let late = rfc(at(5) + SignedDuration::from_hours(24 * 4));
+    let out = o.loket(&["remind", "--now", &late, "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let v = json_of(&out);
+    let rep = v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["pr"] == f)
+        .unwrap_or_else(|| panic!("PR {f} reported: {v:#}"));
+    assert_eq!(rep["overdue"][0]["step"], "draf-diterima-kabid", "{v:#}");
+    assert!(
+        rep["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("@{LMJ_KABID}")),
+        "{v:#}"
+    );
     // The signature before the paraf does not count (SOP order); given again, it does.
     approve_at(o, f, LMJ_KADIS, at(8));
     approve_at(o, f, LMJ_KABID, at(12));

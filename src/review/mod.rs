@@ -28,7 +28,7 @@ use crate::model::record::{Outcome, StepRecord};
 use crate::model::{Completion, Config, RequestKind};
 use rules::PrFacts;
 use steps::ticket_status;
-pub use touched::{TicketRef, Touched, processed_on_base, touched};
+pub use touched::{TicketRef, Touched, follow_up_from_checkout, processed_on_base, touched};
 
 /// Words that, opening a changes-requested review, make it a refusal.
 pub const REFUSAL_PREFIXES: &[&str] = &["ditolak", "refused"];

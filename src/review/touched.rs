@@ -206,6 +206,37 @@ pub fn processed_on_base(dir: &std::path::Path, prefix: &str, rev: &str, ticket:
     })
 }
 
+/// Fills a follow-up's request facts and processed flag from the base branch's
+/// checkout at `root` (its `requests/` and CI's `records/`), for callers that read
+/// only the pull request's files from the forge (`loket remind` on the main
+/// branch). Anything unreadable leaves the follow-up as it was (not processed).
+pub fn follow_up_from_checkout(f: &mut FollowUpRef, root: &std::path::Path) {
+    use crate::model::record::{Outcome, Progress};
+    let rel = format!("{REQUESTS_DIR}/{}.toml", f.ticket);
+    if let Ok(text) = crate::model::regular::read_to_string(&root.join(&rel)) {
+        let inst = Instance::from_files(root, vec![(rel, text)]);
+        if let Some(r) = inst
+            .requests
+            .first()
+            .filter(|r| r.value.ticket() == f.ticket)
+        {
+            f.kind = Some(r.value.kind());
+            f.applicant_login = r
+                .value
+                .applicant
+                .login
+                .as_ref()
+                .map(|l| l.get_ref().clone());
+        }
+    }
+    let record = crate::model::regular::read_to_string(&root.join(Progress::path_for(&f.ticket)))
+        .ok()
+        .and_then(|t| toml::from_str::<Progress>(&t).ok());
+    f.processed = record.is_some_and(|p| {
+        p.ticket == f.ticket && matches!(p.outcome, Outcome::Processed | Outcome::Done)
+    });
+}
+
 /// The follow-up a changed `letters/<ticket>.toml` stands for, if the name is a
 /// ticket's letter file.
 fn follow_up_ref(head: &Instance, rel: &str) -> Option<FollowUpRef> {
