@@ -569,7 +569,43 @@ fn a_letter_before_apply_counts_for_nothing(flavor: Flavor) {
     );
 }
 
+/// A letter merged without the Kabid's paraf and the Kadis's signature (an admin
+/// bypassing the branch rules) records nothing: apply names it REFUSED and fails
+/// the job, and the ticket stays processed, waiting for the paraf.
+fn lumajang_unsigned_letter_is_refused(flavor: Flavor) {
+    let Some(mut m) = MailOffice::start(flavor, "lumajang", "LMJ", "lumajangkab.go.id") else {
+        return;
+    };
+    let r = m.request_applied(&[LMJ_KADIS, LMJ_KABID, LMJ_KASI]);
+    let made = step_at(&r, "laporan-diterima");
+    let o = &mut m.o;
+    let (rel, letter) = draft_letter(o, LMJ);
+    let f = o.open(LMJ_KASI, &[(rel.as_str(), Some(letter))]);
+    opened_at(o, f, made + SignedDuration::from_mins(5));
+    merge_at(o, f, made + SignedDuration::from_mins(6));
+    let out = o.apply();
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        text(&out).contains("REFUSED") && text(&out).contains("A013"),
+        "{}",
+        text(&out)
+    );
+    let r = record(o, LMJ);
+    assert_eq!(r["outcome"].as_str(), Some("processed"), "{r:#?}");
+    assert!(r.get("letter").is_none(), "{r:#?}");
+    assert_eq!(
+        r["pending-step"].as_str(),
+        Some("draf-pemberitahuan"),
+        "{r:#?}"
+    );
+}
+
 mod github {
+    #[test]
+    fn lumajang_unsigned_letter_is_refused() {
+        super::lumajang_unsigned_letter_is_refused(super::Flavor::GitHub)
+    }
+
     #[test]
     fn a_letter_before_apply_counts_for_nothing() {
         super::a_letter_before_apply_counts_for_nothing(super::Flavor::GitHub)

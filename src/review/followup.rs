@@ -308,24 +308,32 @@ pub(super) fn ticket_status(
     status
 }
 
-/// Every follow-up step done: done. Otherwise, on an open pull request whose only
-/// pending steps are the merge and what follows it: approved (ready to merge).
+/// Every follow-up step done: done. Otherwise approved (ready to merge, or merged
+/// rightly) when every step left may wait for the merge: on an open pull request,
+/// the merge step and what follows it; once merged, only steps after the merge step
+/// and receipts (which the applicant may give after it). A merge that left a paraf
+/// or a signature behind is pending, and `loket apply` refuses to record it.
 fn outcome(status: &TicketStatus, data: &PullData) -> Outcome {
-    let Some(p) = &status.pending else {
+    if status.pending.is_none() {
         return Outcome::Done;
-    };
+    }
     let merge_at = status
         .steps
         .iter()
         .position(|s| s.done_by == Completion::Merge);
-    let pending_at = status.steps.iter().position(|s| s.id == p.step);
-    match (merge_at, pending_at) {
-        (Some(m), Some(i)) if i >= m && !data.pull.merged => Outcome::Approved,
-        (_, Some(i)) if data.pull.merged && status.steps[..i].iter().all(is_done) => {
-            // Merged; what is left is the receipt after it.
-            Outcome::Approved
-        }
-        _ => Outcome::Pending,
+    let after_merge = |i: usize, s: &StepStatus| {
+        s.done_by == Completion::Receipt || merge_at.is_some_and(|m| i > m)
+    };
+    let left = || status.steps.iter().enumerate().filter(|(_, s)| !is_done(s));
+    let ready = if data.pull.merged {
+        left().all(|(i, s)| after_merge(i, s))
+    } else {
+        merge_at.is_some() && left().all(|(i, s)| Some(i) == merge_at || after_merge(i, s))
+    };
+    if ready {
+        Outcome::Approved
+    } else {
+        Outcome::Pending
     }
 }
 

@@ -290,3 +290,18 @@ fn acting_officials_draft_and_sign_within_their_window_only() {
     assert!(has(&ev, "A016"), "{ev:#?}");
     assert_eq!(pending(&ev).unwrap().0, "draf-pemberitahuan");
 }
+
+#[test]
+fn a_merge_before_the_paraf_and_signature_is_not_mergeable() {
+    // Merged with only the draft done: pending, so apply refuses to record it.
+    let d = pull(KASI, &[&letter()], Some("2026-12-01T03:00:00Z"));
+    let ev = eval(&d, true, true);
+    assert_eq!(ev.tickets[0].outcome, Outcome::Pending, "{ev:#?}");
+    assert!(!super::mergeable(&ev.tickets[0]));
+    // Merged after the signature: only the receipt is left, which may follow.
+    let mut d = d;
+    d.reviews.push(approve(1, KABID, 1));
+    d.reviews.push(approve(2, KADIS, 2));
+    let ev = eval(&d, true, true);
+    assert!(super::mergeable(&ev.tickets[0]), "{ev:#?}");
+}
