@@ -28,6 +28,19 @@ pub struct TicketEvents {
 /// must be one of the office's (it names the file), and an existing record must be
 /// a regular file that is this ticket's record.
 pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), ApplyError> {
+    let (path, text) = render(root, config, t)?;
+    atomic_write(&path, text.as_bytes(), 0o644, None)?;
+    super::fault::point("recorded");
+    Ok(())
+}
+
+/// The record [`write`] would write for `t`, and where: the ticket's record read,
+/// checked, with the events appended and the outcome updated. Writes nothing.
+pub fn render(
+    root: &Path,
+    config: &Config,
+    t: &TicketEvents,
+) -> Result<(std::path::PathBuf, String), ApplyError> {
     let path = root.join(Progress::path_for(&t.ticket));
     let bad = |message: String| ApplyError::Record {
         path: path.clone(),
@@ -124,9 +137,7 @@ pub fn write(root: &Path, config: &Config, t: &TicketEvents) -> Result<(), Apply
         path: path.clone(),
         message: e.to_string(),
     })?;
-    atomic_write(&path, text.as_bytes(), 0o644, None)?;
-    super::fault::point("recorded");
-    Ok(())
+    Ok((path, text))
 }
 
 /// The outcome once the account is made and verified: `done` ("selesai") when

@@ -45,12 +45,12 @@ pub struct LetterArgs {
     ticket: Option<String>,
     #[command(flatten)]
     register: super::letters::RegisterArgs,
-    /// Write here instead of standard output (HTML, or PDF with --pdf).
-    #[arg(long)]
+    /// Write the HTML here instead of standard output.
+    #[arg(long, conflicts_with = "pdf")]
     out: Option<PathBuf>,
-    /// Print to PDF with headless Chromium (needs --out).
-    #[arg(long, requires = "out")]
-    pdf: bool,
+    /// Print to PDF with headless Chromium into FILE and print the PDF's SHA-256.
+    #[arg(long, value_name = "FILE")]
+    pdf: Option<PathBuf>,
     /// The outgoing-letter number from the office's register.
     #[arg(long)]
     number: Option<String>,
@@ -309,16 +309,20 @@ pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
         signer: a.signer,
     };
     let html = letter::render(&data, &templates, &ticket, &opts)?;
-    match (&a.out, a.pdf) {
-        (Some(out), true) => {
-            letter::print_pdf(&a.chromium, &html, out)?;
-            eprintln!("wrote {} (private: do not publish)", out.display());
-        }
-        (Some(out), false) => {
+    if let Some(file) = a.pdf {
+        letter::print_pdf(&a.chromium, &html, &file)?;
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        eprintln!("wrote {} (private: do not publish)", file.display());
+        // The digest the verification page shows once the letter is recorded.
+        println!("{}", letter::sha256_hex(&bytes));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &a.out {
+        Some(out) => {
             std::fs::write(out, &html).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {} (private: do not publish)", out.display());
         }
-        (None, _) => print!("{html}"),
+        None => print!("{html}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -61,6 +61,10 @@ pub struct Office {
     #[serde(default)]
     pub website: Option<String>,
     pub time_zone: Spanned<TimeZone>,
+    /// The regional emblem (lambang daerah) for the letterhead: an image file inside
+    /// the instance (PNG, JPEG or SVG), read as a regular file. Checked by L081.
+    #[serde(default)]
+    pub emblem: Option<Spanned<String>>,
     /// Ticket prefix, 2–5 capital letters, e.g. `KDS`.
     pub ticket_prefix: Spanned<String>,
     /// Whether the office requires a NIP on every request.
@@ -153,6 +157,16 @@ pub struct Role {
     /// Forge logins that hold the role.
     #[serde(default)]
     pub logins: Vec<Spanned<String>>,
+    /// The official who holds the role, printed under the letters they sign
+    /// (Permendagri 1/2023: name, rank, NIP). Officials' names are public; their
+    /// NIP appears on letters only, never on the site. Checked by L080.
+    #[serde(default)]
+    pub official_name: Option<Spanned<String>>,
+    /// Rank (pangkat/golongan), e.g. "Pembina Utama Muda (IV/c)".
+    #[serde(default)]
+    pub official_rank: Option<Spanned<String>>,
+    #[serde(default)]
+    pub official_nip: Option<Spanned<String>>,
     /// The role a reminder escalates to (`loket remind`); default: the role of the
     /// SOP's preceding review step.
     #[serde(default)]

@@ -14,6 +14,7 @@ pub mod model;
 pub mod public;
 pub mod render;
 pub mod revision;
+pub mod standard;
 pub mod stats;
 pub mod summaries;
 pub mod templates;
