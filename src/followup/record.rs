@@ -15,8 +15,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::FollowUpError;
-use crate::model::letter::LetterFile;
-use crate::model::record::{Outcome, Progress};
+use crate::model::config::Completion;
+use crate::model::letter::{Acting, LetterFile};
+use crate::model::record::{Outcome, Progress, StepRecord};
 use crate::model::{Config, Loaded};
 use crate::review::followup::{done_records, mergeable};
 use crate::review::history_gate::HistoryGate;
@@ -114,8 +115,10 @@ fn one(
     }
     let done = done_records(t);
     p.steps.retain(|s| !done.iter().any(|d| d.step == s.step));
+    let mut issued = letter.value.issued();
+    issued.acting = signer_acting(&done, &issued.signer_role);
     p.steps.extend(done);
-    p.letter = Some(letter.value.issued());
+    p.letter = Some(issued);
     p.follow_up_pr = Some(pr);
     p.pending_step = t.pending.as_ref().map(|s| s.step.clone());
     let sop = p.kind.and_then(|k| config.sop_for(k)).map(|(_, s)| s);
@@ -132,6 +135,15 @@ fn one(
     Ok(pr)
 }
 
+/// The signer's acting status (Plt/Plh/Pj and decree): that of the follow-up's
+/// review by the signing role (the signature), if an acting official gave it.
+fn signer_acting(done: &[StepRecord], signer_role: &str) -> Option<Acting> {
+    done.iter()
+        .rev()
+        .find(|s| s.done_by == Completion::Review && s.role == signer_role)
+        .and_then(|s| s.acting.clone())
+}
+
 fn write(root: &Path, p: &Progress) -> Result<(), FollowUpError> {
     let path = root.join(Progress::path_for(&p.ticket));
     let text = toml::to_string(p).map_err(|e| FollowUpError::Write {
@@ -144,4 +156,39 @@ fn write(root: &Path, p: &Progress) -> Result<(), FollowUpError> {
             message: e.to_string(),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::letter::ActingKind;
+
+    fn step(role: &str, done_by: Completion, acting: Option<Acting>) -> StepRecord {
+        StepRecord {
+            step: format!("{role}-step"),
+            done_by,
+            role: role.into(),
+            login: Some("x".into()),
+            at: "2026-12-01T02:00:00Z".into(),
+            review_id: Some(1),
+            acting,
+        }
+    }
+
+    #[test]
+    fn the_letter_is_signed_as_acting_only_when_the_signature_was() {
+        let plh = Acting {
+            kind: ActingKind::Plh,
+            decree: "800/9/2.04/2026".into(),
+        };
+        let done = [
+            step("kepala-seksi", Completion::Draft, Some(plh.clone())),
+            step("kepala-bidang", Completion::Review, None),
+            step("kepala-dinas", Completion::Review, Some(plh.clone())),
+        ];
+        assert_eq!(signer_acting(&done, "kepala-dinas"), Some(plh));
+        // An acting drafter does not make the signer acting.
+        assert_eq!(signer_acting(&done[..2], "kepala-dinas"), None);
+        assert_eq!(signer_acting(&done, "kepala-bidang"), None);
+    }
 }
