@@ -11,6 +11,7 @@ use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::charts;
 use super::model::Model;
 use super::public::{self, PublicTicket};
 use super::standard;
@@ -71,6 +72,10 @@ struct KindStats<'a> {
     standard_text: Option<&'a str>,
     standard_scope: Option<&'a str>,
     groups: Vec<&'a Group>,
+    /// Median and p90 of the total per month, against the standard.
+    month_chart: Option<charts::Chart>,
+    /// Per group (month), its steps' chart.
+    step_charts: Vec<Option<charts::Chart>>,
 }
 
 #[derive(Serialize)]
@@ -226,6 +231,7 @@ pub fn render_model(
             minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
         Ok(templates.render(name, ctx)?.into_bytes())
     };
+    let ticket_feed = |t: &PublicTicket| super::feeds::ticket_feed(t, lang, tz, &site_url);
     let pages = AtomicUsize::new(0);
     let put = |path: &str, bytes: Vec<u8>| -> Result<(), SiteError> {
         pages.fetch_add(1, Ordering::Relaxed);
@@ -274,8 +280,13 @@ pub fn render_model(
                     standard_text: g.standard_text.as_deref(),
                     standard_scope: g.standard_scope.as_deref(),
                     groups: vec![g],
+                    month_chart: None,
+                    step_charts: Vec::new(),
                 }),
             }
+        }
+        for k in &mut kinds {
+            (k.month_chart, k.step_charts) = charts::of_kind(lang, &k.groups);
         }
         put(
             "statistik/index.html",
@@ -315,6 +326,10 @@ pub fn render_model(
         }
         bytes.extend_from_slice(b"\n]}\n");
         put("api/v1/index.json", bytes)?;
+        for (id, feed) in super::feeds::service_feeds(tickets, config, lang, &site_url) {
+            let path = format!("sop/{id}/atom.xml");
+            put(&path, page("atom.xml", 2, context! { feed => sv(&feed) })?)?;
+        }
 
         Ok(())
     };
@@ -325,14 +340,14 @@ pub fn render_model(
     timings.mark("fixed pages, statistics, index");
     tickets
         .par_iter()
-        .try_for_each(|t| ticket_files(t, &page, sink))?;
+        .try_for_each(|t| ticket_files(t, &page, &ticket_feed, sink))?;
     timings.mark("ticket pages and JSON");
     Ok(Summary {
         tickets: tickets.len(),
         pages: pages.into_inner()
             + tickets
                 .iter()
-                .map(|t| 2 + usize::from(t.has_letter))
+                .map(|t| 3 + usize::from(t.has_letter))
                 .sum::<usize>(),
     })
 }
@@ -345,12 +360,13 @@ type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Syn
 pub(super) struct TicketPaths {
     json: String,
     html: String,
+    feed: String,
     letter: Option<String>,
 }
 
 impl TicketPaths {
     pub(super) fn each(&self) -> Vec<&str> {
-        let mut v = vec![self.json.as_str(), self.html.as_str()];
+        let mut v = vec![self.json.as_str(), self.html.as_str(), self.feed.as_str()];
         v.extend(self.letter.as_deref());
         v
     }
@@ -360,13 +376,19 @@ pub(super) fn ticket_paths(t: &PublicTicket) -> TicketPaths {
     TicketPaths {
         json: format!("api/v1/tickets/{}.json", t.ticket),
         html: format!("t/{}/index.html", t.ticket),
+        feed: format!("t/{}/atom.xml", t.ticket),
         letter: t
             .has_letter
             .then(|| format!("surat/{}/index.html", t.ticket)),
     }
 }
 
-fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
+fn ticket_files(
+    t: &PublicTicket,
+    page: &PageFn,
+    feed: &dyn Fn(&PublicTicket) -> super::feeds::Feed,
+    sink: &dyn Sink,
+) -> Result<(), SiteError> {
     if t.partial {
         // Known by its summary only: its files were kept (see `model::keep_unchanged`).
         return Ok(());
@@ -383,6 +405,10 @@ fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), 
     if !(same && sink.reuse(html_path)?) {
         let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
         sink.put(html_path, &html)?;
+    }
+    if !(same && sink.reuse(&paths.feed)?) {
+        let xml = page("atom.xml", 2, context! { feed => sv(feed(t)) })?;
+        sink.put(&paths.feed, &xml)?;
     }
     if let Some(path) = &paths.letter
         && !(same && sink.reuse(path)?)

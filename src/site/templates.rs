@@ -28,6 +28,8 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("404.html", include_str!("../../templates/404.html")),
     ("surat.html", include_str!("../../templates/surat.html")),
     ("letter.html", include_str!("../../templates/letter.html")),
+    ("atom.xml", include_str!("../../templates/atom.xml")),
+    ("chart.html", include_str!("../../templates/chart.html")),
 ];
 pub const STYLE: &str = include_str!("../../site/style.css");
 pub const SCRIPT: &str = include_str!("../../site/loket.js");
