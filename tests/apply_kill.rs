@@ -367,7 +367,7 @@ fn killed_applies_leave_no_ticket_behind() {
             assert!(file.is_empty() || file.ends_with('\n'), "torn passwd-file");
             let open: Vec<String> = outcomes(&inst)
                 .into_iter()
-                .filter(|(_, o)| *o != Outcome::Processed)
+                .filter(|(_, o)| *o != Outcome::Done)
                 .map(|(t, _)| t)
                 .collect();
             let (planned, retries) = planned_tickets(&inst);
@@ -438,9 +438,9 @@ fn assert_trial_finished(
 ) {
     let left: Vec<_> = outcomes(inst)
         .into_iter()
-        .filter(|(_, o)| *o != Outcome::Processed)
+        .filter(|(_, o)| *o != Outcome::Done)
         .collect();
-    assert!(left.is_empty(), "{ctx}\nnot processed: {left:?}");
+    assert!(left.is_empty(), "{ctx}\nnot done: {left:?}");
     assert_eq!(outcomes(inst).len(), n);
     for dir in [state.to_path_buf(), inst.join("records")] {
         assert_eq!(temps(&dir), Vec::<PathBuf>::new(), "{ctx}");

@@ -75,7 +75,7 @@ fn a_run_killed_while_the_next_batch_is_sealed_is_finished_by_the_next() {
         let plan = loket(&inst, &["plan"]);
         assert_eq!(code(&plan), 0, "prepared:{at}: {}", text(&plan));
         assert!(
-            outcomes(&inst).values().all(|o| *o == Outcome::Processed),
+            outcomes(&inst).values().all(|o| *o == Outcome::Done),
             "prepared:{at}"
         );
         assert_eq!(temps(tmp.path()), Vec::<PathBuf>::new(), "prepared:{at}");

@@ -406,13 +406,13 @@ fn a_broken_record_stops_the_build_and_keeps_the_old_site() {
     let before = site::read_site(&out);
     std::fs::write(
         inst.join("records/KDS-24WBW-PV52C.toml"),
-        "ticket = \"KDS-24WBW-PV52C\"\noutcome = \"done\"\n",
+        "ticket = \"KDS-24WBW-PV52C\"\noutcome = \"finished\"\n",
     )
     .unwrap();
     let (ok, err) = site::try_build(&inst, &out, &[]);
     assert!(!ok);
     assert!(err.contains("records/KDS-24WBW-PV52C.toml:2:11"), "{err}");
-    assert!(err.contains("unknown variant `done`"), "{err}");
+    assert!(err.contains("unknown variant `finished`"), "{err}");
     assert_eq!(site::read_site(&out), before, "the published site changed");
 }
 

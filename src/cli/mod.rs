@@ -5,6 +5,7 @@ pub mod apply;
 pub mod check;
 pub mod doctor;
 pub mod init;
+pub mod letters;
 pub mod new;
 pub mod remind;
 pub mod review;

@@ -41,7 +41,10 @@ pub struct Args {
 #[derive(clap::Args)]
 pub struct LetterArgs {
     /// The ticket number, e.g. KDS-7HQ4M-2XR9P.
-    ticket: String,
+    #[arg(required_unless_present_any = ["draft", "list"])]
+    ticket: Option<String>,
+    #[command(flatten)]
+    register: super::letters::RegisterArgs,
     /// Write the HTML here instead of standard output.
     #[arg(long, conflicts_with = "pdf")]
     out: Option<PathBuf>,
@@ -292,6 +295,10 @@ fn publish(
 }
 
 pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
+    if let Some(code) = super::letters::run(dir, &a.register, a.date)? {
+        return Ok(code);
+    }
+    let ticket = a.ticket.clone().unwrap_or_default();
     let Some(data) = load_checked(dir, None, &mut Timings::from_env())? else {
         return Ok(ExitCode::from(1));
     };
@@ -301,7 +308,7 @@ pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
         date: a.date,
         signer: a.signer,
     };
-    let html = letter::render(&data, &templates, &a.ticket, &opts)?;
+    let html = letter::render(&data, &templates, &ticket, &opts)?;
     if let Some(file) = a.pdf {
         letter::print_pdf(&a.chromium, &html, &file)?;
         let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;

@@ -152,7 +152,7 @@ pub fn render(
         .find(|r| r.ticket == ticket)
         .ok_or_else(|| LetterError::NoRecord(ticket.to_string()))?;
     // NOTE(followup): once `Outcome::Done` exists, a finished ticket has a letter too.
-    if record.outcome != Outcome::Processed {
+    if !matches!(record.outcome, Outcome::Processed | Outcome::Done) {
         return Err(LetterError::NotProcessed {
             ticket: ticket.to_string(),
             outcome: record.outcome,

@@ -1,4 +1,4 @@
-//! `records/*.toml` through the parse cache (`state/cache/records-v3.bin`, see
+//! `records/*.toml` through the parse cache (`state/cache/records-v4.bin`, see
 //! [`super::cache`] for why it is safe): the status site reads one record per ticket,
 //! and on an unchanged tree only stats them.
 //!
@@ -30,6 +30,7 @@ struct CachedProgress {
     steps: Vec<CachedStep>,
     events: Vec<CachedEvent>,
     letter: Option<CachedLetter>,
+    follow_up_pr: Option<u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -110,6 +111,7 @@ impl From<&Progress> for CachedProgress {
             steps,
             events,
             letter,
+            follow_up_pr,
         } = p;
         CachedProgress {
             ticket: ticket.clone(),
@@ -121,6 +123,7 @@ impl From<&Progress> for CachedProgress {
             steps: steps.iter().map(CachedStep::from).collect(),
             events: events.iter().map(CachedEvent::from).collect(),
             letter: letter.as_ref().map(CachedLetter::from),
+            follow_up_pr: *follow_up_pr,
         }
     }
 }
@@ -137,6 +140,7 @@ impl From<CachedProgress> for Progress {
             steps,
             events,
             letter,
+            follow_up_pr,
         } = c;
         Progress {
             ticket,
@@ -148,6 +152,7 @@ impl From<CachedProgress> for Progress {
             steps: steps.into_iter().map(StepRecord::from).collect(),
             events: events.into_iter().map(Event::from).collect(),
             letter: letter.map(IssuedLetter::from),
+            follow_up_pr,
         }
     }
 }

@@ -113,6 +113,7 @@ fn short_status(lang: Lang, s: Status) -> &'static str {
         Status::Refused => lang.pick("ditolak", "refused"),
         Status::Approved => lang.pick("disetujui", "approved"),
         Status::Processed => lang.pick("telah diproses", "processed"),
+        Status::Done => lang.pick("selesai", "completed"),
         Status::Failed => lang.pick("gagal diproses", "processing failed"),
     }
 }

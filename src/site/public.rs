@@ -27,6 +27,8 @@ pub enum Status {
     Approved,
     Processed,
     Failed,
+    /// Every SOP step done, the follow-up too: "selesai".
+    Done,
 }
 
 /// A moment, machine- and human-readable. Date-only values stay date-only: no fake

@@ -165,7 +165,7 @@ pub fn compute(tickets: &[PublicTicket], config: &Config, lang: Lang) -> Vec<Gro
                 month: format!("{y:04}-{m:02}"),
                 month_label: text::month(lang, y, m),
                 requests: ts.len(),
-                processed: count(Status::Processed),
+                processed: count(Status::Processed) + count(Status::Done),
                 returned: count(Status::Returned),
                 refused: count(Status::Refused),
                 steps,

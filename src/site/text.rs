@@ -138,6 +138,7 @@ pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
         Status::Refused => lang.pick("ditolak", "refused").into(),
         Status::Approved => lang.pick("disetujui", "approved").into(),
         Status::Processed => lang.pick("telah diproses", "processed").into(),
+        Status::Done => lang.pick("selesai", "completed").into(),
         Status::Failed => lang.pick("gagal diproses", "processing failed").into(),
     }
 }
@@ -152,6 +153,8 @@ pub fn completion_title(lang: Lang, c: Completion) -> &'static str {
         Completion::Apply => lang.pick("Akun diproses", "Account processed"),
         Completion::Verify => lang.pick("Akun diuji", "Account tested"),
         Completion::Notify => lang.pick("Pemohon diberi tahu", "Applicant notified"),
+        Completion::Draft => lang.pick("Draf surat pemberitahuan", "Notification letter drafted"),
+        Completion::Receipt => lang.pick("Diterima pemohon", "Received by the applicant"),
     }
 }
 
@@ -165,6 +168,9 @@ pub fn event_title(lang: Lang, k: EventKind) -> &'static str {
             "Pemrosesan gagal; akan dicoba lagi",
             "Processing failed; it will be retried",
         ),
+        EventKind::Repaired => {
+            lang.pick("Akun dipulihkan (perbaikan)", "Account restored (repair)")
+        }
     }
 }
 

@@ -99,6 +99,8 @@ pub struct RunReport {
     /// Changes of an interrupted earlier run found done, recorded now.
     pub resumed: Vec<String>,
     pub unreadable: Vec<(String, String)>,
+    /// Merged follow-up pull requests recorded after the changes (or refused).
+    pub follow_ups: Vec<crate::followup::record::FollowUpResult>,
 }
 
 impl RunReport {

@@ -64,7 +64,7 @@ fn same_as_step(k: EventKind) -> Option<Completion> {
         EventKind::Applied => Some(Completion::Apply),
         EventKind::Verified => Some(Completion::Verify),
         EventKind::Notified => Some(Completion::Notify),
-        EventKind::Failed => None,
+        EventKind::Failed | EventKind::Repaired => None,
     }
 }
 
@@ -276,6 +276,7 @@ pub(super) fn build(
         Outcome::Refused => Status::Refused,
         Outcome::Approved => Status::Approved,
         Outcome::Processed => Status::Processed,
+        Outcome::Done => Status::Done,
         Outcome::Failed => Status::Failed,
     };
     // Most recent first; the pending step on top; ties keep record order reversed.
