@@ -9,6 +9,8 @@ PACKAGES=(
   slapd ldap-utils
   sudo
   chromium
+  poppler-utils zbar-tools
+  fonts-liberation
   man-db binutils
 )
 

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod check;
 pub mod diag;
 pub mod doctor;
+pub mod followup;
 pub mod forge;
 pub mod init;
 pub mod letter;

@@ -240,6 +240,7 @@ fn run(b: &mut CommandBackend, acc: &MailAccount) -> Vec<(Action, Option<Secret>
         .map(|(planned, pw)| Change {
             planned,
             password: pw.as_ref(),
+            hash: None,
         })
         .collect();
     let results = b.apply(&changes);

@@ -129,12 +129,17 @@ impl Kill {
     }
 }
 
-/// `LOKET_FAULT` points and about how often an `n`-account run passes each (batches
-/// of a twentieth of the run, at least 100 changes). A count past the real one only
-/// means that run is not killed.
+/// Batches of an `n`-account run: a twentieth of the run each, at least 100 changes.
+fn batches(n: usize) -> usize {
+    n.div_ceil((n / 20).max(100))
+}
+
+/// `LOKET_FAULT` points and about how often an `n`-account run passes each. A
+/// count past the real one only means that run is not killed.
 fn fault_points(n: usize) -> Vec<(&'static str, usize)> {
-    let batches = n.div_ceil((n / 20).max(100));
+    let batches = batches(n);
     vec![
+        ("prepared", batches),
         ("sealed", n),
         ("intent", batches),
         ("applied", batches),
@@ -327,7 +332,7 @@ fn killed_applies_leave_no_ticket_behind() {
                     let (p, hits) = points[rng.random_range(0..points.len())];
                     Kill::Fault(p, rng.random_range(1..=hits))
                 }
-                _ => Kill::Doveadm(rng.random_range(1..=fault_points(n)[1].1)),
+                _ => Kill::Doveadm(rng.random_range(1..=batches(n))),
             };
             imap.refuse.store(refusing, Ordering::SeqCst);
             let _ = fs::remove_file(&counter);
@@ -362,7 +367,7 @@ fn killed_applies_leave_no_ticket_behind() {
             assert!(file.is_empty() || file.ends_with('\n'), "torn passwd-file");
             let open: Vec<String> = outcomes(&inst)
                 .into_iter()
-                .filter(|(_, o)| *o != Outcome::Processed)
+                .filter(|(_, o)| *o != Outcome::Done)
                 .map(|(t, _)| t)
                 .collect();
             let (planned, retries) = planned_tickets(&inst);
@@ -433,9 +438,9 @@ fn assert_trial_finished(
 ) {
     let left: Vec<_> = outcomes(inst)
         .into_iter()
-        .filter(|(_, o)| *o != Outcome::Processed)
+        .filter(|(_, o)| *o != Outcome::Done)
         .collect();
-    assert!(left.is_empty(), "{ctx}\nnot processed: {left:?}");
+    assert!(left.is_empty(), "{ctx}\nnot done: {left:?}");
     assert_eq!(outcomes(inst).len(), n);
     for dir in [state.to_path_buf(), inst.join("records")] {
         assert_eq!(temps(&dir), Vec::<PathBuf>::new(), "{ctx}");

@@ -94,6 +94,7 @@ fn run_mail(
         .map(|(planned, pw)| Change {
             planned,
             password: pw.as_ref(),
+            hash: None,
         })
         .collect();
     let results = b.apply(&changes);
@@ -216,6 +217,7 @@ fn run_server(b: &mut LdapBackend, acc: &ServerAccount) -> Vec<(PlannedChange, V
         .map(|planned| Change {
             planned,
             password: None,
+            hash: None,
         })
         .collect();
     let results = b.apply(&changes);
@@ -328,6 +330,7 @@ fn measure_200_mail_creates() {
         .map(|(planned, pw)| Change {
             planned,
             password: Some(pw),
+            hash: None,
         })
         .collect();
     let t = std::time::Instant::now();

@@ -276,7 +276,7 @@ fn killed_applies_converge_without_loss_or_duplicates() {
     // Every account exactly once, and the sealed password opens it.
     let passwd = fs::read_to_string(state.join("mail/passwd")).unwrap();
     assert_every_password_opens(&passwd, &state, &id, n);
-    // Every ticket recorded as applied; no temp file of a killed write left there.
+    // Every ticket recorded; no temp file of a killed write left there.
     for e in fs::read_dir(inst.join("records")).unwrap() {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy().to_string();
@@ -285,7 +285,11 @@ fn killed_applies_converge_without_loss_or_duplicates() {
             "{name}"
         );
         let r = fs::read_to_string(e.path()).unwrap();
-        assert!(r.contains("kind = \"applied\""), "{r}");
+        // Its record kept `done` from the first run: the killed runs' re-creations
+        // of its account are repairs.
+        assert!(r.contains("outcome = \"done\""), "{r}");
+        assert!(r.contains("kind = \"repaired\""), "{r}");
+        assert!(!r.contains("kind = \"applied\""), "{r}");
     }
 }
 
@@ -478,7 +482,7 @@ fn a_failing_backend_fails_its_tickets_only_and_is_retried() {
         text(&apply)
     );
     let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
-    assert!(record.contains("outcome = \"processed\""), "{record}");
+    assert!(record.contains("outcome = \"done\""), "{record}");
     assert_eq!(code(&loket(&inst, &["plan"])), 0);
 }
 
@@ -536,7 +540,7 @@ fn a_failed_verification_is_retried_with_a_new_password() {
     mailcheck::imap_login(&server.imap(), LESTARI, &second).unwrap();
     assert!(mailcheck::imap_login(&server.imap(), LESTARI, &first).is_err());
     let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
-    assert!(record.contains("outcome = \"processed\""), "{record}");
+    assert!(record.contains("outcome = \"done\""), "{record}");
     assert!(!state.join("unverified.json").exists());
     assert_eq!(code(&loket(&inst, &["plan"])), 0);
     // Nothing left: a third run does nothing.

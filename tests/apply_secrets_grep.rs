@@ -399,7 +399,7 @@ fn no_generated_password_is_anywhere_after_applies_through_an_echoing_proxy() {
     assert_eq!(code(&second), 0, "{}\n{}", text(&second), server.logs());
     commit_all(&inst, "records of grep-2");
     let record = fs::read_to_string(inst.join(format!("records/{LESTARI_CREATE}.toml"))).unwrap();
-    assert!(record.contains("outcome = \"processed\""), "{record}");
+    assert!(record.contains("outcome = \"done\""), "{record}");
     outputs.push(("apply grep-2", second));
 
     // `verify` logs in with every sealed password, Lestari's refused again.

@@ -343,6 +343,7 @@ fn through_the_backend_trait_plan_apply_verify() {
             .map(|planned| Change {
                 planned,
                 password: None,
+                hash: None,
             })
             .collect();
         let results = backend.apply(&changes);

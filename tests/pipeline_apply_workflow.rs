@@ -286,7 +286,7 @@ fn only_approved_tickets_reach_the_backends_through_the_apply_workflow() {
         &["show", &format!("origin/main:records/{MAIL}.toml")],
     );
     assert!(
-        trail.contains(KASI) && trail.contains("processed"),
+        trail.contains(KASI) && trail.contains("outcome = \"done\""),
         "{trail}"
     );
 }

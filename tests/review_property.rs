@@ -890,6 +890,7 @@ fn pull_data(case: &Case) -> PullData {
             merged: false,
             merge_commit_sha: None,
             created_at: CREATED.into(),
+            merged_at: None,
         },
         commits,
         files: changed_files(case),

@@ -223,13 +223,21 @@ fn builds_are_byte_identical_and_light() {
             );
         }
     }
-    // 35 bundled tickets and 3 pending ones, each with a page and a JSON document.
-    let pages = fa.keys().filter(|p| p.starts_with("t/")).count();
+    // 35 bundled tickets and 3 pending ones, each with a page, a feed and a JSON
+    // document.
+    let pages = fa
+        .keys()
+        .filter(|p| p.starts_with("t/") && p.ends_with("/index.html"))
+        .count();
+    let feeds = fa
+        .keys()
+        .filter(|p| p.starts_with("t/") && p.ends_with("/atom.xml"))
+        .count();
     let docs = fa
         .keys()
         .filter(|p| p.starts_with("api/v1/tickets/"))
         .count();
-    assert_eq!((pages, docs), (38, 38));
+    assert_eq!((pages, feeds, docs), (38, 38, 38));
 }
 
 #[test]
@@ -299,7 +307,7 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
     let first = inodes(&out);
     // The second copy starts as hard links to the first: nothing is written.
     let log = site::build(&inst, &out, None);
-    assert!(log.contains(": 0 written, 86 unchanged"), "{log}");
+    assert!(log.contains(": 0 written, 124 unchanged"), "{log}");
     assert_eq!(
         std::fs::read_link(&out).unwrap(),
         Path::new(".public.loket/b")
@@ -316,6 +324,8 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
     let expected: BTreeSet<String> = [
         format!("t/{ticket}/index.html"),
         format!("api/v1/tickets/{ticket}.json"),
+        format!("t/{ticket}/atom.xml"),
+        "sop/email/atom.xml".into(),
         "index.html".into(),
         "api/v1/index.json".into(),
         "api/v1/stats.json".into(),
@@ -325,24 +335,24 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
     .into_iter()
     .collect();
     assert_eq!(rewritten, expected, "{log}");
-    assert!(log.contains(": 7 written, 81 unchanged"), "{log}");
-    assert_eq!(after.len(), first.len() + 2);
+    assert!(log.contains(": 9 written, 118 unchanged"), "{log}");
+    assert_eq!(after.len(), first.len() + 3);
     // The published tree is exactly what a build from scratch makes.
     let scratch = tmp.path().join("scratch");
     site::build(&inst, &scratch, None);
     assert_eq!(site::read_site(&out), site::read_site(&scratch));
     // The other copy catches up with both changes; then nothing is left to do.
     let log = site::build(&inst, &out, None);
-    assert!(log.contains(": 7 written, 81 unchanged"), "{log}");
+    assert!(log.contains(": 9 written, 118 unchanged"), "{log}");
     let log = site::build(&inst, &out, None);
-    assert!(log.contains(": 0 written, 88 unchanged"), "{log}");
+    assert!(log.contains(": 0 written, 127 unchanged"), "{log}");
     assert_eq!(site::read_site(&out), site::read_site(&scratch));
     // A ticket that goes away takes its files, and its folder, from the copies.
     std::fs::remove_file(inst.join(format!("requests/{ticket}.toml"))).unwrap();
     std::fs::remove_file(inst.join("accounts/mail/tri.incremental@kuduskab.go.id.toml")).unwrap();
     std::fs::remove_file(inst.join(format!("records/{ticket}.toml"))).unwrap();
     let log = site::build(&inst, &out, None);
-    assert!(log.contains(", 2 removed"), "{log}");
+    assert!(log.contains(", 3 removed"), "{log}");
     assert!(!out.join(format!("t/{ticket}")).exists());
     let gone = tmp.path().join("gone");
     site::build(&inst, &gone, None);
@@ -376,7 +386,7 @@ fn one_new_ticket_rewrites_only_what_shows_it() {
     site::build(&inst, &out, None);
     let pages: Vec<_> = site::read_site(&out)
         .into_iter()
-        .filter(|(p, _)| p.starts_with("t/"))
+        .filter(|(p, _)| p.starts_with("t/") && p.ends_with("/index.html"))
         .collect();
     assert_eq!(pages.len(), 35);
     for (path, html) in pages {
@@ -396,13 +406,13 @@ fn a_broken_record_stops_the_build_and_keeps_the_old_site() {
     let before = site::read_site(&out);
     std::fs::write(
         inst.join("records/KDS-24WBW-PV52C.toml"),
-        "ticket = \"KDS-24WBW-PV52C\"\noutcome = \"done\"\n",
+        "ticket = \"KDS-24WBW-PV52C\"\noutcome = \"finished\"\n",
     )
     .unwrap();
     let (ok, err) = site::try_build(&inst, &out, &[]);
     assert!(!ok);
     assert!(err.contains("records/KDS-24WBW-PV52C.toml:2:11"), "{err}");
-    assert!(err.contains("unknown variant `done`"), "{err}");
+    assert!(err.contains("unknown variant `finished`"), "{err}");
     assert_eq!(site::read_site(&out), before, "the published site changed");
 }
 

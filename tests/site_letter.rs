@@ -75,7 +75,7 @@ fn letter_prints_to_pdf() {
     let o = common::loket()
         .arg("-C")
         .arg(common::repo_root())
-        .args(["letter", TICKET, "--pdf", "--out"])
+        .args(["letter", TICKET, "--pdf"])
         .arg(&pdf)
         .arg("--chromium")
         .arg(chromium)
@@ -100,5 +100,5 @@ fn unknown_ticket_and_role_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--signer bupati: no such role"));
     let o = letter(&[TICKET, "--pdf"]);
-    assert!(!o.status.success(), "--pdf without --out must be refused");
+    assert!(!o.status.success(), "--pdf without a file must be refused");
 }

@@ -46,6 +46,10 @@ impl fmt::Display for Secret {
 pub struct Change<'a> {
     pub planned: &'a PlannedChange,
     pub password: Option<&'a Secret>,
+    /// The password's SHA512-CRYPT hash (`$6$…`), when the run computed it already
+    /// (on all cores, with the sealing): a backend storing that scheme stores this
+    /// one and verifies that it holds exactly it, instead of hashing again.
+    pub hash: Option<&'a str>,
 }
 
 /// What a live system holds, limited to what loket manages.

@@ -111,26 +111,37 @@ impl Outbox {
     }
 
     /// Seals and writes atomically (0600); replaces an earlier file of the ticket.
-    /// The outbox is a 0700 directory of this user, never a link; an entry that is
-    /// not a regular file of this user is refused, not replaced.
     pub fn deliver(
         &self,
         ticket: &str,
         message: &str,
         recipient: &dyn age::Recipient,
     ) -> Result<PathBuf, super::ApplyError> {
+        self.check_name(ticket)?;
+        self.write(ticket, &seal(message, recipient)?)
+    }
+
+    /// Refuses a ticket that cannot name a file of the outbox.
+    pub fn check_name(&self, ticket: &str) -> Result<(), super::ApplyError> {
         if ticket.is_empty() || ticket.starts_with('.') || ticket.contains(['/', '\\', '\0']) {
             return Err(super::ApplyError::State {
                 path: self.dir.clone(),
                 message: format!("{ticket:?} cannot name a file in the outbox"),
             });
         }
-        let bytes = seal(message, recipient)?;
+        Ok(())
+    }
+
+    /// Writes a sealed file atomically (0600), replacing an earlier file of the
+    /// ticket. The outbox is a 0700 directory of this user, never a link; an entry
+    /// that is not a regular file of this user is refused, not replaced.
+    pub fn write(&self, ticket: &str, sealed: &[u8]) -> Result<PathBuf, super::ApplyError> {
+        self.check_name(ticket)?;
         // Only the operator may list or read the outbox.
         super::fsutil::private_dir(&self.dir)?;
         let path = self.path_for(ticket);
         super::fsutil::check_private_file(&path)?;
-        super::fsutil::atomic_write(&path, &bytes, 0o600, None)?;
+        super::fsutil::atomic_write(&path, sealed, 0o600, None)?;
         Ok(path)
     }
 

@@ -33,11 +33,28 @@ pub fn atomic_write(
     mode: u32,
     group: Option<&str>,
 ) -> Result<(), BackendError> {
+    stage(path, bytes, mode, group)?.commit()?;
+    sync_dir(path);
+    Ok(())
+}
+
+/// A file written and synced beside its place, not yet in it: the first half of
+/// [`atomic_write`], so many files can be written at once (on several threads)
+/// and put in place one by one, with one sync of their directory after.
+pub struct Staged {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+}
+
+/// Writes `bytes` to a temp file beside `path` with `mode` (and `group`), synced.
+pub fn stage(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    group: Option<&str>,
+) -> Result<Staged, BackendError> {
     let io = |e| BackendError::io(path, e);
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = parent(path);
     create_dirs(dir, BACKEND_DIR_MODE).map_err(io)?;
     clean_once(dir);
     let mut tmp = tempfile::Builder::new()
@@ -54,11 +71,35 @@ pub fn atomic_write(
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     super::fault::point("temp-written");
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    if let Ok(d) = File::open(dir) {
+    Ok(Staged {
+        path: path.to_path_buf(),
+        tmp,
+    })
+}
+
+impl Staged {
+    /// Renames the temp file into place (its directory is not synced: see
+    /// [`sync_dir`]). Dropped uncommitted, the temp file is removed.
+    pub fn commit(self) -> Result<(), BackendError> {
+        let path = self.path;
+        self.tmp
+            .persist(&path)
+            .map(drop)
+            .map_err(|e| BackendError::io(&path, e.error))
+    }
+}
+
+/// Syncs the directory holding `path`, so the renames into it are durable.
+pub fn sync_dir(path: &Path) {
+    if let Ok(d) = File::open(parent(path)) {
         let _ = d.sync_all();
     }
-    Ok(())
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Creates `dir` and its missing parents with `mode` exactly (not as the umask

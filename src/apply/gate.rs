@@ -72,7 +72,7 @@ impl<'a> RecordsGate<'a> {
             .map_err(|e| format!("{ticket}: unreadable record: {}", e.message().trim()))?;
         if !matches!(
             p.outcome,
-            Outcome::Approved | Outcome::Processed | Outcome::Failed
+            Outcome::Approved | Outcome::Processed | Outcome::Done | Outcome::Failed
         ) {
             return Err(format!(
                 "{ticket}: not approved (record says `{}`)",

@@ -1,7 +1,7 @@
 //! L060–L069: `loket.toml` itself — roles, SOP steps, request kinds, the naming
 //! pattern, servers, domains, the ticket prefix, the mail backend's SSH host and the
-//! acting officials (`[[delegations]]`); L090–L091 the office's hours, holidays and
-//! reminder policy.
+//! acting officials (`[[delegations]]`); L080–L081 what letters print (officials,
+//! emblem); L090–L091 the office's hours, holidays and reminder policy.
 //! Each diagnostic points at the key that is wrong.
 
 use std::collections::{HashMap, HashSet};
@@ -15,6 +15,7 @@ use crate::model::{Config, RequestKind};
 pub use delegations::{DELEGATION_ROLE, DELEGATION_WINDOW};
 pub use mail_host::MAIL_HOST;
 pub use office_time::{OFFICE_HOURS, REMINDERS};
+pub use officials::{EMBLEM, OFFICIALS};
 
 pub const ROLES: Rule = Rule {
     code: "L060",
@@ -378,5 +379,6 @@ fn prefix(cx: &Context, out: &mut Vec<Diagnostic>) {
 mod delegations;
 mod mail_host;
 mod office_time;
+pub mod officials;
 #[cfg(test)]
 mod tests;

@@ -8,17 +8,19 @@
 //! Rules by concern (codes in docs/rules.md): `syntax` L000–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
 //! `references` L040–L042, `server` L050–L055, `config_rules` L060–L069, `base`
-//! L070–L074, `base_fields` L075–L078, `config_rules` again L090–L091 (office hours,
-//! reminders). Lookups rules share are built once in
-//! [`Index`]; no rule is quadratic.
+//! L070–L074, `base_fields` L075–L078, `letters` L079, `config_rules` again L080–L081
+//! (the letter's officials and emblem), `letters` L082, and `config_rules` L090–L091
+//! (office hours, reminders). Lookups rules share are built once in [`Index`]; no
+//! rule is quadratic.
 
 mod base;
 mod base_fields;
 mod base_tree;
-mod config_rules;
+pub mod config_rules;
 mod conflicts;
 pub mod fields;
 mod index;
+mod letters;
 pub mod mail;
 pub mod names;
 mod nip_rules;
@@ -105,6 +107,10 @@ pub static RULES: &[Rule] = &[
     base_fields::RESURRECTED,
     base_fields::HISTORY_REWRITTEN,
     base_fields::CHANGE_NOT_ASKED,
+    letters::REGISTER,
+    config_rules::OFFICIALS,
+    config_rules::EMBLEM,
+    letters::CONFIG,
     config_rules::OFFICE_HOURS,
     config_rules::REMINDERS,
 ];

@@ -325,7 +325,9 @@ signatory = "Kepala Dinas Kesehatan"
     }
 
     /// The files and nodes written to a temporary folder and loaded from it, uncached.
-    fn on_disk(&self) -> Instance {
+    /// The folder lives as long as the returned guard: rules may read files the
+    /// instance does not load (the letter's emblem, L081).
+    fn on_disk(&self) -> (tempfile::TempDir, Instance) {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let parent = |p: &Path| std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -345,14 +347,16 @@ signatory = "Kepala Dinas Kesehatan"
                 }
             }
         }
-        Instance::load_uncached(d).unwrap()
+        let inst = Instance::load_uncached(d).unwrap();
+        (dir, inst)
     }
 
     pub fn check(&self) -> (Instance, Report) {
-        let inst = if self.nodes.is_empty() {
-            Self::instance(&self.files)
+        let (_dir, inst) = if self.nodes.is_empty() {
+            (None, Self::instance(&self.files))
         } else {
-            self.on_disk()
+            let (dir, inst) = self.on_disk();
+            (Some(dir), inst)
         };
         let base = self.base.as_ref().map(|b| Base {
             rev: "base".into(),

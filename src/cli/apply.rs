@@ -197,7 +197,17 @@ pub fn apply(dir: &Path, a: ApplyArgs) -> Result<ExitCode> {
             )?),
             None => Box::new(RecordsGate::new(&inst.root, cfg)),
         };
-        let report = run::apply(&inst, cfg, &mut slots, gate.as_mut(), &opts)?;
+        let mut report = run::apply(&inst, cfg, &mut slots, gate.as_mut(), &opts)?;
+        drop(gate);
+        // Follow-up pull requests (letters/): after this run's records are written.
+        report.follow_ups = match &client {
+            Some(forge) if !a.dry_run => {
+                let g =
+                    HistoryGate::new(forge.as_ref(), &inst, a.history_from.as_deref(), now, false)?;
+                loket::followup::record::record_all(&g, cfg)
+            }
+            _ => Vec::new(),
+        };
         match a.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             Format::Human => {
@@ -226,6 +236,20 @@ pub fn apply(dir: &Path, a: ApplyArgs) -> Result<ExitCode> {
                 for (name, err) in &report.unreadable {
                     println!("  FAILED backend {name}: {err}");
                 }
+                for f in &report.follow_ups {
+                    match (&f.outcome, &f.refused) {
+                        (Some(o), _) => println!(
+                            "{:>8} follow-up #{} of {}: {o:?}",
+                            "recorded",
+                            f.pr.unwrap_or_default(),
+                            f.ticket
+                        ),
+                        (None, Some(why)) => {
+                            println!("{:>8} follow-up of {}: {why}", "REFUSED", f.ticket)
+                        }
+                        (None, None) => {}
+                    }
+                }
                 let n = report.changes.len();
                 println!(
                     "{} change{}{}.",
@@ -235,7 +259,14 @@ pub fn apply(dir: &Path, a: ApplyArgs) -> Result<ExitCode> {
                 );
             }
         }
-        Ok(ExitCode::from(if report.ok() { 0 } else { 1 }))
+        // A merged letter whose follow-up cannot be recorded fails the job, as a
+        // refused request does, after everything else ran.
+        let follow_ups_ok = report.follow_ups.iter().all(|f| f.refused.is_none());
+        Ok(ExitCode::from(if report.ok() && follow_ups_ok {
+            0
+        } else {
+            1
+        }))
     })())
 }
 

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod check;
 pub mod doctor;
 pub mod init;
+pub mod letters;
 pub mod new;
 pub mod remind;
 pub mod review;

@@ -195,13 +195,24 @@ pub fn run(dir: &Path, args: Args) -> Result<ExitCode> {
     };
     let head = Instance::load(dir)?;
     let prefix = repo_prefix(dir)?;
-    let touched = review::touched(&data.files, &prefix, &head);
+    let mut touched = review::touched(&data.files, &prefix, &head);
+    // A follow-up pull request counts only for a ticket the base branch's records
+    // (CI's) say was processed.
+    if let Some(f) = &mut touched.follow_up {
+        f.processed = review::processed_on_base(dir, &prefix, &base.rev, &f.ticket);
+    }
     let check_ok = check_passes(&head, &base);
     let now = Timestamp::now();
 
     if args.record {
         if !p.merged {
             bail!(gate::GateError::NotMerged(p.number));
+        }
+        if touched.follow_up.is_some() {
+            bail!(
+                "pull request #{} is a follow-up pull request (letters/): `loket apply --approvals forge` records its steps",
+                p.number
+            );
         }
         return match gate::judge(config, &data, &touched, check_ok, now) {
             Ok(trails) => {
@@ -331,6 +342,8 @@ fn snapshot(dir: &Path, args: SnapshotArgs) -> Result<ExitCode> {
                     })
                     .collect(),
                 events: Vec::new(),
+                letter: None,
+                follow_up_pr: None,
             });
         }
     }

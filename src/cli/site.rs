@@ -41,13 +41,16 @@ pub struct Args {
 #[derive(clap::Args)]
 pub struct LetterArgs {
     /// The ticket number, e.g. KDS-7HQ4M-2XR9P.
-    ticket: String,
-    /// Write here instead of standard output (HTML, or PDF with --pdf).
-    #[arg(long)]
+    #[arg(required_unless_present_any = ["draft", "list"])]
+    ticket: Option<String>,
+    #[command(flatten)]
+    register: super::letters::RegisterArgs,
+    /// Write the HTML here instead of standard output.
+    #[arg(long, conflicts_with = "pdf")]
     out: Option<PathBuf>,
-    /// Print to PDF with headless Chromium (needs --out).
-    #[arg(long, requires = "out")]
-    pdf: bool,
+    /// Print to PDF with headless Chromium into FILE and print the PDF's SHA-256.
+    #[arg(long, value_name = "FILE")]
+    pdf: Option<PathBuf>,
     /// The outgoing-letter number from the office's register.
     #[arg(long)]
     number: Option<String>,
@@ -292,6 +295,10 @@ fn publish(
 }
 
 pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
+    if let Some(code) = super::letters::run(dir, &a.register, a.date)? {
+        return Ok(code);
+    }
+    let ticket = a.ticket.clone().unwrap_or_default();
     let Some(data) = load_checked(dir, None, &mut Timings::from_env())? else {
         return Ok(ExitCode::from(1));
     };
@@ -301,17 +308,21 @@ pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
         date: a.date,
         signer: a.signer,
     };
-    let html = letter::render(&data, &templates, &a.ticket, &opts)?;
-    match (&a.out, a.pdf) {
-        (Some(out), true) => {
-            letter::print_pdf(&a.chromium, &html, out)?;
-            eprintln!("wrote {} (private: do not publish)", out.display());
-        }
-        (Some(out), false) => {
+    let html = letter::render(&data, &templates, &ticket, &opts)?;
+    if let Some(file) = a.pdf {
+        letter::print_pdf(&a.chromium, &html, &file)?;
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        eprintln!("wrote {} (private: do not publish)", file.display());
+        // The digest the verification page shows once the letter is recorded.
+        println!("{}", letter::sha256_hex(&bytes));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &a.out {
+        Some(out) => {
             std::fs::write(out, &html).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {} (private: do not publish)", out.display());
         }
-        (None, _) => print!("{html}"),
+        None => print!("{html}"),
     }
     Ok(ExitCode::SUCCESS)
 }

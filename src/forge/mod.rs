@@ -119,6 +119,8 @@ pub struct PullRequest {
     pub merge_commit_sha: Option<String>,
     /// RFC 3339 instant it was opened.
     pub created_at: String,
+    /// RFC 3339 instant it was merged, if it was.
+    pub merged_at: Option<String>,
 }
 
 /// How many commits and changed files the forge says a pull request has: what its

@@ -62,6 +62,7 @@ impl From<Pull> for PullRequest {
             merged: p.merged.unwrap_or(p.merged_at.is_some()),
             merge_commit_sha: p.merge_commit_sha,
             created_at: p.created_at,
+            merged_at: p.merged_at,
         }
     }
 }

@@ -40,8 +40,10 @@ pub const LOAD_CACHE: &str = LOAD_CACHES[0].1;
 /// holds personal data nothing reads any more.
 pub const LEGACY_LOAD_CACHE: &str = "state/cache/load-v1.bin";
 /// Where `records/` are cached, relative to the root. The version names the layout
-/// of `record_cache`'s mirror types: v2 added `StepRecord.acting`.
-pub const RECORDS_CACHE: &str = "state/cache/records-v2.bin";
+/// of `record_cache`'s mirror types: v2 added `StepRecord.acting`, v3
+/// `Progress.letter`, v4 `Progress.follow_up_pr`, `Outcome::Done` and
+/// `EventKind::Repaired`.
+pub const RECORDS_CACHE: &str = "state/cache/records-v4.bin";
 
 const MAGIC: [u8; 8] = *b"loketpc\n";
 /// Bump when the layout of [`Header`] or an entry changes in a way the binary

@@ -32,6 +32,9 @@ pub struct Config {
     pub site: SiteConfig,
     #[serde(default)]
     pub backends: Backends,
+    /// The outgoing-letter register and the follow-up pull request's receipt.
+    #[serde(default)]
+    pub letters: Option<LettersConfig>,
     /// Acting officials (Plt/Plh/Pj): who acts for a role, when, under which decree.
     #[serde(default)]
     pub delegations: Vec<Delegation>,
@@ -58,6 +61,10 @@ pub struct Office {
     #[serde(default)]
     pub website: Option<String>,
     pub time_zone: Spanned<TimeZone>,
+    /// The regional emblem (lambang daerah) for the letterhead: an image file inside
+    /// the instance (PNG, JPEG or SVG), read as a regular file. Checked by L081.
+    #[serde(default)]
+    pub emblem: Option<Spanned<String>>,
     /// Ticket prefix, 2–5 capital letters, e.g. `KDS`.
     pub ticket_prefix: Spanned<String>,
     /// Whether the office requires a NIP on every request.
@@ -150,6 +157,16 @@ pub struct Role {
     /// Forge logins that hold the role.
     #[serde(default)]
     pub logins: Vec<Spanned<String>>,
+    /// The official who holds the role, printed under the letters they sign
+    /// (Permendagri 1/2023: name, rank, NIP). Officials' names are public; their
+    /// NIP appears on letters only, never on the site. Checked by L080.
+    #[serde(default)]
+    pub official_name: Option<Spanned<String>>,
+    /// Rank (pangkat/golongan), e.g. "Pembina Utama Muda (IV/c)".
+    #[serde(default)]
+    pub official_rank: Option<Spanned<String>>,
+    #[serde(default)]
+    pub official_nip: Option<Spanned<String>>,
     /// The role a reminder escalates to (`loket remind`); default: the role of the
     /// SOP's preceding review step.
     #[serde(default)]
@@ -281,8 +298,61 @@ pub enum Completion {
     Apply,
     /// `loket verify` testing the account.
     Verify,
-    /// The applicant notified (credentials sealed and delivered, letter issued).
+    /// Retired: no command completes it. `loket check` refuses it (L068); presets use
+    /// `draft`, `review`, `merge` and `receipt` on the follow-up pull request.
     Notify,
+    /// Opening the follow-up pull request that adds `letters/<ticket>.toml` (by a
+    /// holder of the step's role).
+    Draft,
+    /// The applicant's receipt: an approving review of the follow-up pull request by
+    /// the applicant's login (`applicant.login`), or, with `[letters] receipt =
+    /// "witness"`, by a holder of the witness role.
+    Receipt,
+}
+
+impl Completion {
+    /// Whether the step completes on the follow-up pull request when it comes after
+    /// the apply step (`review`, `merge`, `draft`, `receipt`).
+    pub fn follow_up_capable(self) -> bool {
+        matches!(
+            self,
+            Completion::Draft | Completion::Review | Completion::Merge | Completion::Receipt
+        )
+    }
+}
+
+/// Who confirms the receipt step of a follow-up pull request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReceiptBy {
+    /// The applicant, with an approving review from the login the request names.
+    #[default]
+    Applicant,
+    /// An in-person handover: a holder of `witness-role` approves.
+    Witness,
+}
+
+/// `[letters]`: the office's outgoing-letter register (surat keluar).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LettersConfig {
+    /// The letter number, e.g. `555/{seq:04}/18.03/{year}`: `{seq}` (or `{seq:0N}`,
+    /// zero-padded to N digits) is the register's sequence, restarting each year;
+    /// `{year}` the letter's year.
+    pub number_format: Spanned<String>,
+    /// The role that signs the letter.
+    #[serde(default = "default_signer")]
+    pub signer_role: Spanned<String>,
+    /// Who confirms the receipt step.
+    #[serde(default)]
+    pub receipt: ReceiptBy,
+    /// The role whose approving review witnesses an in-person handover.
+    #[serde(default)]
+    pub witness_role: Option<Spanned<String>>,
+}
+
+fn default_signer() -> Spanned<String> {
+    Spanned::new(0..0, "kepala-dinas".to_string())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -365,6 +435,48 @@ impl Config {
                 .any(|l| l.get_ref().eq_ignore_ascii_case(login))
                 .then_some(id.as_str())
         })
+    }
+
+    /// The steps after the first `apply` step that a follow-up pull request
+    /// completes (every one but `verify`/`apply`), with their index in the SOP.
+    pub fn follow_up_steps(sop: &Sop) -> Vec<(usize, &Step)> {
+        let Some(apply) = sop
+            .steps
+            .iter()
+            .position(|s| *s.done_by.get_ref() == Completion::Apply)
+        else {
+            return Vec::new();
+        };
+        sop.steps
+            .iter()
+            .enumerate()
+            .skip(apply + 1)
+            .filter(|(_, s)| s.done_by.get_ref().follow_up_capable())
+            .collect()
+    }
+
+    /// Whether step `i` of `sop` is beyond a request pull request's reviews: the
+    /// merge, apply, verify, draft and receipt steps wherever they are, and every step
+    /// after the first `apply` step (a paraf or signature there is a review on the
+    /// follow-up pull request, never on the request's).
+    pub fn after_merge(sop: &Sop, i: usize) -> bool {
+        let after_apply = sop
+            .steps
+            .iter()
+            .position(|s| *s.done_by.get_ref() == Completion::Apply)
+            .is_some_and(|apply| i > apply);
+        after_apply
+            || sop.steps.get(i).is_some_and(|s| {
+                matches!(
+                    s.done_by.get_ref(),
+                    Completion::Merge
+                        | Completion::Apply
+                        | Completion::Verify
+                        | Completion::Notify
+                        | Completion::Draft
+                        | Completion::Receipt
+                )
+            })
     }
 
     pub fn primary_domain(&self) -> &str {

@@ -89,6 +89,8 @@ pub struct Instance {
     pub requests: Vec<Loaded<Request>>,
     pub mail_accounts: Vec<Loaded<MailAccount>>,
     pub server_accounts: Vec<Loaded<ServerAccount>>,
+    /// `letters/<ticket>.toml`: notification letters of follow-up pull requests.
+    pub letters: Vec<Loaded<letter::LetterFile>>,
     pub failures: Vec<ParseFailure>,
     /// `requests/` was not read ([`Instance::load_accounts`]): `requests` is empty.
     pub requests_skipped: bool,
@@ -101,6 +103,7 @@ enum Place {
     Request,
     MailAccount,
     ServerAccount,
+    Letter,
     Other,
 }
 
@@ -117,6 +120,8 @@ fn place_of(path: &str) -> Place {
         Place::MailAccount
     } else if path.starts_with("accounts/server/") {
         Place::ServerAccount
+    } else if path.starts_with("letters/") {
+        Place::Letter
     } else {
         Place::Other
     }
@@ -124,12 +129,16 @@ fn place_of(path: &str) -> Place {
 
 /// Whether a relative path belongs to the instance data (config, requests, accounts).
 pub fn is_instance_path(path: &str) -> bool {
-    path == CONFIG_FILE || path.starts_with("requests/") || path.starts_with("accounts/")
+    path == CONFIG_FILE
+        || path.starts_with("requests/")
+        || path.starts_with("accounts/")
+        || path.starts_with("letters/")
 }
 
 enum Parsed {
     Config(Box<Config>),
     Cached(Cached),
+    Letter(Box<letter::LetterFile>),
     Failed(ParseFailure),
     Skip,
 }
@@ -155,12 +164,89 @@ impl Instance {
     /// Reads the instance rooted at `root` from disk, through the parse cache unless
     /// it is turned off ([`cache::enabled`]).
     pub fn load(root: &Path) -> Result<Instance, LoadError> {
-        load::load(root, cache::enabled())
+        let mut inst = load::load(root, cache::enabled())?;
+        inst.attach_letters()?;
+        Ok(inst)
     }
 
     /// Reads the instance without the parse cache (neither read nor written).
     pub fn load_uncached(root: &Path) -> Result<Instance, LoadError> {
-        load::load(root, false)
+        let mut inst = load::load(root, false)?;
+        inst.attach_letters()?;
+        Ok(inst)
+    }
+
+    /// Reads `letters/*.toml` (few: one per processed ticket; not cached). Anything
+    /// but a regular `.toml` file there is a placement failure, never read.
+    fn attach_letters(&mut self) -> Result<(), LoadError> {
+        let dir = self.root.join(letter::LETTERS_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(LoadError::Io {
+                    path: dir,
+                    source: e,
+                });
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            let rel = format!("{}/{name}", letter::LETTERS_DIR);
+            let text = regular::read_to_string(&dir.join(&name));
+            let id = self.sources.len();
+            let (text, parsed) = match text {
+                Ok(t) if name.ends_with(".toml") => {
+                    let p = parse_one(id, Place::Letter, &t);
+                    (t, p)
+                }
+                Ok(t) => (
+                    t,
+                    Parsed::Failed(placement(id, "only letters/<ticket>.toml belong here")),
+                ),
+                Err(e) => (
+                    String::new(),
+                    Parsed::Failed(ParseFailure {
+                        file: id,
+                        span: 0..0,
+                        message: e.to_string(),
+                        kind: FailureKind::NotRegular,
+                    }),
+                ),
+            };
+            self.sources.push(SourceFile::new(PathBuf::from(rel), text));
+            self.take(id, parsed);
+        }
+        Ok(())
+    }
+
+    /// Files one parse result into its list.
+    fn take(&mut self, id: FileId, p: Parsed) {
+        match p {
+            Parsed::Config(c) => self.config = Some(*c),
+            Parsed::Cached(Cached::Request(v)) => self.requests.push(Loaded {
+                file: id,
+                value: *v,
+            }),
+            Parsed::Cached(Cached::Mail(v)) => self.mail_accounts.push(Loaded {
+                file: id,
+                value: *v,
+            }),
+            Parsed::Cached(Cached::Server(v)) => self.server_accounts.push(Loaded {
+                file: id,
+                value: *v,
+            }),
+            Parsed::Letter(v) => self.letters.push(Loaded {
+                file: id,
+                value: *v,
+            }),
+            Parsed::Failed(f) => self.failures.push(f),
+            Parsed::Skip => {}
+        }
     }
 
     /// Reads `loket.toml` and `accounts/` only (through the cache, never writing it),
@@ -236,23 +322,7 @@ impl Instance {
                 inst.config_file = Some(id);
             }
             inst.sources.push(file);
-            match p {
-                Parsed::Config(c) => inst.config = Some(*c),
-                Parsed::Cached(Cached::Request(v)) => inst.requests.push(Loaded {
-                    file: id,
-                    value: *v,
-                }),
-                Parsed::Cached(Cached::Mail(v)) => inst.mail_accounts.push(Loaded {
-                    file: id,
-                    value: *v,
-                }),
-                Parsed::Cached(Cached::Server(v)) => inst.server_accounts.push(Loaded {
-                    file: id,
-                    value: *v,
-                }),
-                Parsed::Failed(f) => inst.failures.push(f),
-                Parsed::Skip => {}
-            }
+            inst.take(id, p);
         }
         inst
     }
@@ -278,7 +348,17 @@ fn parse_one(id: FileId, place: Place, text: &str) -> Parsed {
         Place::ServerAccount => {
             parse(id, text).map_or_else(fail, |v| Parsed::Cached(Cached::Server(Box::new(v))))
         }
+        Place::Letter => parse(id, text).map_or_else(fail, |v| Parsed::Letter(Box::new(v))),
         Place::Other => Parsed::Skip,
+    }
+}
+
+fn placement(file: FileId, message: &str) -> ParseFailure {
+    ParseFailure {
+        file,
+        span: 0..0,
+        message: message.to_string(),
+        kind: FailureKind::Placement,
     }
 }
 

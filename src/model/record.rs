@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::Completion;
-use super::letter::Acting;
+use super::letter::{Acting, IssuedLetter};
 use super::request::RequestKind;
 
 pub const RECORDS_DIR: &str = "records";
@@ -25,10 +25,13 @@ pub enum Outcome {
     Refused,
     /// Every approval is in; waiting for merge and apply.
     Approved,
-    /// Applied and, where the SOP asks, verified and notified: "telah diproses".
+    /// Applied and, where the SOP asks, verified: "telah diproses". Follow-up steps
+    /// (the notification letter, the receipt) may still be pending.
     Processed,
     /// Apply or verification failed; retried on the next run.
     Failed,
+    /// Every SOP step done, the follow-up pull request's too: "selesai".
+    Done,
 }
 
 /// One completed SOP step.
@@ -81,6 +84,12 @@ pub struct Progress {
     /// Apply / verify / notify events, oldest first.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// The notification letter the follow-up pull request issued (public facts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letter: Option<IssuedLetter>,
+    /// The follow-up pull request's number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_pr: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -90,6 +99,9 @@ pub enum EventKind {
     Verified,
     Notified,
     Failed,
+    /// An account of a ticket already processed made again (drift repair): not a
+    /// second processing.
+    Repaired,
 }
 
 /// Something CI did to a ticket's accounts.
@@ -149,6 +161,8 @@ mod tests {
                 run: None,
                 detail: None,
             }],
+            letter: None,
+            follow_up_pr: None,
         }
     }
 

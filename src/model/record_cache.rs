@@ -1,4 +1,4 @@
-//! `records/*.toml` through the parse cache (`state/cache/records-v2.bin`, see
+//! `records/*.toml` through the parse cache (`state/cache/records-v4.bin`, see
 //! [`super::cache`] for why it is safe): the status site reads one record per ticket,
 //! and on an unchanged tree only stats them.
 //!
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::{self, EntryRef, RECORDS_CACHE, Stamp, StatKey};
 use super::config::Completion;
-use super::letter::Acting;
+use super::letter::{Acting, IssuedLetter};
 use super::record::{Event, EventKind, Outcome, Progress, StepRecord};
 use super::request::RequestKind;
 use crate::diag::{ContentHash, content_hash};
@@ -29,6 +29,55 @@ struct CachedProgress {
     reason: Option<String>,
     steps: Vec<CachedStep>,
     events: Vec<CachedEvent>,
+    letter: Option<CachedLetter>,
+    follow_up_pr: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedLetter {
+    number: String,
+    date: String,
+    signer_role: String,
+    acting: Option<Acting>,
+    pdf_sha256: Option<String>,
+}
+
+impl From<&IssuedLetter> for CachedLetter {
+    fn from(l: &IssuedLetter) -> Self {
+        let IssuedLetter {
+            number,
+            date,
+            signer_role,
+            acting,
+            pdf_sha256,
+        } = l;
+        CachedLetter {
+            number: number.clone(),
+            date: date.clone(),
+            signer_role: signer_role.clone(),
+            acting: acting.clone(),
+            pdf_sha256: pdf_sha256.clone(),
+        }
+    }
+}
+
+impl From<CachedLetter> for IssuedLetter {
+    fn from(c: CachedLetter) -> Self {
+        let CachedLetter {
+            number,
+            date,
+            signer_role,
+            acting,
+            pdf_sha256,
+        } = c;
+        IssuedLetter {
+            number,
+            date,
+            signer_role,
+            acting,
+            pdf_sha256,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -61,6 +110,8 @@ impl From<&Progress> for CachedProgress {
             reason,
             steps,
             events,
+            letter,
+            follow_up_pr,
         } = p;
         CachedProgress {
             ticket: ticket.clone(),
@@ -71,6 +122,8 @@ impl From<&Progress> for CachedProgress {
             reason: reason.clone(),
             steps: steps.iter().map(CachedStep::from).collect(),
             events: events.iter().map(CachedEvent::from).collect(),
+            letter: letter.as_ref().map(CachedLetter::from),
+            follow_up_pr: *follow_up_pr,
         }
     }
 }
@@ -86,6 +139,8 @@ impl From<CachedProgress> for Progress {
             reason,
             steps,
             events,
+            letter,
+            follow_up_pr,
         } = c;
         Progress {
             ticket,
@@ -96,6 +151,8 @@ impl From<CachedProgress> for Progress {
             reason,
             steps: steps.into_iter().map(StepRecord::from).collect(),
             events: events.into_iter().map(Event::from).collect(),
+            letter: letter.map(IssuedLetter::from),
+            follow_up_pr,
         }
     }
 }

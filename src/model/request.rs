@@ -116,6 +116,11 @@ pub struct Applicant {
     /// Public key the credentials are sealed to: `age1…` or `ssh-ed25519 …`.
     #[serde(default)]
     pub recipient: Option<Spanned<String>>,
+    /// The applicant's forge login, whose approving review of the follow-up pull
+    /// request confirms receipt of the notification (`[letters] receipt =
+    /// "applicant"`).
+    #[serde(default)]
+    pub login: Option<Spanned<String>>,
     /// Why someone other than the holder asks (a reset, deactivation or revocation
     /// by a position `[requests] on-behalf-positions` names).
     #[serde(default)]

@@ -132,7 +132,11 @@ fn one(
 ) -> Result<PrReport, ForgeError> {
     let data = PullData::fetch(forge, number)?;
     let head = Instance::from_files(opts.dir, head_files(forge, &data, opts.prefix)?);
-    let touched = review::touched(&data.files, opts.prefix, &head);
+    let mut touched = review::touched(&data.files, opts.prefix, &head);
+    // A follow-up pull request's request and record are on the checked-out branch.
+    if let Some(f) = &mut touched.follow_up {
+        review::follow_up_from_checkout(f, opts.dir);
+    }
     // The data check runs in the pull request's own CI; reminders weigh reviews.
     let ev = review::evaluate(config, &data, &touched, true, opts.now);
     let opened = parse_time(&data.pull.created_at);

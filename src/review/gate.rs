@@ -275,6 +275,8 @@ pub fn write_record(dir: &Path, trail: &Trail) -> Result<PathBuf, GateError> {
             reason: None,
             steps: Vec::new(),
             events: Vec::new(),
+            letter: None,
+            follow_up_pr: None,
         },
         Err(e) => return Err(werr(e.to_string())),
     };

@@ -26,6 +26,7 @@ use super::{StepState, evaluate, list_paths, touched};
 use crate::apply::gate::{ApprovalGate, KindOf, unticketed};
 use crate::apply::plan::{PlannedChange, Target};
 use crate::forge::{Forge, PullData};
+use crate::model::letter::LETTERS_DIR;
 use crate::model::record::Outcome;
 use crate::model::{ACCOUNTS_DIR, CONFIG_FILE, Instance, REQUESTS_DIR};
 
@@ -105,6 +106,37 @@ impl<'a> HistoryGate<'a> {
 
     /// Judges the pull request behind commit `c`.
     fn judge_commit(&self, c: Oid) -> Result<PullVerdict, String> {
+        let (pr, ev) = self.evaluate_commit(c, None)?;
+        let refused = ev.problems.first().cloned().or_else(|| {
+            let cc = ev.config_change.as_ref()?;
+            cc.approved.is_none().then(|| {
+                format!(
+                    "[A010] it changes {} without an approval by role {}",
+                    list_paths(&cc.paths),
+                    cc.role.as_deref().unwrap_or("(unset)")
+                )
+            })
+        });
+        let tickets = ev
+            .tickets
+            .into_iter()
+            .map(|t| (t.ticket.clone(), ticket_verdict(pr, t)))
+            .collect();
+        Ok(PullVerdict {
+            pr,
+            refused,
+            tickets,
+        })
+    }
+
+    /// The pull request merged as commit `c`, evaluated as on its base branch when
+    /// it merged. `follow_up`: the ticket of a follow-up pull request, taken as
+    /// processed (the caller knows it is), whose request is read from `c`.
+    pub(crate) fn evaluate_commit(
+        &self,
+        c: Oid,
+        follow_up: Option<&str>,
+    ) -> Result<(u64, super::Evaluation), String> {
         let sha = c.to_string();
         let pr = self
             .forge
@@ -146,29 +178,38 @@ impl<'a> HistoryGate<'a> {
         let config = base_inst.config.as_ref().ok_or_else(|| {
             format!("pull request #{pr}: {CONFIG_FILE} on its base does not parse")
         })?;
-        let merged = self.requests_at(c, &data)?;
-        let t = touched(&data.files, self.history.prefix(), &merged);
-        let ev = evaluate(config, &data, &t, true, self.now);
-        let refused = ev.problems.first().cloned().or_else(|| {
-            let cc = ev.config_change.as_ref()?;
-            cc.approved.is_none().then(|| {
-                format!(
-                    "[A010] it changes {} without an approval by role {}",
-                    list_paths(&cc.paths),
-                    cc.role.as_deref().unwrap_or("(unset)")
+        let merged = match follow_up {
+            None => self.requests_at(c, &data)?,
+            Some(ticket) => {
+                let rel = request_path(ticket);
+                let text = self.history.text(c, &rel).map_err(|e| e.to_string())?;
+                Instance::from_files(
+                    &self.head.root,
+                    text.map(|t| (rel, t)).into_iter().collect(),
                 )
-            })
-        });
-        let tickets = ev
-            .tickets
-            .into_iter()
-            .map(|t| (t.ticket.clone(), ticket_verdict(pr, t)))
-            .collect();
-        Ok(PullVerdict {
-            pr,
-            refused,
-            tickets,
-        })
+            }
+        };
+        let mut t = touched(&data.files, self.history.prefix(), &merged);
+        if let (Some(f), Some(ticket)) = (&mut t.follow_up, follow_up) {
+            f.processed = f.ticket == ticket;
+        }
+        Ok((pr, evaluate(config, &data, &t, true, self.now)))
+    }
+
+    /// The history of one file: the commits on the branch that wrote it, newest
+    /// first (since `--history-from`).
+    pub(crate) fn writers_of(&self, rel: &str) -> Result<Vec<Oid>, String> {
+        let wanted: BTreeSet<String> = [rel.to_string()].into();
+        let mut w = self
+            .history
+            .writers(self.head_commit, &wanted, self.since)
+            .map_err(|e| e.to_string())?;
+        Ok(w.remove(rel).unwrap_or_default())
+    }
+
+    /// The merged instance apply reads.
+    pub(crate) fn head(&self) -> &Instance {
+        self.head
     }
 
     /// Commit `c` holds what was reviewed: it changes no path the pull request does
@@ -186,6 +227,7 @@ impl<'a> HistoryGate<'a> {
         let data_dirs = [
             self.history.repo_path(REQUESTS_DIR) + "/",
             self.history.repo_path(ACCOUNTS_DIR) + "/",
+            self.history.repo_path(LETTERS_DIR) + "/",
         ];
         for (path, id) in self.history.changes(c).map_err(|e| e.to_string())? {
             if !listed.contains(path.as_str()) {

@@ -7,6 +7,7 @@
 //! "ditolak" or "refused" (any case) refuses the request; any other changes-requested
 //! review by a role holder returns it to the applicant, with the body as the reason.
 
+pub mod followup;
 pub mod gate;
 pub mod history;
 pub mod history_gate;
@@ -27,7 +28,7 @@ use crate::model::record::{Outcome, StepRecord};
 use crate::model::{Completion, Config, RequestKind};
 use rules::PrFacts;
 use steps::ticket_status;
-pub use touched::{TicketRef, Touched, touched};
+pub use touched::{TicketRef, Touched, follow_up_from_checkout, processed_on_base, touched};
 
 /// Words that, opening a changes-requested review, make it a refusal.
 pub const REFUSAL_PREFIXES: &[&str] = &["ditolak", "refused"];
@@ -130,7 +131,7 @@ impl Evaluation {
     pub fn exit_code(&self) -> u8 {
         match self.outcome {
             Outcome::Returned | Outcome::Refused => 1,
-            Outcome::Approved | Outcome::Processed => 0,
+            Outcome::Approved | Outcome::Processed | Outcome::Done => 0,
             _ => 3,
         }
     }
@@ -233,6 +234,10 @@ pub fn evaluate(
         .collect();
 
     let created = parse_time(&data.pull.created_at);
+    let follow_up = touched
+        .follow_up
+        .as_ref()
+        .map(|f| followup::ticket_status(config, f, data, &approvals, &objections));
     let tickets: Vec<TicketStatus> = touched
         .requests
         .iter()
@@ -247,11 +252,18 @@ pub fn evaluate(
                 now,
             )
         })
+        .chain(follow_up)
         .collect();
 
     let config_change = protected_change(config, touched, &approvals);
     let problems = problems(touched, config_change.as_ref());
-    let outcomes: Vec<Outcome> = tickets.iter().map(|t| t.outcome).collect();
+    let outcomes: Vec<Outcome> = tickets
+        .iter()
+        .map(|t| match t.outcome {
+            Outcome::Done => Outcome::Approved,
+            o => o,
+        })
+        .collect();
     let outcome = if outcomes.contains(&Outcome::Refused) {
         Outcome::Refused
     } else if outcomes.contains(&Outcome::Returned) {
@@ -310,6 +322,9 @@ fn protected_change(
 /// can approve.
 fn problems(touched: &Touched, cc: Option<&ConfigChange>) -> Vec<String> {
     let mut problems = touched.problems.clone();
+    if !touched.letters.is_empty() && touched.follow_up.is_none() {
+        problems.push(followup::not_follow_up(&touched.letters));
+    }
     if !touched.records.is_empty() {
         problems.push(format!(
             "[{}] this pull request writes {}: records are written by CI only (the approval trail comes from the forge's reviews); remove these files from the pull request",

@@ -20,6 +20,7 @@ fn outcome_en(o: Outcome) -> &'static str {
         Outcome::Refused => "refused (ditolak)",
         Outcome::Approved => "approved: ready to merge",
         Outcome::Processed => "processed",
+        Outcome::Done => "done: every step completed",
         Outcome::Failed => "failed",
     }
 }
@@ -31,6 +32,7 @@ fn outcome_id(o: Outcome) -> &'static str {
         Outcome::Refused => "⛔ Ditolak",
         Outcome::Approved => "✅ Disetujui, siap digabung (merge)",
         Outcome::Processed => "✅ Telah diproses",
+        Outcome::Done => "✅ Selesai",
         Outcome::Failed => "❌ Gagal",
     }
 }

@@ -177,6 +177,9 @@ pub static RULES: &[Rule] = &[
     RECORDS_BY_CI,
     APPROVED_HISTORY,
     MERGED_AS_REVIEWED,
+    super::followup::FOLLOW_UP_PR,
+    super::followup::DRAFTER,
+    super::followup::RECEIPT_BY,
 ];
 
 /// Review rules, in code order: the first that fails is reported.

@@ -98,9 +98,7 @@ impl Walk<'_> {
             let role = step.role.get_ref().as_str();
             let done_by = *step.done_by.get_ref();
             let state = match done_by {
-                Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
-                    StepState::AfterMerge
-                }
+                _ if Config::after_merge(self.sop, i) => StepState::AfterMerge,
                 _ if at.blocked => StepState::Waiting,
                 Completion::Submit => {
                     at.previous = self.created.map(|c| (c, 0));
@@ -122,6 +120,8 @@ impl Walk<'_> {
                     StepState::Pending
                 }
                 Completion::Review => self.review(step, choice[i], &mut at, &mut status.findings),
+                // `after_merge` holds for every other kind.
+                _ => StepState::AfterMerge,
             };
             if matches!(state, StepState::Pending) {
                 if status.pending.is_none() {
@@ -246,7 +246,7 @@ fn outsider_findings(
 /// refuses) the request, whatever else is approved: any step's role, not only the
 /// reviewing ones (the admin who would create the account may object too). The
 /// reason is public (status site): it names the role, never the login.
-fn objection<'a>(
+pub(super) fn objection<'a>(
     config: &'a Config,
     sop: &'a Sop,
     objections: &[&'a Review],
@@ -326,12 +326,7 @@ impl Search<'_> {
     /// Whether the best so far completes every step that can be completed before
     /// the merge, so no other assignment can beat it.
     fn perfect(&self) -> bool {
-        self.sop.steps.iter().zip(&self.best.0).all(|(s, d)| {
-            *d || matches!(
-                s.done_by.get_ref(),
-                Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify
-            )
-        })
+        (0..self.sop.steps.len()).all(|i| self.best.0[i] || Config::after_merge(self.sop, i))
     }
 
     fn step(&mut self, i: usize, previous: Option<Done>, blocked: bool) {
@@ -343,9 +338,7 @@ impl Search<'_> {
         }
         let step = &self.sop.steps[i];
         match step.done_by.get_ref() {
-            Completion::Merge | Completion::Apply | Completion::Verify | Completion::Notify => {
-                self.step(i + 1, previous, blocked)
-            }
+            _ if Config::after_merge(self.sop, i) => self.step(i + 1, previous, blocked),
             _ if blocked => self.step(i + 1, previous, blocked),
             Completion::Submit => {
                 self.done[i] = true;
@@ -393,6 +386,8 @@ impl Search<'_> {
                     self.step(i + 1, previous, self.sop.ordered);
                 }
             }
+            // `after_merge` holds for every other kind.
+            _ => self.step(i + 1, previous, blocked),
         }
     }
 }

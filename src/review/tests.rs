@@ -22,6 +22,7 @@ fn data(reviews: Vec<Review>) -> PullData {
             merged: false,
             merge_commit_sha: None,
             created_at: "2026-09-18T01:00:00Z".into(),
+            merged_at: None,
         },
         commits: vec![Commit {
             sha: HEAD.into(),

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::forge::ChangedFile;
+use crate::model::letter::LETTERS_DIR;
 use crate::model::record::RECORDS_DIR;
 use crate::model::{ACCOUNTS_DIR, CONFIG_FILE, Instance, REQUESTS_DIR, RequestKind};
 
@@ -35,11 +36,35 @@ pub struct Touched {
     pub records: Vec<String>,
     /// Request files the head tree could not provide (unparsable or missing).
     pub problems: Vec<String>,
+    /// Paths (from the repository root) under `letters/` the pull request adds or
+    /// changes: data, like requests.
+    pub letters: Vec<String>,
+    /// Set when the pull request is a follow-up pull request: it changes exactly one
+    /// `letters/<ticket>.toml` and nothing else ([`super::followup`]).
+    pub follow_up: Option<FollowUpRef>,
+}
+
+/// The ticket a follow-up pull request's letter is for, read from the head tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FollowUpRef {
+    pub ticket: String,
+    /// The letter's path, relative to the instance root.
+    pub path: String,
+    /// The request's kind, when `requests/<ticket>.toml` is on the head.
+    pub kind: Option<RequestKind>,
+    /// The applicant's forge login, as the request names it (`applicant.login`).
+    pub applicant_login: Option<String>,
+    /// Whether loket already processed the ticket (apply and verify done): the
+    /// caller sets it from what it trusts; a letter for a ticket not processed is
+    /// refused.
+    pub processed: bool,
 }
 
 /// Where a changed path sits, relative to the instance.
 enum Area {
     Request(String),
+    Letter(String),
     Accounts,
     Records,
     Protected,
@@ -61,6 +86,8 @@ fn area(path: &str, prefix: &str) -> Area {
     };
     if under(REQUESTS_DIR) {
         Area::Request(rel.to_string())
+    } else if under(LETTERS_DIR) {
+        Area::Letter(rel.to_string())
     } else if under(ACCOUNTS_DIR) {
         Area::Accounts
     } else if under(RECORDS_DIR) {
@@ -76,12 +103,13 @@ pub fn touched(files: &[ChangedFile], prefix: &str, head: &Instance) -> Touched 
     let prefix = prefix.trim_matches('/');
     let mut t = Touched::default();
     let mut accounts = Vec::new();
+    let mut letter_rels = Vec::new();
     for f in files {
         // A rename's old path counts as touched too: moving a file out of a
         // protected place is a change there.
         if let Some(old) = f.previous_path.as_deref().filter(|p| **p != f.path) {
             match area(old, prefix) {
-                Area::Request(_) => t.protected.push(old.to_string()),
+                Area::Request(_) | Area::Letter(_) => t.protected.push(old.to_string()),
                 Area::Accounts => accounts.push(old.to_string()),
                 Area::Records => t.records.push(old.to_string()),
                 Area::Protected => t.protected.push(old.to_string()),
@@ -90,6 +118,12 @@ pub fn touched(files: &[ChangedFile], prefix: &str, head: &Instance) -> Touched 
         match area(&f.path, prefix) {
             Area::Request(_) if f.removed => t.protected.push(f.path.clone()),
             Area::Request(rel) => request(&mut t, head, &f.path, rel),
+            // An issued letter is never removed: the strict review, like a request.
+            Area::Letter(_) if f.removed => t.protected.push(f.path.clone()),
+            Area::Letter(rel) => {
+                t.letters.push(f.path.clone());
+                letter_rels.push(rel);
+            }
             Area::Accounts => accounts.push(f.path.clone()),
             Area::Records => t.records.push(f.path.clone()),
             Area::Protected => t.protected.push(f.path.clone()),
@@ -106,6 +140,12 @@ pub fn touched(files: &[ChangedFile], prefix: &str, head: &Instance) -> Touched 
         format!("{prefix}/{CONFIG_FILE}")
     };
     t.config_changed = t.protected.contains(&config);
+    if let [rel] = letter_rels.as_slice()
+        && files.len() == 1
+        && t.protected.is_empty()
+    {
+        t.follow_up = follow_up_ref(head, rel);
+    }
     t.requests.sort_by(|a, b| a.ticket.cmp(&b.ticket));
     t.protected.sort();
     t.protected.dedup();
@@ -135,6 +175,88 @@ fn request(t: &mut Touched, head: &Instance, path: &str, rel: String) {
             "{rel} is changed by the pull request but cannot be read from the working tree (check out the pull request's head and run `loket check`)"
         )),
     }
+}
+
+/// Whether `records/<ticket>.toml` at revision `rev` (the base branch, where only
+/// CI writes records: rule L074 and the history gate) says loket processed the
+/// ticket: what `loket review` trusts before judging a follow-up pull request. The
+/// instance lives at `prefix` in the repository of `dir`. Any read or parse
+/// failure is `false` (fail closed: the follow-up waits).
+pub fn processed_on_base(dir: &std::path::Path, prefix: &str, rev: &str, ticket: &str) -> bool {
+    use crate::model::record::{Outcome, Progress};
+    let rel = Progress::path_for(ticket);
+    let path = if prefix.is_empty() {
+        rel
+    } else {
+        format!("{prefix}/{rel}")
+    };
+    let read = || -> Option<Progress> {
+        let repo = git2::Repository::discover(dir).ok()?;
+        let commit = crate::check::revision::resolve(&repo, rev).ok()?;
+        let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+        let entry = tree.get_path(std::path::Path::new(&path)).ok()?;
+        if entry.filemode() == i32::from(git2::FileMode::Link) {
+            return None;
+        }
+        let blob = entry.to_object(&repo).ok()?.peel_to_blob().ok()?;
+        toml::from_str(std::str::from_utf8(blob.content()).ok()?).ok()
+    };
+    read().is_some_and(|p| {
+        p.ticket == ticket && matches!(p.outcome, Outcome::Processed | Outcome::Done)
+    })
+}
+
+/// Fills a follow-up's request facts and processed flag from the base branch's
+/// checkout at `root` (its `requests/` and CI's `records/`), for callers that read
+/// only the pull request's files from the forge (`loket remind` on the main
+/// branch). Anything unreadable leaves the follow-up as it was (not processed).
+pub fn follow_up_from_checkout(f: &mut FollowUpRef, root: &std::path::Path) {
+    use crate::model::record::{Outcome, Progress};
+    let rel = format!("{REQUESTS_DIR}/{}.toml", f.ticket);
+    if let Ok(text) = crate::model::regular::read_to_string(&root.join(&rel)) {
+        let inst = Instance::from_files(root, vec![(rel, text)]);
+        if let Some(r) = inst
+            .requests
+            .first()
+            .filter(|r| r.value.ticket() == f.ticket)
+        {
+            f.kind = Some(r.value.kind());
+            f.applicant_login = r
+                .value
+                .applicant
+                .login
+                .as_ref()
+                .map(|l| l.get_ref().clone());
+        }
+    }
+    let record = crate::model::regular::read_to_string(&root.join(Progress::path_for(&f.ticket)))
+        .ok()
+        .and_then(|t| toml::from_str::<Progress>(&t).ok());
+    f.processed = record.is_some_and(|p| {
+        p.ticket == f.ticket && matches!(p.outcome, Outcome::Processed | Outcome::Done)
+    });
+}
+
+/// The follow-up a changed `letters/<ticket>.toml` stands for, if the name is a
+/// ticket's letter file.
+fn follow_up_ref(head: &Instance, rel: &str) -> Option<FollowUpRef> {
+    let ticket = rel
+        .strip_prefix(LETTERS_DIR)?
+        .strip_prefix('/')?
+        .strip_suffix(".toml")?;
+    if ticket.is_empty() || ticket.contains('/') {
+        return None;
+    }
+    let request = head.requests.iter().find(|r| r.value.ticket() == ticket);
+    Some(FollowUpRef {
+        ticket: ticket.to_string(),
+        path: rel.to_string(),
+        kind: request.map(|r| r.value.kind()),
+        applicant_login: request
+            .and_then(|r| r.value.applicant.login.as_ref())
+            .map(|l| l.get_ref().clone()),
+        processed: false,
+    })
 }
 
 #[cfg(test)]

@@ -7,13 +7,16 @@
 //! turns the model into files; [`write`] updates the unpublished one of the two copies
 //! behind the output ([`copies`]), guided by its [`manifest`], and swaps it in.
 
+pub mod charts;
 pub mod copies;
+pub mod feeds;
 pub mod incremental;
 pub mod manifest;
 pub mod model;
 pub mod public;
 pub mod render;
 pub mod revision;
+pub mod standard;
 pub mod stats;
 pub mod summaries;
 pub mod templates;

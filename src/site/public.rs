@@ -27,6 +27,8 @@ pub enum Status {
     Approved,
     Processed,
     Failed,
+    /// Every SOP step done, the follow-up too: "selesai".
+    Done,
 }
 
 /// A moment, machine- and human-readable. Date-only values stay date-only: no fake
@@ -73,14 +75,32 @@ pub struct Entry {
     pub within_standard: Option<bool>,
 }
 
-/// Submission to completion against the sum of the measured steps' standards.
+/// Submission to the last step the SOP's standard counts, against that standard
+/// ([`super::standard`]), once every counted step is done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Total {
     pub minutes: i64,
     pub text: String,
     pub standard_minutes: u32,
     pub standard_text: String,
+    /// Which steps the standard counts, in words.
+    pub standard_scope: String,
     pub within_standard: bool,
+}
+
+/// The public facts of the ticket's issued letter, for its verification page
+/// `surat/<ticket>/`: never the addressee or the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicLetter {
+    /// The outgoing-letter number from the office's register.
+    pub number: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub date_text: String,
+    /// The signing role's title, with "Plt."/"Plh."/"Pj." when an official acted.
+    pub signer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_sha256: Option<String>,
 }
 
 /// A ticket as the public sees it.
@@ -103,8 +123,17 @@ pub struct PublicTicket {
     pub updated: Option<When>,
     /// Most recent first.
     pub timeline: Vec<Entry>,
+    /// What happens next, while someone is to act on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<next::Next>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<Total>,
+    /// The issued letter, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub letter: Option<PublicLetter>,
+    /// Whether it has a letter (also for a ticket known by its summary).
+    #[serde(skip)]
+    pub has_letter: bool,
     /// Per completed step with a standard: (step id, minutes taken); for statistics.
     #[serde(skip)]
     pub step_minutes: Vec<(String, i64, Option<u32>)>,
@@ -141,6 +170,8 @@ pub struct Summary {
     pub total: Option<(i64, u32)>,
     pub record_latest: Option<String>,
     pub from_snapshot: bool,
+    /// It has a verification page (`surat/<ticket>/`) to keep.
+    pub letter: bool,
 }
 
 /// Per ticket: the input digest and the summary of the model built from it. Sorted,
@@ -158,6 +189,7 @@ impl PublicTicket {
             total: self.total.as_ref().map(|t| (t.minutes, t.standard_minutes)),
             record_latest: self.record_latest.map(|ts| ts.to_string()),
             from_snapshot: self.from_snapshot,
+            letter: self.has_letter,
         }
     }
 
@@ -179,13 +211,17 @@ impl PublicTicket {
                 ts: None,
             }),
             timeline: Vec::new(),
+            next: None,
             total: s.total.map(|(minutes, standard_minutes)| Total {
                 minutes,
                 text: String::new(),
                 standard_minutes,
                 standard_text: String::new(),
+                standard_scope: String::new(),
                 within_standard: minutes <= i64::from(standard_minutes),
             }),
+            letter: None,
+            has_letter: s.letter,
             step_minutes: s.step_minutes,
             month: s.month,
             key,
@@ -232,6 +268,8 @@ pub fn tickets(
         return Vec::new();
     };
     let tz = *config.office.time_zone.get_ref();
+    // `loket check` (L090) refuses hours it cannot read; without them no "expected by".
+    let calendar = crate::calendar::Calendar::from_config(config).ok();
     let by_ticket: HashMap<&str, &Progress> =
         records.iter().map(|r| (r.ticket.as_str(), r)).collect();
     let pending: HashMap<&str, &Progress> = snapshot
@@ -290,6 +328,7 @@ pub fn tickets(
                 progress,
                 // A merged request without a record yet has every approval.
                 Outcome::Approved,
+                calendar.as_ref(),
             );
             if record.is_none() {
                 t.record_latest = None;
@@ -346,6 +385,7 @@ pub fn tickets(
             submitted,
             Some(p),
             Outcome::Pending,
+            calendar.as_ref(),
         );
         t.record_latest = None;
         t.from_snapshot = true;
@@ -391,6 +431,7 @@ fn sop_of_progress<'c>(config: &'c Config, p: &Progress) -> Option<(&'c str, &'c
     }
 }
 
+pub mod next;
 mod timeline;
 use timeline::{build, when};
 

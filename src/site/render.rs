@@ -11,8 +11,10 @@ use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::charts;
 use super::model::Model;
 use super::public::{self, PublicTicket};
+use super::standard;
 use super::stats::{self, Group};
 pub use super::templates::{LETTER_STYLE, SCRIPT, STYLE, Templates, sv};
 use super::text::{self, Lang};
@@ -55,6 +57,11 @@ struct SopView {
     number: String,
     kinds: Vec<String>,
     standard_text: Option<String>,
+    /// The standard total's minutes and which steps it counts ([`standard::of`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    standard_minutes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    standard_scope: Option<String>,
     steps: Vec<SopStepView>,
 }
 
@@ -63,7 +70,12 @@ struct KindStats<'a> {
     kind: &'static str,
     label: &'a str,
     standard_text: Option<&'a str>,
+    standard_scope: Option<&'a str>,
     groups: Vec<&'a Group>,
+    /// Median and p90 of the total per month, against the standard.
+    month_chart: Option<charts::Chart>,
+    /// Per group (month), its steps' chart.
+    step_charts: Vec<Option<charts::Chart>>,
 }
 
 #[derive(Serialize)]
@@ -106,7 +118,7 @@ fn sop_views(config: &Config, lang: Lang) -> Vec<SopView> {
         .sops
         .iter()
         .map(|(id, sop)| {
-            let total: u32 = sop.steps.iter().filter_map(|s| s.minutes).sum();
+            let total = standard::of(sop, lang);
             SopView {
                 id: id.clone(),
                 title: match lang {
@@ -123,7 +135,9 @@ fn sop_views(config: &Config, lang: Lang) -> Vec<SopView> {
                             .to_string()
                     })
                     .collect(),
-                standard_text: (total > 0).then(|| text::duration(lang, i64::from(total))),
+                standard_text: total.as_ref().map(|t| t.text.clone()),
+                standard_minutes: total.as_ref().map(|t| t.minutes),
+                standard_scope: total.map(|t| t.scope),
                 steps: sop
                     .steps
                     .iter()
@@ -217,6 +231,7 @@ pub fn render_model(
             minijinja::value::merge_maps([context! { root => root(depth) }, extra, common.clone()]);
         Ok(templates.render(name, ctx)?.into_bytes())
     };
+    let ticket_feed = |t: &PublicTicket| super::feeds::ticket_feed(t, lang, tz, &site_url);
     let pages = AtomicUsize::new(0);
     let put = |path: &str, bytes: Vec<u8>| -> Result<(), SiteError> {
         pages.fetch_add(1, Ordering::Relaxed);
@@ -247,6 +262,7 @@ pub fn render_model(
             let path = format!("sop/{}/index.html", sop.id);
             put(&path, page("sop.html", 2, context! { sop => sv(sop) })?)?;
         }
+        put("api/v1/sops.json", json(&sops))?;
 
         Ok(())
     };
@@ -261,16 +277,16 @@ pub fn render_model(
                 _ => kinds.push(KindStats {
                     kind: g.kind.as_str(),
                     label: &g.kind_label,
-                    standard_text: None,
+                    standard_text: g.standard_text.as_deref(),
+                    standard_scope: g.standard_scope.as_deref(),
                     groups: vec![g],
+                    month_chart: None,
+                    step_charts: Vec::new(),
                 }),
             }
         }
         for k in &mut kinds {
-            k.standard_text = k
-                .groups
-                .iter()
-                .find_map(|g| g.total.as_ref().and_then(|t| t.standard_text.as_deref()));
+            (k.month_chart, k.step_charts) = charts::of_kind(lang, &k.groups);
         }
         put(
             "statistik/index.html",
@@ -310,6 +326,10 @@ pub fn render_model(
         }
         bytes.extend_from_slice(b"\n]}\n");
         put("api/v1/index.json", bytes)?;
+        for (id, feed) in super::feeds::service_feeds(tickets, config, lang, &site_url) {
+            let path = format!("sop/{id}/atom.xml");
+            put(&path, page("atom.xml", 2, context! { feed => sv(&feed) })?)?;
+        }
 
         Ok(())
     };
@@ -320,26 +340,35 @@ pub fn render_model(
     timings.mark("fixed pages, statistics, index");
     tickets
         .par_iter()
-        .try_for_each(|t| ticket_files(t, &page, sink))?;
+        .try_for_each(|t| ticket_files(t, &page, &ticket_feed, sink))?;
     timings.mark("ticket pages and JSON");
     Ok(Summary {
         tickets: tickets.len(),
-        pages: pages.into_inner() + 2 * tickets.len(),
+        pages: pages.into_inner()
+            + tickets
+                .iter()
+                .map(|t| 3 + usize::from(t.has_letter))
+                .sum::<usize>(),
     })
 }
 
 /// Renders a named template at a folder depth with extra context.
 type PageFn<'a> = dyn Fn(&str, usize, Value) -> Result<Vec<u8>, SiteError> + Sync + 'a;
 
-/// A ticket's two files.
+/// A ticket's files: its JSON, its page and, with a letter, the letter's
+/// verification page.
 pub(super) struct TicketPaths {
     json: String,
     html: String,
+    feed: String,
+    letter: Option<String>,
 }
 
 impl TicketPaths {
-    pub(super) fn each(&self) -> [&str; 2] {
-        [&self.json, &self.html]
+    pub(super) fn each(&self) -> Vec<&str> {
+        let mut v = vec![self.json.as_str(), self.html.as_str(), self.feed.as_str()];
+        v.extend(self.letter.as_deref());
+        v
     }
 }
 
@@ -347,10 +376,19 @@ pub(super) fn ticket_paths(t: &PublicTicket) -> TicketPaths {
     TicketPaths {
         json: format!("api/v1/tickets/{}.json", t.ticket),
         html: format!("t/{}/index.html", t.ticket),
+        feed: format!("t/{}/atom.xml", t.ticket),
+        letter: t
+            .has_letter
+            .then(|| format!("surat/{}/index.html", t.ticket)),
     }
 }
 
-fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), SiteError> {
+fn ticket_files(
+    t: &PublicTicket,
+    page: &PageFn,
+    feed: &dyn Fn(&PublicTicket) -> super::feeds::Feed,
+    sink: &dyn Sink,
+) -> Result<(), SiteError> {
     if t.partial {
         // Known by its summary only: its files were kept (see `model::keep_unchanged`).
         return Ok(());
@@ -367,6 +405,16 @@ fn ticket_files(t: &PublicTicket, page: &PageFn, sink: &dyn Sink) -> Result<(), 
     if !(same && sink.reuse(html_path)?) {
         let html = page("ticket.html", 2, context! { ticket => sv(t) })?;
         sink.put(html_path, &html)?;
+    }
+    if !(same && sink.reuse(&paths.feed)?) {
+        let xml = page("atom.xml", 2, context! { feed => sv(feed(t)) })?;
+        sink.put(&paths.feed, &xml)?;
+    }
+    if let Some(path) = &paths.letter
+        && !(same && sink.reuse(path)?)
+    {
+        let html = page("surat.html", 2, context! { ticket => sv(t) })?;
+        sink.put(path, &html)?;
     }
     sink.made_from(&t.ticket, &t.key);
     Ok(())

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::public::{PublicTicket, Status};
+use super::standard;
 use super::text::{self, Lang};
 use crate::model::RequestKind;
 use crate::model::config::Config;
@@ -53,6 +54,11 @@ pub struct Group {
     pub steps: Vec<Timing>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<Timing>,
+    /// The SOP's standard total and which steps it counts ([`standard::of`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_scope: Option<String>,
 }
 
 /// The nearest-rank `p`-th percentile (0 < p ≤ 100) of sorted values.
@@ -127,6 +133,9 @@ pub fn compute(tickets: &[PublicTicket], config: &Config, lang: Lang) -> Vec<Gro
             let kind = RequestKind::ALL[k];
             let count = |s: Status| ts.iter().filter(|t| t.status == s).count();
             let mut steps = Vec::new();
+            let sop_standard = config
+                .sop_for(kind)
+                .and_then(|(_, sop)| standard::of(sop, lang));
             if let Some((_, sop)) = config.sop_for(kind) {
                 for def in &sop.steps {
                     let id = def.id.get_ref();
@@ -148,11 +157,7 @@ pub fn compute(tickets: &[PublicTicket], config: &Config, lang: Lang) -> Vec<Gro
                 .filter_map(|t| t.total.as_ref())
                 .map(|t| t.minutes)
                 .collect();
-            // Every ticket of a kind shares the same standard total.
-            let standard = ts
-                .iter()
-                .find_map(|t| t.total.as_ref())
-                .map(|t| t.standard_minutes);
+            let standard = sop_standard.as_ref().map(|s| s.minutes);
             let total = timing(lang, "total", None, String::new(), totals, standard);
             Group {
                 kind,
@@ -160,11 +165,13 @@ pub fn compute(tickets: &[PublicTicket], config: &Config, lang: Lang) -> Vec<Gro
                 month: format!("{y:04}-{m:02}"),
                 month_label: text::month(lang, y, m),
                 requests: ts.len(),
-                processed: count(Status::Processed),
+                processed: count(Status::Processed) + count(Status::Done),
                 returned: count(Status::Returned),
                 refused: count(Status::Refused),
                 steps,
                 total,
+                standard_text: sop_standard.as_ref().map(|s| s.text.clone()),
+                standard_scope: sop_standard.map(|s| s.scope),
             }
         })
         .collect()
@@ -214,13 +221,17 @@ mod tests {
             submitted: None,
             updated: None,
             timeline: Vec::new(),
+            next: None,
             total: (status == Status::Processed).then(|| super::super::public::Total {
                 minutes: steps.iter().map(|(_, m)| m).sum(),
                 text: String::new(),
                 standard_minutes: 40,
                 standard_text: String::new(),
+                standard_scope: String::new(),
                 within_standard: false,
             }),
+            letter: None,
+            has_letter: false,
             step_minutes: steps
                 .iter()
                 .map(|(s, m)| (s.to_string(), *m, None))
@@ -253,7 +264,7 @@ mod tests {
                 mc,
                 sep,
                 Status::Processed,
-                &[("disposisi-kadis", 15), ("cek-nama", 40)],
+                &[("disposisi-kadis", 15), ("cek-nama", 60)],
             ),
             ticket(mc, sep, Status::Returned, &[("disposisi-kadis", 8)]),
             ticket(mc, (2026, 10), Status::Refused, &[]),
@@ -297,9 +308,15 @@ mod tests {
         let total = sept.total.as_ref().unwrap();
         assert_eq!(
             (total.count, total.median_minutes, total.p90_minutes),
-            (2, 25, 55)
+            (2, 25, 75)
         );
+        // The SOP's standard (steps 2–5: one hour), not the tickets' own.
+        assert_eq!(total.standard_minutes, Some(60));
         assert_eq!(total.within_percent, Some(50));
+        assert_eq!(
+            sept.standard_scope.as_deref(),
+            Some("langkah 2–5; tanpa langkah pemohon (1)")
+        );
         assert_eq!(groups[0].refused, 1);
         assert!(groups[0].total.is_none());
     }

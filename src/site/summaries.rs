@@ -19,7 +19,7 @@ pub const FILE: &str = "summaries.bin";
 pub const OLD_FILE: &str = "summaries.json";
 
 /// Another layout (or none of ours) reads as empty.
-const MAGIC: &[u8] = b"loket summaries 2\n";
+const MAGIC: &[u8] = b"loket summaries 3\n";
 
 /// What a build leaves for the next one besides its files.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -251,6 +251,7 @@ mod tests {
             total: Some((42, 120)),
             record_latest: None,
             from_snapshot: true,
+            letter: true,
         };
         let saved = Saved {
             input: Some("4b825dc642cb6eb9a060e54bf8d69288fbee4904".into()),

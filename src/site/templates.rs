@@ -26,7 +26,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("sop.html", include_str!("../../templates/sop.html")),
     ("cari.html", include_str!("../../templates/cari.html")),
     ("404.html", include_str!("../../templates/404.html")),
+    ("surat.html", include_str!("../../templates/surat.html")),
     ("letter.html", include_str!("../../templates/letter.html")),
+    ("atom.xml", include_str!("../../templates/atom.xml")),
+    ("chart.html", include_str!("../../templates/chart.html")),
 ];
 pub const STYLE: &str = include_str!("../../site/style.css");
 pub const SCRIPT: &str = include_str!("../../site/loket.js");

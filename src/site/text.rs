@@ -133,11 +133,12 @@ pub fn status_label(lang: Lang, status: Status, waiting_for: &str) -> String {
             Lang::En => format!("awaiting disposition by the {waiting_for}"),
         },
         Status::Returned => lang
-            .pick("dikembalikan ke pemohon", "returned to the applicant")
+            .pick("dikembalikan untuk perbaikan", "returned for correction")
             .into(),
         Status::Refused => lang.pick("ditolak", "refused").into(),
         Status::Approved => lang.pick("disetujui", "approved").into(),
         Status::Processed => lang.pick("telah diproses", "processed").into(),
+        Status::Done => lang.pick("selesai", "completed").into(),
         Status::Failed => lang.pick("gagal diproses", "processing failed").into(),
     }
 }
@@ -152,6 +153,8 @@ pub fn completion_title(lang: Lang, c: Completion) -> &'static str {
         Completion::Apply => lang.pick("Akun diproses", "Account processed"),
         Completion::Verify => lang.pick("Akun diuji", "Account tested"),
         Completion::Notify => lang.pick("Pemohon diberi tahu", "Applicant notified"),
+        Completion::Draft => lang.pick("Draf surat pemberitahuan", "Notification letter drafted"),
+        Completion::Receipt => lang.pick("Diterima pemohon", "Received by the applicant"),
     }
 }
 
@@ -165,6 +168,9 @@ pub fn event_title(lang: Lang, k: EventKind) -> &'static str {
             "Pemrosesan gagal; akan dicoba lagi",
             "Processing failed; it will be retried",
         ),
+        EventKind::Repaired => {
+            lang.pick("Akun dipulihkan (perbaikan)", "Account restored (repair)")
+        }
     }
 }
 
@@ -238,6 +244,11 @@ const UI: &[(&str, &str, &str)] = &[
     ("sops_in_force", "SOP yang berlaku", "SOPs in force"),
     ("sop_number", "Nomor SOP", "SOP number"),
     ("standard_total", "waktu baku total", "total standard time"),
+    (
+        "standard_explain",
+        "Waktu penyelesaian dihitung sejak permohonan diterima; langkah yang dikerjakan pemohon sendiri dan langkah tanpa waktu baku tidak dihitung.",
+        "Time to complete runs from the moment the request arrives; the applicant's own steps and steps without a standard are not counted.",
+    ),
     ("summary", "Ringkasan", "Summary"),
     (
         "summary_text",
@@ -264,6 +275,22 @@ const UI: &[(&str, &str, &str)] = &[
     ("step", "langkah", "step"),
     ("by", "oleh", "by"),
     ("took", "Waktu:", "Took"),
+    ("next", "Langkah berikutnya", "What happens next"),
+    ("feed", "Ikuti lewat umpan Atom", "Follow by Atom feed"),
+    (
+        "feed_service",
+        "Pembaruan tiket layanan ini (umpan Atom)",
+        "This service's ticket updates (Atom feed)",
+    ),
+    ("next_step", "Langkah", "Step"),
+    ("next_who", "Pelaksana", "Who acts"),
+    ("next_since", "Menunggu sejak", "Waiting since"),
+    ("expected_by", "Diperkirakan selesai", "Expected by"),
+    (
+        "working_time_note",
+        "Waktu baku dihitung dalam jam kerja kantor, di luar hari libur.",
+        "Standard times count the office's working hours only, not holidays.",
+    ),
     ("as_json", "Data ini dalam JSON", "This data as JSON"),
     ("other_ticket", "Cek tiket lain", "Check another ticket"),
     (
@@ -291,6 +318,16 @@ const UI: &[(&str, &str, &str)] = &[
     ("no_data", "Belum ada data.", "No data yet."),
     ("processed", "Telah diproses", "Processed"),
     ("per_step", "Waktu per langkah SOP", "Time per SOP step"),
+    (
+        "chart_month",
+        "Median dan persentil ke-90 waktu penyelesaian per bulan; garis tegak: waktu baku. Angkanya ada pada tabel.",
+        "Median and 90th percentile of the time to complete per month; upright line: the standard. The figures are in the table.",
+    ),
+    (
+        "chart_step",
+        "Median dan persentil ke-90 per langkah SOP; garis tegak: waktu baku langkah. Angkanya ada pada tabel.",
+        "Median and 90th percentile per SOP step; upright line: the step's standard. The figures are in the table.",
+    ),
     ("role", "Pelaksana", "Role"),
     ("measured", "Terukur", "Measured"),
     ("standard_col", "Waktu baku", "Standard"),
@@ -312,6 +349,22 @@ const UI: &[(&str, &str, &str)] = &[
     ),
     ("this_site", "(alamat situs ini)", "(this site's address)"),
     ("not_found", "Halaman tidak ditemukan", "Page not found"),
+    ("letter_check", "Pemeriksaan surat", "Letter verification"),
+    (
+        "letter_intro",
+        "Halaman ini adalah alamat pada kode QR surat pemberitahuan. Cocokkan nomor, tanggal dan penanda tangan dengan surat yang Anda terima; sidik SHA-256 berkas PDF asli tercantum di bawah. Isi surat bersifat pribadi dan tidak ditampilkan.",
+        "This page is the address in the notification letter's QR code. Compare the number, date and signer with the letter you hold; the SHA-256 digest of the original PDF is below. The letter's content is private and not shown.",
+    ),
+    ("letter_number", "Nomor surat", "Letter number"),
+    ("letter_date", "Tanggal surat", "Letter date"),
+    ("letter_signer", "Ditandatangani oleh", "Signed by"),
+    ("letter_sha", "SHA-256 berkas PDF", "SHA-256 of the PDF"),
+    (
+        "letter_sha_help",
+        "Hitung dengan sha256sum surat.pdf (Linux) atau certutil -hashfile surat.pdf SHA256 (Windows).",
+        "Compute it with sha256sum letter.pdf (Linux) or certutil -hashfile letter.pdf SHA256 (Windows).",
+    ),
+    ("ticket_status", "Status tiket", "Ticket status"),
     (
         "not_found_text",
         "Periksa kembali nomor tiket Anda. Tiket yang baru diajukan tampil setelah pembaruan situs berikutnya.",

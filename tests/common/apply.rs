@@ -200,6 +200,14 @@ pub fn outcomes(inst: &Path) -> std::collections::BTreeMap<String, loket::model:
     out
 }
 
+/// Whether a ticket's account work is finished: `done`, or `processed` with a
+/// follow-up step left (the Kudus server SOP's handover, unless the bundled record
+/// already holds it).
+pub fn finished(o: loket::model::record::Outcome) -> bool {
+    use loket::model::record::Outcome;
+    matches!(o, Outcome::Processed | Outcome::Done)
+}
+
 /// Temp files of atomic writes (`.loket-*`) anywhere under `dir`.
 pub fn temps(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)

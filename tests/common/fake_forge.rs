@@ -81,6 +81,8 @@ pub struct FakePull {
     pub merged: bool,
     pub merge_commit_sha: Option<String>,
     pub created_at: String,
+    /// When a merged pull request was merged (`None`: 2026-09-18T05:00:00Z).
+    pub merged_at: Option<String>,
     /// (sha, author login, committer login)
     pub commits: Vec<(String, Option<String>, Option<String>)>,
     /// (path, GitHub-style status: added/modified/removed)
@@ -261,6 +263,7 @@ impl FakeForge {
                     contents,
                     commits_count: None,
                     changed_files_count: None,
+                    merged_at: None,
                 },
             );
         });
@@ -548,7 +551,11 @@ fn pull_json(flavor: Flavor, p: &FakePull, listed: bool) -> Value {
         "head": {"ref": format!("request-{}", p.number), "sha": p.head_sha, "label": format!("{}:request", p.author)},
         "base": {"ref": p.base_ref, "sha": p.base_sha, "label": "main"},
         "merge_commit_sha": p.merge_commit_sha,
-        "merged_at": if p.merged { json!("2026-09-18T05:00:00Z") } else { Value::Null },
+        "merged_at": if p.merged {
+            json!(p.merged_at.as_deref().unwrap_or("2026-09-18T05:00:00Z"))
+        } else {
+            Value::Null
+        },
         "created_at": p.created_at,
         "updated_at": p.created_at,
     });

@@ -42,6 +42,11 @@ impl MailServer {
     /// Starts both daemons under `dir` (which must be traversable by the `dovecot`
     /// user). `None` when the binaries are missing outside CI (skipped loudly).
     pub fn start(dir: &Path) -> Option<MailServer> {
+        MailServer::start_for(dir, DOMAIN)
+    }
+
+    /// [`MailServer::start`] for the mail domain `domain` (another office's).
+    pub fn start_for(dir: &Path, domain: &str) -> Option<MailServer> {
         let dovecot_bin = require_binary("dovecot", &["/usr/sbin/dovecot", "dovecot"])?;
         let doveadm = require_binary("doveadm", &["/usr/bin/doveadm", "doveadm"])?;
         let postfix = require_binary("postfix", &["/usr/sbin/postfix", "postfix"])?;
@@ -80,7 +85,7 @@ impl MailServer {
         // writes it: as a loket install leaves it, with its marker.
         fs::write(
             &virtual_domains,
-            format!("# managed by loket: postfix virtual mailbox domain list\n{DOMAIN}\n"),
+            format!("# managed by loket: postfix virtual mailbox domain list\n{domain}\n"),
         )
         .unwrap();
         fs::write(&virtual_mailboxes, "").unwrap();
@@ -153,8 +158,8 @@ mail_owner = postfix
 setgid_group = postdrop
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
-myhostname = mail.{DOMAIN}
-mydomain = {DOMAIN}
+myhostname = mail.{domain}
+mydomain = {domain}
 mydestination =
 relay_domains =
 mynetworks = 127.0.0.0/8

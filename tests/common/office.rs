@@ -39,12 +39,16 @@ impl Office {
     /// main holds the bundled loket.toml (file backends under state/, ignored by git)
     /// in its root commit, the founding commit the gate takes as given.
     pub fn new(flavor: Flavor) -> Office {
+        Office::with_config(flavor, &Office::bundled("loket.toml"))
+    }
+
+    /// An office whose founding commit holds `config` as its loket.toml.
+    pub fn with_config(flavor: Flavor, config: &str) -> Office {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("office");
         std::fs::create_dir_all(&dir).unwrap();
         git(&dir, &["init", "-q", "-b", "main"]);
-        let root = crate::common::repo_root();
-        std::fs::copy(root.join("loket.toml"), dir.join("loket.toml")).unwrap();
+        std::fs::write(dir.join("loket.toml"), config).unwrap();
         std::fs::write(dir.join(".gitignore"), "/state\n").unwrap();
         git(&dir, &["add", "-A"]);
         git(&dir, &["commit", "-q", "-m", "founding import"]);
@@ -156,6 +160,7 @@ impl Office {
             contents: Default::default(),
             commits_count: None,
             changed_files_count: None,
+            merged_at: None,
         };
         self.forge.with(|s| s.pulls.insert(n, pull));
         n

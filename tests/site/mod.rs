@@ -125,7 +125,7 @@ at = "2026-10-30T15:00:00+07:00"
         path,
         tickets: vec![
             (t[0].clone(), "menunggu disposisi Kepala Bidang Informatika"),
-            (t[1].clone(), "dikembalikan ke pemohon"),
+            (t[1].clone(), "dikembalikan untuk perbaikan"),
             (t[2].clone(), "ditolak"),
         ],
         private: vec![

@@ -40,12 +40,17 @@ impl LdapBackend {
         action: Action,
         tickets: &[String],
         password: Option<&Secret>,
+        hashed: Option<&str>,
     ) -> Result<(), BackendError> {
         let dn = self.mail_dn(address);
-        let hash = password
-            .map(|p| sha512_crypt(p).map(|h| format!("{{CRYPT}}{h}")))
-            .transpose()
-            .map_err(|e| BackendError::Other(e.to_string()))?;
+        // The run's hash when it made one (on all cores), else one made here.
+        let hash = match hashed {
+            Some(h) => Some(format!("{{CRYPT}}{h}")),
+            None => password
+                .map(|p| sha512_crypt(p).map(|h| format!("{{CRYPT}}{h}")))
+                .transpose()
+                .map_err(|e| BackendError::Other(e.to_string()))?,
+        };
         let current = self.entry(&dn, &["userPassword", "description"])?;
         let marks: HashSet<String> = tickets.iter().map(|t| format!("{MARK}{t}")).collect();
         let Some(current) = current else {

@@ -175,7 +175,7 @@ impl LdapBackend {
         let c = change.planned;
         match (&c.target, self.role) {
             (Target::Mail { address, .. }, LdapRole::Mail) => {
-                self.apply_mail(address, c.action, &c.tickets, change.password)
+                self.apply_mail(address, c.action, &c.tickets, change.password, change.hash)
             }
             (Target::ServerAccount { server, login }, LdapRole::Server)
                 if c.action == Action::Create =>

@@ -280,3 +280,48 @@ fn l091_fires_on_bad_escalation_and_reports_to() {
         .count();
     assert_eq!(loops, 3, "each role of the loop is named");
 }
+
+#[test]
+fn l080_fires_on_an_official_without_name_or_with_a_bad_nip() {
+    let role = "title = \"Kepala Dinas Komunikasi dan Informatika\"";
+    let with = |extra: &str, needle: &str| {
+        let (fx, line) = cfg_at(role, &format!("{role}\n{extra}"), needle);
+        fx.assert_fires("L080", "loket.toml", line)
+    };
+    with("official-nip = \"197203151998031004\"", "official-nip");
+    with("official-name = \" \"", "official-name");
+    let d = with(
+        "official-name = \"Drs. A\"\nofficial-nip = \"1972\"",
+        "official-nip",
+    );
+    assert!(d.message.contains("18 digits"), "{}", d.message);
+    let (fx, _) = cfg_at(
+        role,
+        &format!(
+            "{role}\nofficial-name = \"Drs. A\"\nofficial-rank = \"Pembina (IV/a)\"\nofficial-nip = \"197203151998031004\""
+        ),
+        "title",
+    );
+    fx.assert_quiet("L080");
+}
+
+#[test]
+fn l081_fires_on_an_emblem_outside_missing_or_of_another_type() {
+    let tz = "time-zone = \"WIB\"";
+    for bad in [
+        "../lambang.png",
+        "/etc/lambang.png",
+        "assets/lambang.gif",
+        "assets/no-such-emblem.png",
+    ] {
+        let d = fires("L081", tz, &format!("emblem = \"{bad}\"\n{tz}"));
+        assert!(d.message.contains(bad), "{}", d.message);
+    }
+    let mut fx = Fixture::kudus();
+    fx.edit("loket.toml", |s| {
+        s.replacen(tz, &format!("emblem = \"assets/lambang.png\"\n{tz}"), 1)
+    });
+    fx.node("assets/lambang.png", Node::Link("/etc/hostname".into()));
+    let d = fx.assert_fires("L081", "loket.toml", 0);
+    assert!(d.message.contains("not a regular file"), "{}", d.message);
+}

@@ -111,7 +111,7 @@ at = "2026-09-18T08:15:00+07:00"
         &Summaries::new(),
         None,
     )[0];
-    assert_eq!(returned.status_label, "dikembalikan ke pemohon");
+    assert_eq!(returned.status_label, "dikembalikan untuk perbaikan");
     let json = serde_json::to_string(returned).unwrap();
     assert!(!json.contains("dimas"), "{json}");
     assert!(!json.contains("kadis-kominfo"), "{json}");
@@ -265,4 +265,65 @@ acting = { kind = "plh", decree = "800/117/18.03/2026" }
     assert_eq!(step.actor, "Plh. Kepala Dinas Komunikasi dan Informatika");
     let json = serde_json::to_string(t).unwrap();
     assert!(!json.contains("sekdin"), "{json}");
+}
+
+fn pending(steps: &str, outcome: &str, pending: &str) -> PublicTicket {
+    let record: Progress = toml::from_str(&format!(
+        "ticket = \"KDS-24WBW-PV52C\"\noutcome = \"{outcome}\"\npending-step = \"{pending}\"\n\n[[steps]]\nstep = \"permohonan\"\ndone-by = \"submit\"\nrole = \"pemohon\"\nat = \"2026-09-18T08:00:00+07:00\"\n{steps}"
+    ))
+    .unwrap();
+    tickets(
+        &instance(true),
+        &[record],
+        None,
+        Lang::Id,
+        &Summaries::new(),
+        None,
+    )
+    .remove(0)
+}
+
+const KADIS_AT_10_55: &str = "\n[[steps]]\nstep = \"disposisi-kadis\"\ndone-by = \"review\"\nrole = \"kepala-dinas\"\nlogin = \"kadis-kominfo-kudus\"\nat = \"2026-09-18T10:55:00+07:00\"\n";
+
+#[test]
+fn the_next_step_is_expected_after_its_standard_in_working_time() {
+    // The Kadis disposed on Friday 10:55; the Kabid's 10 minutes: 5 before the office
+    // closes at 11:00, 5 from Monday's 07:30 opening (calendar time would say 11:05).
+    let t = pending(KADIS_AT_10_55, "pending", "disposisi-kabid");
+    let n = t.next.as_ref().expect("a pending ticket says what is next");
+    assert_eq!(n.state, "in-progress");
+    assert_eq!(n.actor, "Kepala Bidang Informatika");
+    assert_eq!(n.step.as_deref(), Some("disposisi-kabid"));
+    assert_eq!(n.standard_minutes, Some(10));
+    assert_eq!(n.since.as_ref().unwrap().at, "2026-09-18T10:55:00+07:00");
+    assert_eq!(
+        n.expected_by.as_ref().unwrap().at,
+        "2026-09-21T07:35:00+07:00"
+    );
+    let json = serde_json::to_string(&t).unwrap();
+    assert!(json.contains("\"expected_by\""), "{json}");
+    assert!(!json.contains("kadis-kominfo"), "{json}");
+}
+
+#[test]
+fn returned_for_correction_is_not_unprocessed() {
+    let fresh = pending("", "pending", "disposisi-kadis");
+    let n = fresh.next.as_ref().unwrap();
+    assert_eq!(
+        (n.state, n.state_label.as_str()),
+        ("unprocessed", "Belum diproses")
+    );
+    assert_eq!(n.actor, "Kepala Dinas Komunikasi dan Informatika");
+    let back = pending(KADIS_AT_10_55, "returned", "disposisi-kadis");
+    let n = back.next.as_ref().unwrap();
+    assert_eq!(
+        (n.state, n.state_label.as_str()),
+        ("returned", "Dikembalikan untuk perbaikan")
+    );
+    assert_eq!(n.actor, "Pemohon");
+    assert_eq!(n.expected_by, None);
+    assert_eq!(back.status_label, "dikembalikan untuk perbaikan");
+    // A processed ticket waits on no one.
+    let done = pending(KADIS_AT_10_55, "processed", "disposisi-kabid");
+    assert_eq!(done.next, None);
 }

@@ -4,11 +4,51 @@
 
 use jiff::Timestamp;
 
-use super::{Entry, PublicTicket, Status, Total, When};
+use super::{Entry, PublicLetter, PublicTicket, Status, Total, When};
 use crate::model::RequestKind;
 use crate::model::config::{Completion, Config, Sop, TimeZone};
-use crate::model::record::{EventKind, Outcome, Progress};
+use crate::model::letter::IssuedLetter;
+use crate::model::record::{EventKind, Outcome, Progress, StepRecord};
+use crate::site::standard;
 use crate::site::text::{self, Lang, completion_title, event_title, status_label};
+
+/// Submission to the last step the SOP's standard total counts, once every one of
+/// them is done, against that total ([`standard::of`]: the same on every page).
+fn ticket_total(
+    sop: &Sop,
+    lang: Lang,
+    start: Timestamp,
+    steps: &[(Timestamp, &StepRecord)],
+) -> Option<Total> {
+    let mut end = None;
+    for def in standard::counted(sop) {
+        let done = steps.iter().find(|(_, s)| s.step == *def.id.get_ref())?;
+        end = end.max(Some(done.0));
+    }
+    let std = standard::of(sop, lang)?;
+    let m = end?.duration_since(start).as_secs() / 60;
+    Some(Total {
+        minutes: m,
+        text: text::duration(lang, m),
+        within_standard: m <= i64::from(std.minutes),
+        standard_minutes: std.minutes,
+        standard_text: std.text,
+        standard_scope: std.scope,
+    })
+}
+
+fn public_letter(config: &Config, lang: Lang, l: &IssuedLetter) -> PublicLetter {
+    PublicLetter {
+        number: l.number.clone(),
+        date: l.date.clone(),
+        date_text: l
+            .date
+            .parse::<jiff::civil::Date>()
+            .map_or_else(|_| l.date.clone(), |d| text::date(lang, d)),
+        signer: crate::review::roles::acting_title(config, &l.signer_role, l.acting.as_ref()),
+        pdf_sha256: l.pdf_sha256.clone(),
+    }
+}
 
 pub(super) fn when(lang: Lang, tz: TimeZone, ts: Timestamp) -> When {
     When {
@@ -24,7 +64,7 @@ fn same_as_step(k: EventKind) -> Option<Completion> {
         EventKind::Applied => Some(Completion::Apply),
         EventKind::Verified => Some(Completion::Verify),
         EventKind::Notified => Some(Completion::Notify),
-        EventKind::Failed => None,
+        EventKind::Failed | EventKind::Repaired => None,
     }
 }
 
@@ -46,6 +86,7 @@ pub(super) fn build(
     submitted: Option<When>,
     progress: Option<&Progress>,
     no_record: Outcome,
+    calendar: Option<&crate::calendar::Calendar>,
 ) -> PublicTicket {
     let mut record_latest: Option<Timestamp> = None;
     let tz = *config.office.time_zone.get_ref();
@@ -59,6 +100,7 @@ pub(super) fn build(
     let mut total = None;
     let outcome = progress.map_or(no_record, |p| p.outcome);
     let mut waiting_for = String::new();
+    let mut next = None;
     if let Some(p) = progress {
         let mut steps: Vec<_> = p
             .steps
@@ -69,16 +111,12 @@ pub(super) fn build(
         record_latest = steps.last().map(|(ts, _)| *ts);
         let first = steps.first().map(|(ts, _)| *ts);
         let mut prev: Option<Timestamp> = None;
-        let mut standard_sum = 0u32;
         for (i, (ts, s)) in steps.iter().enumerate() {
             let def = step_of(&s.step);
             let minutes = prev.map(|p| ts.duration_since(p).as_secs() / 60);
             let standard = def.and_then(|d| d.minutes).filter(|_| minutes.is_some());
-            if let (Some(m), Some(std)) = (minutes, standard) {
-                standard_sum += std;
-                step_minutes.push((s.step.clone(), m, Some(std)));
-            } else if let Some(m) = minutes {
-                step_minutes.push((s.step.clone(), m, None));
+            if let Some(m) = minutes {
+                step_minutes.push((s.step.clone(), m, standard));
             }
             let detail = def.map(|d| match lang {
                 Lang::Id => d.text.clone(),
@@ -136,19 +174,12 @@ pub(super) fn build(
                 },
             ));
         }
-        if outcome == Outcome::Processed
-            && let (Some(start), Some((end, _))) = (first, steps.last())
-            && standard_sum > 0
-        {
-            let m = end.duration_since(start).as_secs() / 60;
-            total = Some(Total {
-                minutes: m,
-                text: text::duration(lang, m),
-                standard_minutes: standard_sum,
-                standard_text: text::duration(lang, i64::from(standard_sum)),
-                within_standard: m <= i64::from(standard_sum),
-            });
-        }
+        total = first.and_then(|start| ticket_total(sop, lang, start, &steps));
+        let since = steps
+            .last()
+            .map(|(ts, _)| *ts)
+            .or_else(|| submitted.as_ref().and_then(|w| w.ts));
+        next = super::next::next(config, calendar, lang, sop, p, since);
         if matches!(outcome, Outcome::Returned | Outcome::Refused) {
             // The decision itself has no recorded time: shown on top, undated. Its
             // reason stays with the pull request.
@@ -245,6 +276,7 @@ pub(super) fn build(
         Outcome::Refused => Status::Refused,
         Outcome::Approved => Status::Approved,
         Outcome::Processed => Status::Processed,
+        Outcome::Done => Status::Done,
         Outcome::Failed => Status::Failed,
     };
     // Most recent first; the pending step on top; ties keep record order reversed.
@@ -258,6 +290,9 @@ pub(super) fn build(
         .iter()
         .find_map(|(_, _, e)| e.when.clone())
         .or_else(|| submitted.clone());
+    let letter = progress
+        .and_then(|p| p.letter.as_ref())
+        .map(|l| public_letter(config, lang, l));
     let month = submitted
         .as_ref()
         .and_then(|w| w.ts)
@@ -278,7 +313,10 @@ pub(super) fn build(
         submitted,
         updated,
         timeline: entries.into_iter().map(|(_, _, e)| e).collect(),
+        next,
         total,
+        has_letter: letter.is_some(),
+        letter,
         step_minutes,
         month,
         key: [0; 16],
