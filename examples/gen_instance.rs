@@ -2,11 +2,13 @@
 //! benchmarks. Deterministic for a given seed.
 //!
 //! ```text
-//! cargo run --release --example gen_instance -- --out DIR [--count N] [--seed S]
+//! cargo run --release --example gen_instance -- --out DIR [--count N [--approved]] [--seed S]
 //! ```
 //! Without `--count`, writes the demo scenario (every request kind, several OPDs,
 //! with records of the approvals and the apply). With `--count N`, writes N mail
-//! accounts with their requests plus N/10 server grants, for scale tests.
+//! accounts with their requests plus N/10 server grants, for scale tests; with
+//! `--approved`, each ticket also has the record of its dispositions (approved,
+//! merged, not yet applied), as `loket apply --approvals records` requires.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -164,16 +166,15 @@ fn holder(p: &Person) -> String {
     )
 }
 
-/// The approval trail and apply event of a processed ticket, as CI records them.
-fn record(
-    t: &str,
+/// The `[[steps]]` of a record for `sop`, each a few minutes after the one before;
+/// returns the minute of the last.
+fn steps(
+    s: &mut String,
     pr: u64,
     sop: &[(&str, &str, &str, Option<&str>)],
     day: u32,
     start: u32,
-    failed_first: bool,
-) -> String {
-    let mut s = format!("ticket = \"{t}\"\noutcome = \"processed\"\npr = {pr}\n");
+) -> u32 {
     let mut minutes = start;
     for (i, (step, done_by, role, login)) in sop.iter().enumerate() {
         minutes += if i == 0 {
@@ -194,6 +195,32 @@ fn record(
             );
         }
     }
+    minutes
+}
+
+/// The record of a ticket approved and merged but not yet applied: the SOP's steps
+/// up to the last disposition (what `loket apply --approvals records` requires).
+fn approved_record(t: &str, pr: u64, sop: &[(&str, &str, &str, Option<&str>)], day: u32) -> String {
+    let mut s = format!("ticket = \"{t}\"\noutcome = \"approved\"\npr = {pr}\n");
+    let reviewed = sop
+        .iter()
+        .rposition(|(_, by, _, _)| *by == "review")
+        .map_or(0, |i| i + 1);
+    steps(&mut s, pr, &sop[..reviewed], day, 8 * 60);
+    s
+}
+
+/// The approval trail and apply event of a processed ticket, as CI records them.
+fn record(
+    t: &str,
+    pr: u64,
+    sop: &[(&str, &str, &str, Option<&str>)],
+    day: u32,
+    start: u32,
+    failed_first: bool,
+) -> String {
+    let mut s = format!("ticket = \"{t}\"\noutcome = \"processed\"\npr = {pr}\n");
+    let minutes = steps(&mut s, pr, sop, day, start);
     if failed_first {
         let _ = write!(
             s,
@@ -277,26 +304,27 @@ fn local_part(p: &Person, taken: &mut std::collections::HashSet<String>) -> Stri
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut out, mut count, mut seed) = (None, None, 2026u64);
+    let (mut out, mut count, mut seed, mut approved) = (None, None, 2026u64, false);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => out = args.next().map(PathBuf::from),
             "--count" => count = args.next().and_then(|c| c.parse::<usize>().ok()),
             "--seed" => seed = args.next().and_then(|c| c.parse().ok()).unwrap_or(seed),
+            "--approved" => approved = true,
             _ => {
-                eprintln!("usage: gen_instance --out DIR [--count N] [--seed S]");
+                eprintln!("usage: gen_instance --out DIR [--count N [--approved]] [--seed S]");
                 std::process::exit(2);
             }
         }
     }
     let Some(root) = out else {
-        eprintln!("usage: gen_instance --out DIR [--count N] [--seed S]");
+        eprintln!("usage: gen_instance --out DIR [--count N [--approved]] [--seed S]");
         std::process::exit(2);
     };
     let out = Out { root };
     let mut rng = StdRng::seed_from_u64(seed);
     match count {
-        Some(n) => bulk(&out, &mut rng, n),
+        Some(n) => bulk(&out, &mut rng, n, approved),
         None => demo(&out, &mut rng),
     }
 }
@@ -332,7 +360,7 @@ fn unique_person(
     }
 }
 
-fn bulk(out: &Out, rng: &mut StdRng, n: usize) {
+fn bulk(out: &Out, rng: &mut StdRng, n: usize, approved: bool) {
     if !out.root.join("loket.toml").exists() {
         out.write("loket.toml", include_str!("../presets/kudus.toml"));
     }
@@ -349,6 +377,10 @@ fn bulk(out: &Out, rng: &mut StdRng, n: usize) {
         let mut req = request_head(&t, "mail-create", &at((i % 110) as u32, 0), &p, i);
         let _ = write!(req, "\n[mail]\naddress = \"{local}@kuduskab.go.id\"\n");
         out.write(&format!("requests/{t}.toml"), &req);
+        if approved {
+            let record = approved_record(&t, 10_000 + i as u64, MAIL_SOP, (i % 110) as u32);
+            out.write(&format!("records/{t}.toml"), &record);
+        }
         mails.push(Mail {
             ticket: t,
             local,
@@ -377,6 +409,10 @@ fn bulk(out: &Out, rng: &mut StdRng, n: usize) {
             "\n[server]\nname = \"app-1\"\naccount = \"opd-{code}\"\nkey = \"{key}\"\nexpires = {expires}\naccept-terms = true\npurpose = \"Pemeliharaan aplikasi layanan {code}\"\n"
         );
         out.write(&format!("requests/{t}.toml"), &req);
+        if approved {
+            let record = approved_record(&t, 10_000 + (n + g) as u64, SERVER_SOP, day);
+            out.write(&format!("records/{t}.toml"), &record);
+        }
         let (tickets, keys) = &mut accounts[p.opd];
         tickets.push(q(&t));
         let _ = write!(

@@ -7,7 +7,7 @@
 #
 #   scripts/bench-apply.sh [N] [ROUNDS]       (default 10000 accounts, 3 rounds)
 #
-# The instance: `gen_instance --count N` (N mail-create requests with approved
+# The instance: `gen_instance --count N --approved` (N mail-create requests with approved
 # records, N/10 server grants) plus the bundled loket.toml's [backends] section
 # (file-backed Dovecot, Postfix maps and keydir under state/), with no state: every
 # account and key is new. Approvals from records/ (no forge). Release build.
@@ -22,8 +22,10 @@ BIN=${CARGO_TARGET_DIR:-target}/release
 base="$WORK/base-$N"
 if [ ! -f "$base/loket.toml" ]; then
   rm -rf "$base"
-  "$BIN/examples/gen_instance" --out "$base" --count "$N" >/dev/null
-  sed -n '/^\[backends\]/,/^\[\[servers/p' loket.toml | sed '$d' >>"$base/loket.toml"
+  "$BIN/examples/gen_instance" --out "$base" --count "$N" --approved >/dev/null
+  # The preset may already carry a [backends] section; a second one is a duplicate key.
+  grep -q '^\[backends\]' "$base/loket.toml" ||
+    sed -n '/^\[backends\]/,/^\[\[servers/p' loket.toml | sed '$d' >>"$base/loket.toml"
   "$BIN/loket" -C "$base" check >/dev/null
 fi
 
