@@ -176,6 +176,9 @@ fn lumajang_letter_chain(flavor: Flavor) {
     );
     let (json, _) = site(o, LMJ);
     assert_eq!(json["status"], "processed", "{json:#}");
+    let Some(sha) = issue_letter(o, LMJ) else {
+        return;
+    };
     // Step 13: the applicant confirms with an approving review on the merged pull
     // request; the next apply run (the daily sweep) records it.
     approve_at(o, f, APPLICANT, at(60));
@@ -183,6 +186,12 @@ fn lumajang_letter_chain(flavor: Flavor) {
     assert_eq!(code(&apply), 0, "{}", text(&apply));
     let r = record(o, LMJ);
     assert_eq!(r["outcome"].as_str(), Some("done"), "{r:#?}");
+    // Recording the receipt keeps the issued letter's digest.
+    assert_eq!(
+        r["letter"]["pdf-sha256"].as_str(),
+        Some(sha.as_str()),
+        "{r:#?}"
+    );
     let by = |id: &str| {
         r["steps"]
             .as_array()
@@ -223,6 +232,64 @@ fn lumajang_letter_chain(flavor: Flavor) {
         "{}",
         text(&list)
     );
+}
+
+/// `loket letter --issue` (CI, after apply) prints the signed letter once to the PDF
+/// the office sends, kept private under the state folder, and records its SHA-256,
+/// which the public verification page shows; a second run issues nothing.
+fn issue_letter(o: &Office, ticket: &str) -> Option<String> {
+    let chromium = common::require_binary("chromium", &["/usr/bin/chromium", "chromium"])?;
+    let issue = || {
+        let out = o
+            .command(&o.dir)
+            .args(["letter", "--issue"])
+            .env("LOKET_CHROMIUM", &chromium)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        text(&out)
+    };
+    // A print that fails issues nothing: no digest, no file.
+    let failed = o
+        .command(&o.dir)
+        .args(["letter", "--issue", "--chromium", "/nonexistent/chromium"])
+        .output()
+        .unwrap();
+    assert_ne!(code(&failed), 0, "{}", text(&failed));
+    assert!(record(o, ticket)["letter"].get("pdf-sha256").is_none());
+    let first = issue();
+    let r = record(o, ticket);
+    let sha = r["letter"]["pdf-sha256"]
+        .as_str()
+        .unwrap_or_else(|| panic!("digest recorded: {r:#?}\n{first}"))
+        .to_string();
+    let state: toml::Table =
+        toml::from_str(&std::fs::read_to_string(o.dir.join("loket.toml")).unwrap()).unwrap();
+    let pdf = std::path::Path::new(state["backends"]["state-dir"].as_str().unwrap())
+        .join(format!("letters/{ticket}.pdf"));
+    let bytes = std::fs::read(&pdf).expect("the issued PDF kept under the state folder");
+    assert!(bytes.starts_with(b"%PDF"));
+    use sha2::Digest;
+    assert_eq!(format!("{:x}", sha2::Sha256::digest(&bytes)), sha);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&pdf).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the PDF names the applicant: private");
+    assert!(first.contains(&sha), "{first}");
+    // Issued once: a second print would have other bytes.
+    let again = issue();
+    assert!(again.contains("no signed letter waits"), "{again}");
+    assert_eq!(
+        record(o, ticket)["letter"]["pdf-sha256"].as_str(),
+        Some(sha.as_str())
+    );
+    assert_eq!(std::fs::read(&pdf).unwrap(), bytes);
+    // The verification page shows the digest, and nothing of the letter's addressee.
+    let _ = site(o, ticket);
+    let page = std::fs::read_to_string(o.dir.join(format!("state/site/surat/{ticket}/index.html")))
+        .unwrap();
+    assert!(page.contains(&sha), "{page}");
+    assert!(!page.contains("Dimas"), "{page}");
+    Some(sha)
 }
 
 /// A follow-up pull request for a ticket main's records do not show processed (the

@@ -27,6 +27,11 @@ pub struct RegisterArgs {
     /// Print the outgoing-letter register (for the archivist).
     #[arg(long)]
     pub list: bool,
+    /// Issue every signed letter recorded but not yet issued: print its PDF into
+    /// <state-dir>/letters/ (private) and put the PDF's SHA-256 into the ticket's
+    /// record for the verification page (CI runs it after `loket apply`).
+    #[arg(long, conflicts_with_all = ["draft", "list"])]
+    pub issue: bool,
     /// --list output.
     #[arg(long = "register-format", value_enum, default_value_t)]
     pub register_format: RegisterFormat,

@@ -41,7 +41,7 @@ pub struct Args {
 #[derive(clap::Args)]
 pub struct LetterArgs {
     /// The ticket number, e.g. KDS-7HQ4M-2XR9P.
-    #[arg(required_unless_present_any = ["draft", "list"])]
+    #[arg(required_unless_present_any = ["draft", "list", "issue"])]
     ticket: Option<String>,
     #[command(flatten)]
     register: super::letters::RegisterArgs,
@@ -298,11 +298,26 @@ pub fn letter(dir: &Path, a: LetterArgs) -> Result<ExitCode> {
     if let Some(code) = super::letters::run(dir, &a.register, a.date)? {
         return Ok(code);
     }
-    let ticket = a.ticket.clone().unwrap_or_default();
     let Some(data) = load_checked(dir, None, &mut Timings::from_env())? else {
         return Ok(ExitCode::from(1));
     };
     let templates = Templates::for_instance(dir)?;
+    if a.register.issue {
+        let issued = letter::issue::issue_all(&data, &templates, &a.chromium)?;
+        for i in &issued {
+            println!(
+                "issued {}: {} (private: send it, never publish it), sha256 {}",
+                i.ticket,
+                i.path.display(),
+                i.sha256
+            );
+        }
+        if issued.is_empty() {
+            println!("no signed letter waits to be issued");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ticket = a.ticket.clone().unwrap_or_default();
     let opts = LetterOptions {
         number: a.number,
         date: a.date,

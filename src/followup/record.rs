@@ -117,6 +117,12 @@ fn one(
     p.steps.retain(|s| !done.iter().any(|d| d.step == s.step));
     let mut issued = letter.value.issued();
     issued.acting = signer_acting(&done, &issued.signer_role);
+    // A later run (the receipt after the merge) keeps the issued PDF's digest.
+    issued.pdf_sha256 = p
+        .letter
+        .take()
+        .filter(|l| l.number == issued.number)
+        .and_then(|l| l.pdf_sha256);
     p.steps.extend(done);
     p.letter = Some(issued);
     p.follow_up_pr = Some(pr);

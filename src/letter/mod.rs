@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod body;
+pub mod issue;
 pub mod parts;
 
 use jiff::civil::Date;
@@ -63,6 +64,8 @@ pub enum LetterError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path}: {message}")]
+    Record { path: PathBuf, message: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -167,6 +167,19 @@ impl MailOffice {
             }
             None => bundled,
         };
+        // Letters carry the address of their verification page on the status site,
+        // and are signed by name: the office fills both in (docs/adopt.md).
+        let bundled = bundled
+            .replacen(
+                "\n[site]\n",
+                &format!("\n[site]\nbase-url = \"https://loket.{domain}/\"\n"),
+                1,
+            )
+            .replacen(
+                "\n[roles.kepala-dinas]\n",
+                "\n[roles.kepala-dinas]\nofficial-name = \"Drs. Wahyu Prasetyo, M.Si.\"\nofficial-rank = \"Pembina Utama Muda (IV/c)\"\nofficial-nip = \"197003121996031004\"\n",
+                1,
+            );
         let config = format!(
             "{bundled}\n[backends]\nstate-dir = \"{state}\"\nadmin-recipient = \"{admin}\"\n\n{mail}\n",
             state = tmp.path().join("state").display(),
