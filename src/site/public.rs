@@ -270,6 +270,11 @@ pub fn tickets(
     let tz = *config.office.time_zone.get_ref();
     // `loket check` (L090) refuses hours it cannot read; without them no "expected by".
     let calendar = crate::calendar::Calendar::from_config(config).ok();
+    let ctx = Ctx {
+        config,
+        lang,
+        calendar: calendar.as_ref(),
+    };
     let by_ticket: HashMap<&str, &Progress> =
         records.iter().map(|r| (r.ticket.as_str(), r)).collect();
     let pending: HashMap<&str, &Progress> = snapshot
@@ -318,17 +323,17 @@ pub fn tickets(
                 sub_ts.map(|ts| when(lang, tz, ts))
             };
             let mut t = build(
-                config,
-                lang,
-                r.ticket(),
-                Some(r.kind()),
-                (sop_id, sop),
-                opd,
-                submitted_when,
-                progress,
-                // A merged request without a record yet has every approval.
-                Outcome::Approved,
-                calendar.as_ref(),
+                &ctx,
+                Input {
+                    ticket: r.ticket(),
+                    kind: Some(r.kind()),
+                    sop: (sop_id, sop),
+                    opd,
+                    submitted: submitted_when,
+                    progress,
+                    // A merged request without a record yet has every approval.
+                    no_record: Outcome::Approved,
+                },
             );
             if record.is_none() {
                 t.record_latest = None;
@@ -376,16 +381,16 @@ pub fn tickets(
             .and_then(|s| s.at.parse::<Timestamp>().ok())
             .map(|ts| when(lang, tz, ts));
         let mut t = build(
-            config,
-            lang,
-            &p.ticket,
-            kind,
-            (sop_id, sop),
-            None,
-            submitted,
-            Some(p),
-            Outcome::Pending,
-            calendar.as_ref(),
+            &ctx,
+            Input {
+                ticket: &p.ticket,
+                kind,
+                sop: (sop_id, sop),
+                opd: None,
+                submitted,
+                progress: Some(p),
+                no_record: Outcome::Pending,
+            },
         );
         t.record_latest = None;
         t.from_snapshot = true;
@@ -433,7 +438,7 @@ fn sop_of_progress<'c>(config: &'c Config, p: &Progress) -> Option<(&'c str, &'c
 
 pub mod next;
 mod timeline;
-use timeline::{build, when};
+use timeline::{Ctx, Input, build, when};
 
 #[cfg(test)]
 mod tests;
