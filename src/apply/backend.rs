@@ -61,6 +61,15 @@ pub struct LiveState {
     pub server: BTreeMap<(String, String), LiveServerAccount>,
 }
 
+impl LiveState {
+    /// Whether the key of grant ticket `grant` is installed on `login@server`.
+    pub fn has_key(&self, server: &str, login: &str, grant: &str) -> bool {
+        self.server
+            .get(&(server.to_string(), login.to_string()))
+            .is_some_and(|a| a.has_key(grant))
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveMail {
     pub active: bool,
@@ -73,6 +82,13 @@ pub struct LiveServerAccount {
     /// The account itself is expired/locked (no login at all).
     pub locked: bool,
     pub keys: Vec<LiveKey>,
+}
+
+impl LiveServerAccount {
+    /// Whether the key of grant ticket `grant` is installed.
+    pub fn has_key(&self, grant: &str) -> bool {
+        self.keys.iter().any(|k| k.ticket.as_deref() == Some(grant))
+    }
 }
 
 /// One installed key. `ticket` is `None` for a key loket did not install (drift).

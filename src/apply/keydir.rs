@@ -312,10 +312,7 @@ impl Backend for Keydir {
                 grant,
                 ..
             } => {
-                let present = live
-                    .server
-                    .get(&(server.clone(), login.clone()))
-                    .is_some_and(|a| a.keys.iter().any(|k| k.ticket.as_deref() == Some(grant)));
+                let present = live.has_key(server, login, grant);
                 let want = c.planned.action == Action::Grant;
                 if present == want {
                     Ok(Verified::State(format!(

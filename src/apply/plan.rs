@@ -273,9 +273,7 @@ pub fn diff_server(
         let server = acc.server.get_ref().clone();
         let login = acc.login.get_ref().clone();
         let live_acc = live.server.get(&(server.clone(), login.clone()));
-        let is_live = |grant: &str| {
-            live_acc.is_some_and(|a| a.keys.iter().any(|k| k.ticket.as_deref() == Some(grant)))
-        };
+        let is_live = |grant: &str| live_acc.is_some_and(|a| a.has_key(grant));
         let open = |k: &&crate::model::account::ServerKey| {
             *k.status.get_ref() == KeyStatus::Active
                 && to_date(k.expires.get_ref()).is_some_and(|d| d >= today)

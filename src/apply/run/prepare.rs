@@ -226,13 +226,7 @@ fn holds(live: &LiveState, c: &PlannedChange) -> bool {
             login,
             grant,
             ..
-        } => {
-            let present = live
-                .server
-                .get(&(server.clone(), login.clone()))
-                .is_some_and(|a| a.keys.iter().any(|k| k.ticket.as_deref() == Some(grant)));
-            present != c.action.removes_access()
-        }
+        } => live.has_key(server, login, grant) != c.action.removes_access(),
     }
 }
 
