@@ -25,12 +25,16 @@ pub struct IssuedPdf {
     pub sha256: String,
 }
 
-/// The tickets whose record holds a signed letter not yet issued.
+/// The tickets whose record holds a signed letter not yet issued. A ticket names a
+/// file here, so only a well-formed ticket counts (records are CI's, but a value
+/// read back is never a path unchecked).
 pub fn unissued(data: &SiteData) -> Vec<String> {
     data.records
         .iter()
         .filter(|r| r.letter.as_ref().is_some_and(|l| l.pdf_sha256.is_none()))
-        .map(|r| r.ticket.clone())
+        .filter_map(|r| crate::ticket::Ticket::parse(&r.ticket, None).ok())
+        .map(|t| t.to_string())
+        .filter(|t| data.records.iter().any(|r| &r.ticket == t))
         .collect()
 }
 
