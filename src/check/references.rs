@@ -4,7 +4,8 @@
 
 use super::{Context, Rule};
 use crate::diag::{Diagnostic, Label};
-use crate::model::{KeyStatus, Loaded, MailAccount, Request, RequestKind, ServerAccount};
+use crate::model::account::ServerKey;
+use crate::model::{KeyStatus, Loaded, MailAccount, Request, RequestKind, ServerAccount, Spanned};
 
 pub const TARGET: Rule = Rule {
     code: "L040",
@@ -304,159 +305,198 @@ fn mail_consistent(cx: &Context, a: &Loaded<MailAccount>, out: &mut Vec<Diagnost
     }
 }
 
+/// L042 for a server account: its tickets are server requests about it, and each
+/// key agrees with its grant and its revocation.
 fn server_consistent(cx: &Context, a: &Loaded<ServerAccount>, out: &mut Vec<Diagnostic>) {
+    for t in &a.value.tickets {
+        server_ticket_consistent(cx, a, t, out);
+    }
+    for k in &a.value.keys {
+        key_consistent(cx, a, k, out);
+    }
+}
+
+/// A ticket of a server account is a server request about this account.
+fn server_ticket_consistent(
+    cx: &Context,
+    a: &Loaded<ServerAccount>,
+    t: &Spanned<String>,
+    out: &mut Vec<Diagnostic>,
+) {
     let acc = &a.value;
-    for t in &acc.tickets {
-        let Some(r) = request(cx, t.get_ref()) else {
-            continue;
-        };
-        let Some(s) = r
-            .value
-            .server
-            .as_ref()
-            .filter(|_| !r.value.kind().is_mail())
-        else {
-            out.push(mismatch(
+    let Some(r) = request(cx, t.get_ref()) else {
+        return;
+    }; // L041
+    let Some(s) = r
+        .value
+        .server
+        .as_ref()
+        .filter(|_| !r.value.kind().is_mail())
+    else {
+        out.push(mismatch(
+            a.file,
+            t.span(),
+            format!(
+                "{} is a {} request, not a server request",
+                t.get_ref(),
+                r.value.kind()
+            ),
+        ));
+        return;
+    };
+    let s = s.get_ref();
+    if s.name.get_ref() != acc.server.get_ref() || s.account.get_ref() != acc.login.get_ref() {
+        out.push(
+            mismatch(
                 a.file,
                 t.span(),
                 format!(
-                    "{} is a {} request, not a server request",
+                    "{} is about {}@{}, not {}@{}",
                     t.get_ref(),
-                    r.value.kind()
+                    s.account.get_ref(),
+                    s.name.get_ref(),
+                    acc.login.get_ref(),
+                    acc.server.get_ref()
                 ),
-            ));
-            continue;
-        };
-        let s = s.get_ref();
-        if s.name.get_ref() != acc.server.get_ref() || s.account.get_ref() != acc.login.get_ref() {
-            out.push(
-                mismatch(
-                    a.file,
-                    t.span(),
-                    format!(
-                        "{} is about {}@{}, not {}@{}",
-                        t.get_ref(),
-                        s.account.get_ref(),
-                        s.name.get_ref(),
-                        acc.login.get_ref(),
-                        acc.server.get_ref()
-                    ),
-                )
-                .with_label(Label::new(
-                    r.file,
-                    s.account.span(),
-                    "the request's account",
-                )),
-            );
-        }
+            )
+            .with_label(Label::new(
+                r.file,
+                s.account.span(),
+                "the request's account",
+            )),
+        );
     }
-    for k in &acc.keys {
-        if !acc
-            .tickets
-            .iter()
-            .any(|t| t.get_ref() == k.ticket.get_ref())
-        {
+}
+
+/// A key is listed under the account's tickets, is what its grant asked for, and is
+/// revoked exactly when a server-revoke of that grant says so.
+fn key_consistent(
+    cx: &Context,
+    a: &Loaded<ServerAccount>,
+    k: &ServerKey,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !a
+        .value
+        .tickets
+        .iter()
+        .any(|t| t.get_ref() == k.ticket.get_ref())
+    {
+        out.push(mismatch(
+            a.file,
+            k.ticket.span(),
+            format!(
+                "{} is not in the account's tickets list",
+                k.ticket.get_ref()
+            ),
+        ));
+    }
+    key_matches_grant(cx, a, k, out);
+    key_revocation_consistent(cx, a, k, out);
+}
+
+/// The key and its expiry are the ones its server-grant request asked for.
+fn key_matches_grant(
+    cx: &Context,
+    a: &Loaded<ServerAccount>,
+    k: &ServerKey,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(r) = request(cx, k.ticket.get_ref()) else {
+        return;
+    };
+    let s = match r.value.server.as_ref().map(|s| s.get_ref()) {
+        Some(s) if r.value.kind() == RequestKind::ServerGrant => s,
+        _ => {
             out.push(mismatch(
                 a.file,
                 k.ticket.span(),
+                format!("{} is not a server-grant request", k.ticket.get_ref()),
+            ));
+            return;
+        }
+    };
+    let material = |k: &str| k.split_whitespace().nth(1).map(str::to_string);
+    if let Some(rk) = &s.key
+        && material(rk.get_ref()) != material(k.key.get_ref())
+    {
+        out.push(
+            mismatch(
+                a.file,
+                k.key.span(),
                 format!(
-                    "{} is not in the account's tickets list",
+                    "the key differs from the one {} asked for",
                     k.ticket.get_ref()
                 ),
-            ));
-        }
-        if let Some(r) = request(cx, k.ticket.get_ref()) {
-            match r.value.server.as_ref().map(|s| s.get_ref()) {
-                Some(s) if r.value.kind() == RequestKind::ServerGrant => {
-                    let material = |k: &str| k.split_whitespace().nth(1).map(str::to_string);
-                    if let Some(rk) = &s.key
-                        && material(rk.get_ref()) != material(k.key.get_ref())
-                    {
-                        out.push(
-                            mismatch(
-                                a.file,
-                                k.key.span(),
-                                format!(
-                                    "the key differs from the one {} asked for",
-                                    k.ticket.get_ref()
-                                ),
-                            )
-                            .with_label(Label::new(
-                                r.file,
-                                rk.span(),
-                                "the requested key",
-                            )),
-                        );
-                    }
-                    if let Some(re) = &s.expires
-                        && re.get_ref() != k.expires.get_ref()
-                    {
-                        out.push(
-                            mismatch(
-                                a.file,
-                                k.expires.span(),
-                                format!(
-                                    "expiry {} differs from the {} that {} asked for",
-                                    k.expires.get_ref(),
-                                    re.get_ref(),
-                                    k.ticket.get_ref()
-                                ),
-                            )
-                            .with_label(Label::new(
-                                r.file,
-                                re.span(),
-                                "the requested expiry",
-                            )),
-                        );
-                    }
-                }
-                _ => out.push(mismatch(
-                    a.file,
-                    k.ticket.span(),
-                    format!("{} is not a server-grant request", k.ticket.get_ref()),
-                )),
-            }
-        }
-        let revoked = *k.status.get_ref() == KeyStatus::Revoked;
-        match &k.revoked_by {
-            None if revoked => out.push(mismatch(
+            )
+            .with_label(Label::new(r.file, rk.span(), "the requested key")),
+        );
+    }
+    if let Some(re) = &s.expires
+        && re.get_ref() != k.expires.get_ref()
+    {
+        out.push(
+            mismatch(
                 a.file,
-                k.status.span(),
-                "a revoked key must name the server-revoke ticket: add `revoked-by = \"KDS-…\"`"
-                    .into(),
-            )),
-            Some(b) if !revoked => out.push(mismatch(
-                a.file,
-                k.status.span(),
+                k.expires.span(),
                 format!(
-                    "the key is revoked by {} but its status is \"active\"",
-                    b.get_ref()
+                    "expiry {} differs from the {} that {} asked for",
+                    k.expires.get_ref(),
+                    re.get_ref(),
+                    k.ticket.get_ref()
                 ),
-            )),
-            Some(b) => {
-                if let Some(r) = request(cx, b.get_ref()) {
-                    let grant = r
-                        .value
-                        .server
-                        .as_ref()
-                        .and_then(|s| s.get_ref().grant.as_ref());
-                    if r.value.kind() != RequestKind::ServerRevoke
-                        || grant.is_none_or(|g| g.get_ref() != k.ticket.get_ref())
-                    {
-                        out.push(mismatch(
-                            a.file,
-                            b.span(),
-                            format!(
-                                "{} is not a server-revoke of grant {}",
-                                b.get_ref(),
-                                k.ticket.get_ref()
-                            ),
-                        ));
-                    }
-                }
+            )
+            .with_label(Label::new(r.file, re.span(), "the requested expiry")),
+        );
+    }
+}
+
+/// A revoked key names the server-revoke of its grant; an active one names none.
+fn key_revocation_consistent(
+    cx: &Context,
+    a: &Loaded<ServerAccount>,
+    k: &ServerKey,
+    out: &mut Vec<Diagnostic>,
+) {
+    let revoked = *k.status.get_ref() == KeyStatus::Revoked;
+    match &k.revoked_by {
+        None if revoked => out.push(mismatch(
+            a.file,
+            k.status.span(),
+            "a revoked key must name the server-revoke ticket: add `revoked-by = \"KDS-…\"`".into(),
+        )),
+        Some(b) if !revoked => out.push(mismatch(
+            a.file,
+            k.status.span(),
+            format!(
+                "the key is revoked by {} but its status is \"active\"",
+                b.get_ref()
+            ),
+        )),
+        Some(b) => {
+            let Some(r) = request(cx, b.get_ref()) else {
+                return;
+            };
+            let grant = r
+                .value
+                .server
+                .as_ref()
+                .and_then(|s| s.get_ref().grant.as_ref());
+            if r.value.kind() != RequestKind::ServerRevoke
+                || grant.is_none_or(|g| g.get_ref() != k.ticket.get_ref())
+            {
+                out.push(mismatch(
+                    a.file,
+                    b.span(),
+                    format!(
+                        "{} is not a server-revoke of grant {}",
+                        b.get_ref(),
+                        k.ticket.get_ref()
+                    ),
+                ));
             }
-            None => {}
         }
+        None => {}
     }
 }
 
