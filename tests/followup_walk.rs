@@ -18,7 +18,7 @@ mod office;
 mod walk;
 
 use fake_forge::{Flavor, Verdict, git, json_of};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use office::*;
 use walk::*;
 
@@ -123,6 +123,34 @@ fn lumajang_letter_chain(flavor: Flavor) {
     assert_eq!(m.ticket, LMJ);
     let o = &mut m.o;
 
+    // Left past its standard time with no follow-up pull request open, the draft
+    // is reminded to the Kasi on the request's merged pull request.
+    let request_pr = r["pr"].as_integer().unwrap() as u64;
+    let remind_at = |at: Timestamp| {
+        let out = o.loket(&["remind", "--now", &rfc(at), "--format", "json"]);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        let v = json_of(&out);
+        v["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["pr"] == request_pr)
+            .cloned()
+            .unwrap_or_else(|| panic!("PR {request_pr} reported: {v:#}"))
+    };
+    let rep = remind_at(made + SignedDuration::from_hours(24 * 4));
+    assert_eq!(rep["overdue"][0]["step"], "draf-pemberitahuan", "{rep:#}");
+    assert_eq!(rep["action"]["action"], "created", "{rep:#}");
+    assert!(
+        rep["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("@{LMJ_KASI}")),
+        "{rep:#}"
+    );
+    // A second pass edits that one comment; it never adds another.
+    let again = remind_at(made + SignedDuration::from_hours(24 * 5));
+    assert_eq!(again["action"]["action"], "updated", "{again:#}");
     // Step 9: the Kasi drafts the letter and opens the follow-up pull request.
     let (rel, letter) = draft_letter(o, LMJ);
     assert!(letter.contains("427.53/001/2.04/2026"), "{letter}");
@@ -146,6 +174,15 @@ fn lumajang_letter_chain(flavor: Flavor) {
         .find(|r| r["pr"] == f)
         .unwrap_or_else(|| panic!("PR {f} reported: {v:#}"));
     assert_eq!(rep["overdue"][0]["step"], "draf-diterima-kabid", "{v:#}");
+    // With the follow-up open, the request's pull request reminds no one any more.
+    let cleared = v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["pr"] == request_pr)
+        .unwrap_or_else(|| panic!("PR {request_pr} reported: {v:#}"));
+    assert_eq!(cleared["action"]["action"], "cleared", "{v:#}");
+    assert!(cleared["overdue"].as_array().unwrap().is_empty(), "{v:#}");
     assert!(
         rep["body"]
             .as_str()

@@ -111,12 +111,49 @@ fn overdue_step(
         .steps
         .iter()
         .position(|s| *s.id.get_ref() == pending.step)?;
+    let since = waiting_since(sop, t, i).or(opened)?;
+    late_step(config, calendar, sop, i, &t.ticket, since, now)
+}
+
+/// A processed ticket whose next step waits for someone to open its follow-up pull
+/// request (`loket letter --draft`): overdue like a step on a pull request, counted
+/// from the last step its record holds.
+pub fn awaiting_follow_up(
+    config: &Config,
+    calendar: &Calendar,
+    record: &crate::model::record::Progress,
+    now: Timestamp,
+) -> Option<Overdue> {
+    if record.outcome != Outcome::Processed {
+        return None;
+    }
+    let (_, sop) = config.sop_for(record.kind?)?;
+    let pending = record.pending_step.as_deref()?;
+    let i = sop.steps.iter().position(|s| s.id.get_ref() == pending)?;
+    let since = record
+        .steps
+        .iter()
+        .filter_map(|s| parse_time(&s.at))
+        .max()?;
+    late_step(config, calendar, sop, i, &record.ticket, since, now)
+}
+
+/// Step `i` of `sop`, waiting since `since`: overdue when it has a standard time,
+/// is someone's to act on, and has waited longer in working time.
+fn late_step(
+    config: &Config,
+    calendar: &Calendar,
+    sop: &Sop,
+    i: usize,
+    ticket: &str,
+    since: Timestamp,
+    now: Timestamp,
+) -> Option<Overdue> {
     let step = &sop.steps[i];
     let standard = step.minutes?;
     if !remindable(*step.done_by.get_ref()) {
         return None;
     }
-    let since = waiting_since(sop, t, i).or(opened)?;
     let waited = calendar.working_time(since, now);
     if waited <= SignedDuration::from_mins(i64::from(standard)) {
         return None;
@@ -129,12 +166,12 @@ fn overdue_step(
         .flatten()
         .map(|r| Holders::of(config, &r));
     Some(Overdue {
-        ticket: t.ticket.clone(),
-        step: pending.step.clone(),
+        ticket: ticket.to_string(),
+        step: step.id.get_ref().clone(),
         no: step.no,
         text: step.text.clone(),
         text_en: step.text_en.clone(),
-        holders: Holders::of(config, &pending.role),
+        holders: Holders::of(config, step.role.get_ref()),
         since,
         waited_minutes: waited.as_secs() / 60,
         standard_minutes: standard,

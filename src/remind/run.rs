@@ -3,6 +3,7 @@
 //! approval engine against `loket.toml` as checked out (the base branch), and its
 //! one reminder comment created, edited in place, cleared or left alone.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -13,6 +14,8 @@ use super::comment::{self, is_reminder};
 use super::{Overdue, overdue};
 use crate::calendar::{Calendar, CalendarError};
 use crate::forge::{Forge, ForgeError, PullData};
+use crate::model::letter::LetterFile;
+use crate::model::record::Outcome;
 use crate::model::{Config, Instance};
 use crate::review::{self, parse_time};
 
@@ -78,6 +81,8 @@ pub enum RemindError {
     Calendar(#[from] CalendarError),
     #[error("cannot list the open pull requests: {0}")]
     Forge(#[from] ForgeError),
+    #[error("cannot read the records of processed tickets: {0}")]
+    Records(crate::site::SiteError),
 }
 
 /// Runs one pass. A pull request the forge cannot give whole is refused and named
@@ -88,13 +93,54 @@ pub fn run(forge: &dyn Forge, config: &Config, opts: &Options) -> Result<Pass, R
         reports: Vec::new(),
         failed: Vec::new(),
     };
+    // Tickets whose follow-up pull request is open: reminded there, not below. (A
+    // pull request may claim any ticket's letter: that silences only this reminder,
+    // and its own pending draft step is then reminded on it.)
+    let mut following_up = HashSet::new();
     for pull in forge.open_pulls()? {
         match one(forge, config, &calendar, opts, pull.number) {
-            Ok(r) => pass.reports.push(r),
+            Ok((r, follow_up)) => {
+                following_up.extend(follow_up);
+                pass.reports.push(r);
+            }
             Err(e) => pass.failed.push((pull.number, e)),
         }
     }
+    awaiting(forge, config, &calendar, opts, &following_up, &mut pass)?;
     Ok(pass)
+}
+
+/// Processed tickets whose next step waits for a follow-up pull request nobody has
+/// opened yet: with no pull request of their own, each is reminded on its request's
+/// merged pull request (the record's `pr`), and that reminder cleared once the
+/// follow-up is open or its letter merged.
+fn awaiting(
+    forge: &dyn Forge,
+    config: &Config,
+    calendar: &Calendar,
+    opts: &Options,
+    following_up: &HashSet<String>,
+    pass: &mut Pass,
+) -> Result<(), RemindError> {
+    let records = crate::site::load_records(opts.dir).map_err(RemindError::Records)?;
+    let waiting = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Processed && r.pending_step.is_some() && r.pr.is_some());
+    for r in waiting {
+        let Some(pr) = r.pr else { continue };
+        let opened = following_up.contains(&r.ticket)
+            || opts.dir.join(LetterFile::path_for(&r.ticket)).exists();
+        let late: Vec<Overdue> = (!opened)
+            .then(|| super::awaiting_follow_up(config, calendar, r, opts.now))
+            .flatten()
+            .into_iter()
+            .collect();
+        match settle(forge, config, opts, pr, late) {
+            Ok(report) => pass.reports.push(report),
+            Err(e) => pass.failed.push((pr, e)),
+        }
+    }
+    Ok(())
 }
 
 /// The request files at the pull request's head, read from the forge.
@@ -123,13 +169,15 @@ fn head_files(
     Ok(files)
 }
 
+/// One open pull request: its overdue steps, its reminder comment, and the ticket of
+/// its letter when it is a follow-up pull request.
 fn one(
     forge: &dyn Forge,
     config: &Config,
     calendar: &Calendar,
     opts: &Options,
     number: u64,
-) -> Result<PrReport, ForgeError> {
+) -> Result<(PrReport, Option<String>), ForgeError> {
     let data = PullData::fetch(forge, number)?;
     let head = Instance::from_files(opts.dir, head_files(forge, &data, opts.prefix)?);
     let mut touched = review::touched(&data.files, opts.prefix, &head);
@@ -141,6 +189,18 @@ fn one(
     let ev = review::evaluate(config, &data, &touched, true, opts.now);
     let opened = parse_time(&data.pull.created_at);
     let late = overdue(config, calendar, &ev, opened, opts.now);
+    let follow_up = touched.follow_up.map(|f| f.ticket);
+    Ok((settle(forge, config, opts, number, late)?, follow_up))
+}
+
+/// Keeps pull request `number`'s one reminder comment saying what `late` holds.
+fn settle(
+    forge: &dyn Forge,
+    config: &Config,
+    opts: &Options,
+    number: u64,
+    late: Vec<Overdue>,
+) -> Result<PrReport, ForgeError> {
     let ours: Vec<(u64, String)> = forge
         .comments(number)?
         .into_iter()
