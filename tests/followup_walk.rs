@@ -126,30 +126,12 @@ fn lumajang_letter_chain(flavor: Flavor) {
     // Left past its standard time with no follow-up pull request open, the draft
     // is reminded to the Kasi on the request's merged pull request.
     let request_pr = r["pr"].as_integer().unwrap() as u64;
-    let remind_at = |at: Timestamp| {
-        let out = o.loket(&["remind", "--now", &rfc(at), "--format", "json"]);
-        assert_eq!(code(&out), 0, "{}", text(&out));
-        let v = json_of(&out);
-        v["reports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["pr"] == request_pr)
-            .cloned()
-            .unwrap_or_else(|| panic!("PR {request_pr} reported: {v:#}"))
-    };
-    let rep = remind_at(made + SignedDuration::from_hours(24 * 4));
+    let [rep] = remind(o, made + SignedDuration::from_hours(24 * 4), [request_pr]);
     assert_eq!(rep["overdue"][0]["step"], "draf-pemberitahuan", "{rep:#}");
     assert_eq!(rep["action"]["action"], "created", "{rep:#}");
-    assert!(
-        rep["body"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&format!("@{LMJ_KASI}")),
-        "{rep:#}"
-    );
+    assert!(mentions(&rep, LMJ_KASI), "{rep:#}");
     // A second pass edits that one comment; it never adds another.
-    let again = remind_at(made + SignedDuration::from_hours(24 * 5));
+    let [again] = remind(o, made + SignedDuration::from_hours(24 * 5), [request_pr]);
     assert_eq!(again["action"]["action"], "updated", "{again:#}");
     // Step 9: the Kasi drafts the letter and opens the follow-up pull request.
     let (rel, letter) = draft_letter(o, LMJ);
@@ -163,32 +145,15 @@ fn lumajang_letter_chain(flavor: Flavor) {
     assert_eq!(v["tickets"][0]["pending"]["role"], "kepala-bidang");
     // Left past its standard time, the paraf is reminded to the Kabid on the
     // follow-up pull request (`loket remind` on main).
-    let late = rfc(at(5) + SignedDuration::from_hours(24 * 4));
-    let out = o.loket(&["remind", "--now", &late, "--format", "json"]);
-    assert_eq!(code(&out), 0, "{}", text(&out));
-    let v = json_of(&out);
-    let rep = v["reports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["pr"] == f)
-        .unwrap_or_else(|| panic!("PR {f} reported: {v:#}"));
-    assert_eq!(rep["overdue"][0]["step"], "draf-diterima-kabid", "{v:#}");
+    let late = at(5) + SignedDuration::from_hours(24 * 4);
+    let [rep, cleared] = remind(o, late, [f, request_pr]);
+    assert_eq!(rep["overdue"][0]["step"], "draf-diterima-kabid", "{rep:#}");
+    assert!(mentions(&rep, LMJ_KABID), "{rep:#}");
     // With the follow-up open, the request's pull request reminds no one any more.
-    let cleared = v["reports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["pr"] == request_pr)
-        .unwrap_or_else(|| panic!("PR {request_pr} reported: {v:#}"));
-    assert_eq!(cleared["action"]["action"], "cleared", "{v:#}");
-    assert!(cleared["overdue"].as_array().unwrap().is_empty(), "{v:#}");
+    assert_eq!(cleared["action"]["action"], "cleared", "{cleared:#}");
     assert!(
-        rep["body"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&format!("@{LMJ_KABID}")),
-        "{v:#}"
+        cleared["overdue"].as_array().unwrap().is_empty(),
+        "{cleared:#}"
     );
     // The signature before the paraf does not count (SOP order); given again, it does.
     approve_at(o, f, LMJ_KADIS, at(8));
@@ -269,6 +234,29 @@ fn lumajang_letter_chain(flavor: Flavor) {
         "{}",
         text(&list)
     );
+}
+
+/// `loket remind --now at` on main: its report on each pull request in `prs`.
+fn remind<const N: usize>(o: &Office, at: Timestamp, prs: [u64; N]) -> [serde_json::Value; N] {
+    let out = o.loket(&["remind", "--now", &rfc(at), "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let v = json_of(&out);
+    prs.map(|pr| {
+        v["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["pr"] == pr)
+            .cloned()
+            .unwrap_or_else(|| panic!("PR {pr} reported: {v:#}"))
+    })
+}
+
+/// Whether a reminder's comment mentions `login`.
+fn mentions(report: &serde_json::Value, login: &str) -> bool {
+    report["body"]
+        .as_str()
+        .is_some_and(|b| b.contains(&format!("@{login}")))
 }
 
 /// `loket letter --issue` (CI, after apply) prints the signed letter once to the PDF
