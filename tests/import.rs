@@ -9,8 +9,12 @@
 #[path = "common/apply.rs"]
 mod apply;
 mod common;
+#[path = "common/fake_forge.rs"]
+mod fake_forge;
 #[path = "common/mail.rs"]
 mod mail;
+#[path = "common/office.rs"]
+mod office;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -175,6 +179,13 @@ fn a_dovecot_passwd_file_imports_checks_clean_and_audits_without_drift() {
     mailcheck::imap_login(&server.imap(), SRI, &Secret::new("sri-secret-2".into())).unwrap();
     assert!(
         mailcheck::imap_login(&server.imap(), EKO, &Secret::new("eko-secret-3".into())).is_err()
+    );
+    // A re-run against the taken-over file still finds nothing new.
+    let again = import(&inst, &["dovecot", &server.passwd.display().to_string()]);
+    assert!(
+        text(&again).contains("nothing to import"),
+        "{}",
+        text(&again)
     );
     // And apply has nothing to do for them.
     let plan = loket(&inst, &["plan"]);
@@ -355,4 +366,57 @@ fn an_account_slipped_under_the_import_ticket_fails_check() {
     let check = loket(&inst, &["check"]);
     assert_eq!(code(&check), 1, "{}", text(&check));
     assert!(text(&check).contains("L046"), "{}", text(&check));
+}
+
+/// The import's pull request changes loket.toml and accounts/ with no request: it
+/// needs the config-change role (A010), whose holder cannot approve their own import
+/// (A004), on both forges.
+#[test]
+fn the_import_pull_request_needs_the_config_change_role() {
+    use fake_forge::{Flavor, Verdict, git, json_of};
+    use office::{KABID, KADIS, KASI, Office};
+    for flavor in [Flavor::GitHub, Flavor::Forgejo] {
+        let mut o = Office::new(flavor);
+        let users = o.dir.parent().unwrap().join("users");
+        fs::write(
+            &users,
+            format!("{BUDI}:{}:5000:5000:Budi Santoso:/v/b::\n", hash("w-0000")),
+        )
+        .unwrap();
+        assert_ok(
+            &import(&o.dir, &["dovecot", &users.display().to_string()]),
+            "import",
+        );
+        let rel = format!("accounts/mail/{BUDI}.toml");
+        let read = |p: &str| Some(fs::read_to_string(o.dir.join(p)).unwrap());
+        let files = [
+            ("loket.toml", read("loket.toml")),
+            (rel.as_str(), read(&rel)),
+        ];
+        git(&o.dir, &["checkout", "-q", "--", "."]);
+        git(&o.dir, &["clean", "-qfd"]);
+        for (author, self_approval) in [(KASI, KASI), (KADIS, KADIS)] {
+            let n = o.open(author, &files);
+            let review = |o: &Office| {
+                git(&o.dir, &["checkout", "-q", &format!("pr-{n}")]);
+                let out = o.loket(&["review", "--pr", &n.to_string(), "--format", "json"]);
+                git(&o.dir, &["checkout", "-q", "main"]);
+                (code(&out), json_of(&out), text(&out))
+            };
+            o.review(n, self_approval, Verdict::Approve, 10);
+            o.review(n, KABID, Verdict::Approve, 20);
+            let (exit, json, out) = review(&o);
+            assert_eq!(exit, 3, "{author}: {out}");
+            let paths = json["config-change"]["paths"].to_string();
+            assert!(
+                paths.contains("loket.toml") && paths.contains(&rel),
+                "{out}"
+            );
+            if author != KADIS {
+                o.review(n, KADIS, Verdict::Approve, 30);
+                let (exit, _, out) = review(&o);
+                assert_eq!(exit, 0, "{out}");
+            }
+        }
+    }
 }

@@ -10,6 +10,9 @@ use std::path::Path;
 use super::{Found, FoundAccount, FoundHolder, ImportError, Origin, SourceRead};
 use crate::apply::owned;
 
+/// How loket's gecos begins (`crate::apply::dovecot::entry`).
+const TICKETS_PREFIX: &str = "loket ";
+
 /// Reads the passwd-file at `path`.
 pub fn read(path: &Path) -> Result<SourceRead, ImportError> {
     super::read_file(path, "dovecot", "dovecot passwd-file", parse)
@@ -46,10 +49,12 @@ fn parse_line(line: &str) -> Result<FoundAccount, String> {
             "{address} has no password field: not a passwd-file line"
         ));
     }
-    let gecos = f.get(4).map(|g| g.trim()).unwrap_or("");
-    let name = (!gecos.is_empty() && !gecos.starts_with("loket "))
-        .then(|| gecos.to_string())
-        .filter(|n| !n.chars().any(char::is_control));
+    // loket's own gecos is `loket <tickets>`, `loket ` when it has none yet.
+    let gecos = f.get(4).copied().unwrap_or("");
+    let name = Some(gecos.trim())
+        .filter(|g| !g.is_empty() && !gecos.starts_with(TICKETS_PREFIX))
+        .filter(|g| !g.chars().any(char::is_control))
+        .map(str::to_string);
     let extra = f.get(7..).map(|e| e.join(":")).unwrap_or_default();
     let active = !extra
         .split_whitespace()
@@ -89,6 +94,12 @@ mod tests {
             FoundAccount::Mail { active: false, .. }
         ));
         assert!(format!("{found:?}").find("verysecret").is_none());
+        // loket's own gecos is no name, with tickets or without (after adopt-files).
+        for gecos in ["loket ", "loket KDS-24WBW-PV52C"] {
+            let found =
+                parse(&format!("a@x.go.id:{HASH}:5000:5000:{gecos}:/v/a::\n"), "u").unwrap();
+            assert_eq!(found[0].as_mail().2.name, None);
+        }
     }
 
     #[test]
