@@ -420,3 +420,108 @@ fn the_import_pull_request_needs_the_config_change_role() {
         }
     }
 }
+
+/// The office's own directory: people under `ou=mail` of the real slapd, one locked
+/// (`{CRYPT}!…`), names in displayName or cn, and an entry without mail (not an
+/// account). Import reads it with the backend's client; check is clean; audit
+/// against the same directory shows no drift; a re-run finds nothing new.
+#[test]
+fn an_ldap_subtree_imports_checks_clean_and_audits_without_drift() {
+    use common::slapd::{ADMIN_DN, ADMIN_PW, SUFFIX, Slapd};
+    use std::collections::HashSet;
+    let Some(slapd) = Slapd::start() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let backend = format!(
+        "[backends.mail]\ntype = \"ldap\"\nurl = \"{}\"\nbind-dn = \"{ADMIN_DN}\"\n\
+         base = \"ou=mail,{SUFFIX}\"\n",
+        slapd.url
+    );
+    let inst = empty_instance(tmp.path(), &backend);
+    let mut c = ldap3::LdapConn::new(&slapd.url).unwrap();
+    c.simple_bind(ADMIN_DN, ADMIN_PW)
+        .unwrap()
+        .success()
+        .unwrap();
+    let hb = format!(
+        "{{CRYPT}}{}",
+        sha512_crypt(&Secret::new("b-secret-01".into())).unwrap()
+    );
+    let hs = format!(
+        "{{CRYPT}}!{}",
+        sha512_crypt(&Secret::new("s-secret-02".into())).unwrap()
+    );
+    let people: [(&str, &[(&str, &str)]); 3] = [
+        (
+            BUDI,
+            &[
+                ("cn", "Budi"),
+                ("displayName", "Budi Santoso"),
+                ("userPassword", &hb),
+            ],
+        ),
+        (SRI, &[("cn", "Sri Wahyuni"), ("userPassword", &hs)]),
+        ("printer", &[("cn", "Printer lantai 2")]),
+    ];
+    for (uid, attrs) in people {
+        let set = |v: &str| HashSet::from([v.to_string()]);
+        let mut add = vec![
+            (
+                "objectClass".to_string(),
+                ["top", "person", "organizationalPerson", "inetOrgPerson"]
+                    .map(String::from)
+                    .into(),
+            ),
+            ("uid".to_string(), set(uid)),
+            ("sn".to_string(), set(uid.split('@').next().unwrap())),
+        ];
+        if uid.contains('@') {
+            add.push(("mail".to_string(), set(uid)));
+        }
+        add.extend(attrs.iter().map(|(a, v)| (a.to_string(), set(v))));
+        let dn = format!("uid={uid},ou=mail,{SUFFIX}");
+        c.add(&dn, add).unwrap().success().unwrap();
+    }
+    let run = |args: &[&str]| {
+        common::loket()
+            .arg("-C")
+            .arg(&inst)
+            .args(args)
+            .env("LOKET_LDAP_PASSWORD", ADMIN_PW)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["import", "--opd", OPD, "ldap"]);
+    assert_ok(&out, "import");
+    assert!(
+        text(&out).contains("imported 2 account(s)"),
+        "{}",
+        text(&out)
+    );
+    let budi = fs::read_to_string(inst.join(format!("accounts/mail/{BUDI}.toml"))).unwrap();
+    assert!(budi.contains("name = \"Budi Santoso\"") && budi.contains("imported = \"ldap\""));
+    let sri = fs::read_to_string(inst.join(format!("accounts/mail/{SRI}.toml"))).unwrap();
+    assert!(sri.contains("status = \"disabled\"") && sri.contains("name = \"Sri Wahyuni\""));
+    let written = format!("{}{}", all_text(&inst.join("accounts")), text(&out));
+    for h in [&hb, &hs] {
+        assert!(
+            !written.contains(h.rsplit('$').next().unwrap()),
+            "a hash leaked"
+        );
+    }
+    assert_ok(&run(&["check"]), "check");
+    let audit = run(&["audit"]);
+    assert_ok(&audit, "audit");
+    assert!(text(&audit).contains("No drift"), "{}", text(&audit));
+    let again = run(&["import", "--opd", OPD, "ldap"]);
+    assert!(
+        text(&again).contains("nothing to import"),
+        "{}",
+        text(&again)
+    );
+    // Without the bind password: a clear error, nothing written.
+    let out = import(&inst, &["ldap"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains("LOKET_LDAP_PASSWORD"), "{}", text(&out));
+}

@@ -35,6 +35,9 @@ enum Source {
     },
     /// A `zmprov -l gaa -v` listing saved to a file.
     Zimbra { file: PathBuf },
+    /// The mail subtree of [backends.mail] type = "ldap", read from the directory
+    /// (bind password from the backend's environment variable).
+    Ldap,
     /// A server's /etc/passwd and its accounts' authorized_keys, as OPD accounts.
     Unix {
         /// The server's name in loket.toml's [[servers]].
@@ -83,6 +86,7 @@ pub fn run(dir: &Path, a: Args) -> Result<ExitCode> {
     let read: Result<SourceRead, ImportError> = match a.source {
         Source::Dovecot { file } => import::dovecot::read(&file),
         Source::Zimbra { file } => import::zimbra::read(&file),
+        Source::Ldap => import::ldap::read(config, today),
         Source::Unix {
             server,
             passwd,

@@ -11,6 +11,7 @@
 //! source's hash field is checked for presence and dropped.
 
 pub mod dovecot;
+pub mod ldap;
 mod render;
 pub mod unix;
 pub mod zimbra;
@@ -44,6 +45,12 @@ pub enum ImportError {
     /// Entries the import would write that break a rule of `loket check`.
     #[error("the source cannot be imported as it is:\n{}", .0.join("\n"))]
     Conflicts(Vec<String>),
+    /// An LDAP entry that is not a mail account as the backend keeps them.
+    #[error("{dn}: {message}")]
+    Entry { dn: String, message: String },
+    /// The source system could not be read (its reply redacted, as the backend's).
+    #[error("cannot read the source: {0}")]
+    Source(String),
     #[error("{0}")]
     Instance(String),
     #[error("cannot write {path}: {source}")]
@@ -61,9 +68,14 @@ pub struct Origin {
     pub line: usize,
 }
 
+/// `path:line`; an LDAP entry (line 0) is named by its DN alone.
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.path, self.line)
+        if self.line == 0 {
+            write!(f, "{}", self.path)
+        } else {
+            write!(f, "{}:{}", self.path, self.line)
+        }
     }
 }
 
