@@ -525,3 +525,136 @@ fn an_ldap_subtree_imports_checks_clean_and_audits_without_drift() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert!(text(&out).contains("LOKET_LDAP_PASSWORD"), "{}", text(&out));
 }
+
+/// A server's real /etc/passwd and a user's authorized_keys that the running sshd
+/// lets in: the login becomes an OPD account with its key (options dropped), check
+/// is clean, a re-run finds nothing. Audit knows the account; the key line, not yet
+/// carrying loket's `loket:<ticket>` comment, is still listed as not in the registry
+/// (docs/import.md, "Not yet").
+#[test]
+fn a_servers_passwd_and_authorized_keys_import_as_opd_accounts() {
+    use common::sshd::{Sshd, keygen};
+    use loket::apply::ssh::{LoginOutcome, SshHost};
+    use std::process::Command;
+    let Some(sshd) = Sshd::start() else { return };
+    let login = sshd.new_login("imp");
+    let st = Command::new("useradd")
+        .args(["-m", "-s", "/bin/bash", &login])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let home = PathBuf::from(format!("/home/{login}"));
+    let user_key = sshd.dir.path().join("user");
+    let public = keygen(&user_key, "budi@laptop-dinkes");
+    fs::create_dir_all(home.join(".ssh")).unwrap();
+    let ak = home.join(".ssh/authorized_keys");
+    fs::write(
+        &ak,
+        format!("# the office's keys\nfrom=\"127.0.0.1\" {public}\n"),
+    )
+    .unwrap();
+    let own = |p: &Path, mode: &str| {
+        assert!(
+            Command::new("chown")
+                .args([&format!("{login}:{login}"), &p.display().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(
+            Command::new("chmod")
+                .args([mode, &p.display().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    own(&home.join(".ssh"), "700");
+    own(&ak, "600");
+    let target = sshd.target("app-1");
+    let in_ = SshHost::new(target).try_login(&login, &user_key).unwrap();
+    assert!(
+        matches!(in_, LoginOutcome::Accepted),
+        "the real sshd lets the key in"
+    );
+    let uid = String::from_utf8(
+        Command::new("id")
+            .args(["-u", &login])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = empty_instance(tmp.path(), "");
+    let cfg = inst.join("loket.toml");
+    let conf = fs::read_to_string(&cfg).unwrap();
+    let start = conf.find("[backends.server]").unwrap();
+    let end = conf[start..].find("[[servers]]").unwrap() + start;
+    let conf = format!(
+        "{}[backends.server]\ntype = \"ssh\"\nidentity-file = \"{}\"\n\n{}",
+        &conf[..start],
+        sshd.admin_identity.display(),
+        &conf[end..]
+    )
+    .replace(
+        "address = \"10.17.1.21\"",
+        &format!(
+            "address = \"127.0.0.1\"\nport = {}\nhost-key = \"{}\"",
+            sshd.port, sshd.host_key
+        ),
+    );
+    fs::write(&cfg, conf).unwrap();
+    let args = |keys: &str| {
+        let mut a = vec!["unix", "--server", "app-1", "--passwd", "/etc/passwd"];
+        a.extend(["--uid-min", &uid, "--uid-max", &uid, "--keys"]);
+        let mut a: Vec<String> = a.into_iter().map(String::from).collect();
+        a.push(keys.to_string());
+        a
+    };
+    let keys = format!("{login}={}", ak.display());
+    let args = args(&keys);
+    let bad_args = args
+        .iter()
+        .take(args.len() - 1)
+        .cloned()
+        .chain(["root=/dev/null".to_string()])
+        .collect::<Vec<_>>();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let bad_args: Vec<&str> = bad_args.iter().map(String::as_str).collect();
+    let out = import(&inst, &args);
+    assert_ok(&out, "import");
+    assert!(text_has(&out, "imported 1 account(s)"));
+    let acc = fs::read_to_string(inst.join(format!("accounts/server/app-1/{login}.toml"))).unwrap();
+    assert!(
+        acc.contains("kind = \"opd\"") && acc.contains("imported = \"unix\""),
+        "{acc}"
+    );
+    assert!(
+        acc.contains(&format!("key = \"{public}\"")),
+        "options dropped, comment kept: {acc}"
+    );
+    assert!(acc.contains("name = \"budi@laptop-dinkes\""), "{acc}");
+    assert_ok(&loket(&inst, &["check"]), "check");
+    assert!(text_has(&import(&inst, &args), "nothing to import"));
+    // Keys given for a login /etc/passwd does not list as a normal user: refused.
+    let bad = import(&inst, &bad_args);
+    assert_eq!(code(&bad), 1, "{}", text(&bad));
+
+    let audit = loket(&inst, &["audit"]);
+    let t = text(&audit);
+    assert!(!t.contains("Server accounts unknown"), "{t}");
+    assert!(
+        t.contains("Keys not in the registry") && t.contains(&format!("{login}@app-1")),
+        "{t}"
+    );
+}
+
+fn text_has(o: &std::process::Output, needle: &str) -> bool {
+    let t = text(o);
+    assert!(t.contains(needle), "{t}");
+    true
+}
