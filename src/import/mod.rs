@@ -404,3 +404,19 @@ pub(crate) fn read_source(path: &Path) -> Result<String, ImportError> {
         source,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// No source text makes a parser panic: it reads or names a line.
+        #[test]
+        fn no_source_text_panics(text in "(?s)[a-zA-Z0-9@.:# =\"\u{3000}\u{e9}\n-]{0,200}") {
+            let _ = super::dovecot::parse(&text, "f");
+            let _ = super::zimbra::parse(&text, "f");
+            let _ = super::unix::parse_passwd(&text, "f", &super::unix::DEFAULT_UIDS);
+            let _ = super::unix::parse_keys(&text, "f");
+        }
+    }
+}
