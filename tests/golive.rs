@@ -10,6 +10,8 @@
 //! merge, `apply` against a real Dovecot + Postfix (tests/common/mail.rs) with the
 //! records commit pushed back, and the `site` build, whose page for the ticket
 //! shows it processed and which holds no personal data.
+#[path = "common/apply.rs"]
+mod apply;
 mod common;
 #[path = "common/fake_forge.rs"]
 mod fake_forge;
@@ -24,12 +26,15 @@ mod workflow;
 
 use fake_forge::{Flavor, Verdict, git};
 use runner::{Event, Instance};
+use workflow::Job;
 
 /// The applicant, as `loket new` takes them: none of this may reach the site.
 const NAME: &str = "Budi Santoso";
 const NIP: &str = "198703152010011002";
 const CONTACT: &str = "0812-3456-7890";
 const LOCAL: &str = "budi.santoso";
+/// The first step of every job.
+const INSTALL: &str = "Install loket (pinned release, SHA-256 verified)";
 /// Who opens the pull request (the operator at the front desk).
 const OPERATOR: &str = "operator-helpdesk";
 
@@ -76,6 +81,19 @@ fn new_request(live: &Instance) -> (String, String) {
     (ticket, format!("{LOCAL}@{}", live.domain))
 }
 
+/// The job succeeded, and each of `steps` ran in it and passed (a job whose steps
+/// were skipped would pass too).
+fn passed(job: &Job, steps: &[&str], what: &str) {
+    for step in steps {
+        assert!(
+            job.ran.iter().any(|(n, ok, _)| n == step && *ok),
+            "{what}: step {step:?} did not run and pass:\n{}",
+            job.log()
+        );
+    }
+    assert!(!job.failed, "{what}:\n{}", job.log());
+}
+
 /// Every file of the published site, with its text (binary files skipped).
 fn site_texts(dir: &std::path::Path) -> Vec<(String, String)> {
     walkdir::WalkDir::new(dir)
@@ -106,7 +124,11 @@ fn go_live(preset: &str, flavor: Flavor) {
     let n = live.open(OPERATOR);
 
     let check = live.run("check", "check", Event::Pull(n));
-    assert!(!check.failed, "check on the pull request:\n{}", check.log());
+    passed(
+        &check,
+        &[INSTALL, "loket check"],
+        &format!("{preset}: check"),
+    );
 
     // The review job names the pending step until the last approval is in.
     let steps = live.review_steps();
@@ -123,15 +145,22 @@ fn go_live(preset: &str, flavor: Flavor) {
             .review(n, login, Verdict::Approve, 10 * (i as u32 + 1));
     }
     let review = live.run("review", "review", Event::Pull(n));
+    passed(&review, &["loket review"], &format!("{preset}: review"));
     assert!(
-        !review.failed && !review.output("loket review").contains("waits for"),
+        review
+            .output("loket review")
+            .contains("approved: ready to merge"),
         "{preset}: every approval is in:\n{}",
         review.log()
     );
 
     live.merge(n);
     let apply = live.run("apply", "apply", Event::Push);
-    assert!(!apply.failed, "{preset}: apply:\n{}", apply.log());
+    passed(
+        &apply,
+        &[INSTALL, "loket check", "loket apply", "commit records"],
+        &format!("{preset}: apply"),
+    );
     let passwd = std::fs::read_to_string(&live.server.passwd).unwrap();
     assert!(
         passwd
@@ -140,6 +169,11 @@ fn go_live(preset: &str, flavor: Flavor) {
         "{preset}: the account is in Dovecot's passwd-file:\n{passwd}\n{}",
         apply.log()
     );
+    // The password apply sealed opens with the admin identity init wrote, and
+    // logs in to the real Dovecot.
+    let password = apply::sealed_password(&live.state_dir(), &ticket, &live.admin_identity());
+    loket::apply::mailcheck::imap_login(&live.server.imap(), &address, &password)
+        .unwrap_or_else(|e| panic!("{preset}: IMAP login with the sealed password: {e}"));
     // The records commit reached main on the forge, with the ticket processed.
     live.pull_main();
     let record = std::fs::read_to_string(live.office.dir.join(format!("records/{ticket}.toml")))
@@ -167,7 +201,11 @@ fn go_live(preset: &str, flavor: Flavor) {
     );
 
     let site = live.run("site", "build", Event::Push);
-    assert!(!site.failed, "{preset}: site:\n{}", site.log());
+    passed(
+        &site,
+        &[INSTALL, "Snapshot of open pull requests", "Render the site"],
+        &format!("{preset}: site"),
+    );
     let published = live.published_site();
     let files = site_texts(&published);
     let page = files
@@ -202,6 +240,11 @@ fn kebumen_goes_live_on_github() {
 #[test]
 fn palangka_raya_goes_live_on_github() {
     go_live("palangka-raya", Flavor::GitHub);
+}
+
+#[test]
+fn kudus_goes_live_on_forgejo() {
+    go_live("kudus", Flavor::Forgejo);
 }
 
 #[test]

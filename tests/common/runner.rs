@@ -261,6 +261,21 @@ impl Instance {
         sop["steps"].as_array().unwrap().clone()
     }
 
+    /// The apply runner's state-dir (journal, lock, sealed credentials).
+    pub fn state_dir(&self) -> PathBuf {
+        self.tmp.path().join("state")
+    }
+
+    /// The admin identity `loket init` wrote (git-ignored, never committed).
+    pub fn admin_identity(&self) -> age::x25519::Identity {
+        let text = std::fs::read_to_string(self.office.dir.join("admin-identity.key")).unwrap();
+        let key = text
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .expect("an age identity");
+        key.parse().expect("a valid age identity")
+    }
+
     fn origin_main(&self) -> String {
         git(&self.origin, &["rev-parse", "main"])
     }
