@@ -8,8 +8,10 @@
 //! `loket new` on a branch, a pull request on the fake forge, `check`, `review`
 //! (naming the pending SOP step until each role's login approved in turn), the
 //! merge, `apply` against a real Dovecot + Postfix (tests/common/mail.rs) with the
-//! records commit pushed back, and the `site` build, whose page for the ticket
-//! shows it processed and which holds no personal data.
+//! records commit pushed back (the sealed password opens with the admin identity
+//! `init` wrote and logs in), the `expiry` sweep's audit finding no drift, and the
+//! `site` build, whose page for the ticket shows it processed and which holds no
+//! personal data. Kudus runs on both forges.
 #[path = "common/apply.rs"]
 mod apply;
 mod common;
@@ -198,6 +200,20 @@ fn go_live(preset: &str, flavor: Flavor) {
         git(&live.office.dir, &["diff", "--name-only", "HEAD~1", "HEAD"]),
         format!("records/{ticket}.toml"),
         "{preset}: the bot's commit holds the record only"
+    );
+
+    // The daily sweep (expiry.yml) on the same runner: nothing left to apply, and
+    // the audit against the real Dovecot finds no drift.
+    let sweep = live.run("expiry", "sweep", Event::Push);
+    passed(
+        &sweep,
+        &[INSTALL, "loket apply (expiry sweep)", "loket audit"],
+        &format!("{preset}: expiry sweep"),
+    );
+    assert!(
+        sweep.output("loket audit").contains("No drift"),
+        "{preset}: {}",
+        sweep.log()
     );
 
     let site = live.run("site", "build", Event::Push);

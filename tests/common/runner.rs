@@ -350,9 +350,22 @@ impl Instance {
             env.insert(k.into(), v);
         }
         if self.flavor == Flavor::Forgejo {
-            // Forgejo's runner sets the GitHub names above and its own markers.
-            env.insert("GITEA_ACTIONS".into(), "true".into());
-            env.insert("FORGEJO_ACTIONS".into(), "true".into());
+            // forgejo-runner sets the GitHub names above (its act fork, with the API
+            // under /api/v1) and, in NewRunner, these of its own.
+            let version = "v6.3.1".to_string();
+            for (k, v) in [
+                ("GITEA_ACTIONS", "true".to_string()),
+                ("GITEA_ACTIONS_RUNNER_VERSION", version.clone()),
+                ("FORGEJO_ACTIONS", "true".into()),
+                ("FORGEJO_ACTIONS_RUNNER_VERSION", version),
+                (
+                    "ACTIONS_RUNTIME_URL",
+                    format!("{}/api/actions_pipeline/", self.server_url),
+                ),
+                ("ACTIONS_RESULTS_URL", self.server_url.clone()),
+            ] {
+                env.insert(k.into(), v);
+            }
         }
         (known, env)
     }
