@@ -155,6 +155,27 @@ fn go_live(preset: &str, flavor: Flavor) {
         "{preset}: every approval is in:\n{}",
         review.log()
     );
+    if flavor == Flavor::GitHub {
+        // GitHub posts the comment from its own job (the review job's token is
+        // read-only); Forgejo's review job posted it above.
+        let comment = live.run("review", "comment", Event::Pull(n));
+        passed(
+            &comment,
+            &["Post or update the PR comment"],
+            &format!("{preset}: comment"),
+        );
+    }
+    let comments = live.office.forge.with(|s| {
+        s.comments
+            .iter()
+            .filter(|c| c.issue == n)
+            .map(|c| c.body.clone())
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        comments.len() == 1 && comments[0].contains(&ticket),
+        "{preset}: one loket comment, edited in place: {comments:?}"
+    );
 
     live.merge(n);
     let apply = live.run("apply", "apply", Event::Push);
