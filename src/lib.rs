@@ -12,6 +12,7 @@ pub mod diag;
 pub mod doctor;
 pub mod followup;
 pub mod forge;
+pub mod import;
 pub mod init;
 pub mod letter;
 pub mod model;

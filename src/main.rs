@@ -68,6 +68,9 @@ enum Command {
     /// Take over mail files and key folders an earlier loket wrote before they
     /// carried the `# managed by loket` marker (checks every line first).
     AdoptFiles(cli::apply::AdoptArgs),
+    /// Bring the accounts of a system the office already runs into accounts/, under
+    /// one import ticket (docs/import.md). Reads the source only.
+    Import(cli::import::Args),
     /// Render the public status site.
     Site(cli::site::Args),
     /// Render a ticket's notification letter (surat pemberitahuan).
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cli::apply::verify(&dir, a),
         Command::Audit(a) => cli::apply::audit(&dir, a),
         Command::AdoptFiles(a) => cli::apply::adopt(&dir, a),
+        Command::Import(a) => cli::import::run(&dir, a),
         Command::Site(a) => cli::site::run(&dir, a),
         Command::Letter(a) => cli::site::letter(&dir, a),
         Command::Doctor(a) => cli::doctor::run(&dir, a),

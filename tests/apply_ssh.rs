@@ -18,14 +18,7 @@ use common::sshd::{Sshd, keygen};
 const TICKET_A: &str = "KDS-PH7H3-MSBP2";
 
 fn target(sshd: &Sshd) -> SshTarget {
-    SshTarget {
-        server: "app-1".into(),
-        address: "127.0.0.1".into(),
-        port: sshd.port,
-        host_key: sshd.host_key.clone(),
-        admin_user: "root".into(),
-        identity: sshd.admin_identity.clone(),
-    }
+    sshd.target("app-1")
 }
 
 fn today() -> Date {

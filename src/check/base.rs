@@ -48,6 +48,15 @@ pub const RECORDS_WRITTEN: Rule = Rule {
     run: records_written,
 };
 
+/// An `[[imports]]` batch this change adds to loket.toml: it explains the accounts
+/// it imports as a request would (L046; docs/import.md).
+fn new_import(cx: &Context, b: &Base, ticket: &str) -> bool {
+    let has = |c: Option<&crate::model::Config>| {
+        c.is_some_and(|c| c.imports.iter().any(|i| i.ticket.get_ref() == ticket))
+    };
+    has(cx.config) && !has(b.instance.config.as_ref())
+}
+
 /// Base files by path.
 pub(super) fn base_paths(b: &Base) -> HashMap<&Path, FileId> {
     b.instance
@@ -251,7 +260,8 @@ fn account_unexplained(cx: &Context, out: &mut Vec<Diagnostic>) {
             let in_head = cx
                 .index
                 .requests_by_ticket
-                .contains_key(t.get_ref().as_str());
+                .contains_key(t.get_ref().as_str())
+                || new_import(cx, b, t.get_ref());
             if !in_head || merged.contains(t.get_ref().as_str()) {
                 out.push(
                     Diagnostic::error(

@@ -16,7 +16,7 @@ pub const TARGET: Rule = Rule {
 pub const TICKET_EXISTS: Rule = Rule {
     code: "L041",
     name: "account-ticket-exists",
-    summary: "every ticket an account file names is a request in requests/",
+    summary: "every ticket an account file names is a request in requests/ (or an [[imports]] batch, L046)",
     run: ticket_exists,
 };
 
@@ -186,7 +186,12 @@ fn missing(file: usize, t: &crate::model::Spanned<String>) -> Diagnostic {
 }
 
 fn ticket_exists(cx: &Context, out: &mut Vec<Diagnostic>) {
-    let known = |t: &str| cx.index.requests_by_ticket.contains_key(t);
+    // An `[[imports]]` batch stands in for the request of what it imported (L046).
+    let imports = cx.config.map_or(&[][..], |c| c.imports.as_slice());
+    let known = |t: &str| {
+        cx.index.requests_by_ticket.contains_key(t)
+            || imports.iter().any(|b| b.ticket.get_ref() == t)
+    };
     for a in &cx.inst.mail_accounts {
         if a.value.tickets.is_empty() {
             out.push(
@@ -291,7 +296,10 @@ fn mail_consistent(cx: &Context, a: &Loaded<MailAccount>, out: &mut Vec<Diagnost
             );
         }
     }
-    if deactivated == acc.is_active() {
+    // An imported account came in with the status its source had (L046): only a
+    // deactivation since then decides it.
+    let imported_disabled = acc.imported.is_some() && !deactivated;
+    if deactivated == acc.is_active() && !imported_disabled {
         let want = if deactivated { "disabled" } else { "active" };
         out.push(mismatch(
             a.file,

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod assets;
 pub mod check;
 pub mod doctor;
+pub mod import;
 pub mod init;
 pub mod letters;
 pub mod new;

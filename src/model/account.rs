@@ -23,6 +23,11 @@ pub struct MailAccount {
     pub holder: Holder,
     /// Tickets that created or changed the account, oldest first.
     pub tickets: Vec<Spanned<String>>,
+    /// Set on an account `loket import` brought in from a system the office already
+    /// ran: the source kind (`dovecot`, `ldap`, `zimbra`, `unix`). Its first ticket is
+    /// the import batch's (`[[imports]]` in loket.toml), not a request (docs/import.md).
+    #[serde(default)]
+    pub imported: Option<Spanned<String>>,
 }
 
 /// The person an account or key belongs to. Personal data.
@@ -47,6 +52,9 @@ pub struct ServerAccount {
     pub tickets: Vec<Spanned<String>>,
     #[serde(default)]
     pub keys: Vec<ServerKey>,
+    /// As [`MailAccount::imported`].
+    #[serde(default)]
+    pub imported: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

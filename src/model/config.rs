@@ -41,6 +41,51 @@ pub struct Config {
     /// `[reminders]` (`loket remind`).
     #[serde(default)]
     pub reminders: Reminders,
+    /// `[[imports]]`: batches of accounts `loket import` brought in (docs/import.md).
+    #[serde(default)]
+    pub imports: Vec<ImportBatch>,
+}
+
+/// One `loket import` batch: its ticket (named first by every account it brought in,
+/// in place of a request) and a fingerprint of exactly those accounts, so that adding,
+/// dropping or swapping an account under the ticket changes loket.toml, which only a
+/// config-change review approves (L046).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImportBatch {
+    pub ticket: Spanned<String>,
+    /// What was read, e.g. `dovecot passwd-file /etc/dovecot/users`.
+    pub source: Spanned<String>,
+    pub date: Spanned<String>,
+    /// How many account files name the ticket.
+    pub accounts: Spanned<u64>,
+    /// `sha256:<hex>` of the sorted account keys (`crate::import::digest`).
+    pub digest: Spanned<String>,
+}
+
+impl ImportBatch {
+    /// The key of a mail account in a batch's digest.
+    pub fn mail_key(address: &str) -> String {
+        format!("mail:{}", address.to_lowercase())
+    }
+
+    /// The key of a server account in a batch's digest.
+    pub fn server_key(server: &str, login: &str) -> String {
+        format!("server:{server}/{login}")
+    }
+
+    /// `sha256:<hex>` of `keys` sorted, one per line.
+    pub fn digest_of(mut keys: Vec<String>) -> String {
+        use sha2::{Digest, Sha256};
+        keys.sort_unstable();
+        let mut h = Sha256::new();
+        for k in &keys {
+            h.update(k.as_bytes());
+            h.update(b"\n");
+        }
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -133,6 +133,18 @@ impl Sshd {
         self.log = log;
     }
 
+    /// The admin session's target for server `server` on this sshd.
+    pub fn target(&self, server: &str) -> loket::apply::ssh::SshTarget {
+        loket::apply::ssh::SshTarget {
+            server: server.into(),
+            address: "127.0.0.1".into(),
+            port: self.port,
+            host_key: self.host_key.clone(),
+            admin_user: "root".into(),
+            identity: self.admin_identity.clone(),
+        }
+    }
+
     /// sshd's log so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()

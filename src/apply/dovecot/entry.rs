@@ -62,7 +62,7 @@ pub fn parse_as(
     let mut out = BTreeMap::new();
     for (n, line) in owned::lines(text, label, WHAT, adopting)? {
         let bad = |why: &str| owned::bad_line(label, n, "passwd-file", why);
-        let (user, e) = parse_line(line).map_err(|why| bad(&why))?;
+        let (user, e) = parse_line(line, adopting).map_err(|why| bad(&why))?;
         if out.contains_key(&user) {
             return Err(bad(&format!("{user} is listed twice")));
         }
@@ -71,8 +71,11 @@ pub fn parse_as(
     Ok(out)
 }
 
-/// `address:{SHA512-CRYPT}$6$…:uid:gid:loket T,…:home::[nologin]`, nothing else.
-fn parse_line(line: &str) -> Result<(String, Entry), String> {
+/// `address:{SHA512-CRYPT}$6$…:uid:gid:loket T,…:home::[nologin]`, nothing else;
+/// with `adopting`, the gecos may be the office's own (a name, or empty: a file from
+/// before loket, whose accounts `loket import` brought in): it reads as no tickets
+/// and [`render`] writes it back as loket's.
+fn parse_line(line: &str, adopting: bool) -> Result<(String, Entry), String> {
     let f: Vec<&str> = line.split(':').collect();
     owned::check_address(f[0])?;
     check_hash(f.get(1).copied().unwrap_or(""))?;
@@ -85,9 +88,11 @@ fn parse_line(line: &str) -> Result<(String, Entry), String> {
     for (v, name) in [(f[2], "uid"), (f[3], "gid")] {
         check_id(v).map_err(|why| format!("{name} {why}"))?;
     }
-    let tickets = f[4]
-        .strip_prefix(TICKETS_PREFIX)
-        .ok_or("the fifth field is not `loket <tickets>`")?;
+    let tickets = match f[4].strip_prefix(TICKETS_PREFIX) {
+        Some(t) => t,
+        None if adopting && !f[4].chars().any(char::is_control) => "",
+        None => return Err("the fifth field is not `loket <tickets>`".into()),
+    };
     let tickets: Vec<String> = if tickets.is_empty() {
         Vec::new()
     } else {
@@ -217,6 +222,14 @@ mod tests {
             "{err}"
         );
         assert!(parse_as(&good, "users", true).is_ok());
+        // An office's own gecos (a name, or none) is taken over as no tickets.
+        for gecos in ["Budi Santoso", ""] {
+            let office = good.replace(&format!("loket {t}"), gecos);
+            assert!(parse(&marked(&office), "users").is_err());
+            let table = parse_as(&office, "users", true).unwrap();
+            assert!(table["budi@x.go.id"].tickets.is_empty());
+            assert!(parse(&render(&table), "users").is_ok());
+        }
         let cut = &good[..good.len() - 40];
         let bad = [
             // a line cut mid-hash (and the file with it)

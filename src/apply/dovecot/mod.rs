@@ -419,12 +419,14 @@ impl Backend for Dovecot {
         files.push((passwd, entry::WHAT, None, 0o640));
         for (path, what, line_ok, mode) in files {
             let label = self.files.label(&path);
-            let text = match line_ok {
-                Some(f) => self.read_checked(&path, what, f, true)?,
+            // The passwd-file is written back as loket writes it: an office's own
+            // gecos (a file from before loket, `loket import`) becomes `loket `.
+            let (text, rendered) = match line_ok {
+                Some(f) => (self.read_checked(&path, what, f, true)?, None),
                 None => {
                     let text = self.files.read(&path)?;
-                    entry::parse_as(&text, &label, true)?;
-                    text
+                    let table = entry::parse_as(&text, &label, true)?;
+                    (text, Some(entry::render(&table)))
                 }
             };
             if text.is_empty() {
@@ -439,7 +441,7 @@ impl Backend for Dovecot {
                 ));
                 writes.push(FileWrite {
                     group: (mode == 0o640).then(|| self.settings.group.clone()),
-                    text: format!("{}{text}", owned::header(what)),
+                    text: rendered.unwrap_or_else(|| format!("{}{text}", owned::header(what))),
                     path,
                     mode,
                     then: None,

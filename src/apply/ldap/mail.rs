@@ -9,7 +9,44 @@ use crate::apply::backend::{BackendError, LiveMail, LiveState, Secret};
 use crate::apply::credentials::sha512_crypt;
 use crate::apply::plan::Action;
 
+/// A mail entry as `loket import` reads it: whether it is locked, never its password.
+#[derive(Debug, Clone)]
+pub struct MailPerson {
+    pub dn: String,
+    pub address: String,
+    pub active: bool,
+    /// `displayName`, else a `cn` that is not the address (loket writes cn = address).
+    pub name: Option<String>,
+}
+
 impl LdapBackend {
+    /// Every `inetOrgPerson` with a `mail` directly under the base, for `loket import`.
+    pub fn read_mail_people(&mut self) -> Result<Vec<MailPerson>, BackendError> {
+        let base = self.settings.base.clone();
+        let entries = self.search(
+            &base,
+            Scope::OneLevel,
+            "(objectClass=inetOrgPerson)",
+            &["mail", "userPassword", "displayName", "cn"],
+        )?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|e| {
+                let address = first(&e, "mail")?.to_string();
+                let name = first(&e, "displayName")
+                    .or_else(|| first(&e, "cn").filter(|c| !c.eq_ignore_ascii_case(&address)))
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty());
+                Some(MailPerson {
+                    active: first(&e, "userPassword").is_some_and(|p| !p.starts_with(LOCKED)),
+                    dn: e.dn,
+                    address,
+                    name,
+                })
+            })
+            .collect())
+    }
+
     pub(super) fn read_mail(&mut self, state: &mut LiveState) -> Result<(), BackendError> {
         let base = self.settings.base.clone();
         let entries = self.search(

@@ -14,6 +14,8 @@
 mod mail;
 mod server;
 
+pub use mail::MailPerson;
+
 use std::collections::{BTreeSet, HashSet};
 
 use jiff::civil::Date;
