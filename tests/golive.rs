@@ -4,7 +4,11 @@
 //! commits and pushes to a bare repository the fake forge "hosts". Then one
 //! request goes the whole way through the instance's own workflows, their `run:`
 //! steps read from the YAML `init` wrote and executed in order with the
-//! environment each forge's runner sets (tests/common/workflow.rs, runner.rs):
+//! environment each forge's runner sets (tests/common/workflow.rs, runner.rs).
+//! First the office's existing mailboxes: imported (`loket import dovecot`) from the
+//! passwd-file its real Dovecot authenticates from, reviewed as a config change,
+//! merged (the apply run it starts refuses the files until `loket adopt-files`),
+//! taken over, `check` clean and `audit` without drift. Then the first request:
 //! `loket new` on a branch, a pull request on the fake forge, `check`, `review`
 //! (naming the pending SOP step until each role's login approved in turn), the
 //! merge, `apply` against a real Dovecot + Postfix (tests/common/mail.rs) with the
@@ -27,6 +31,7 @@ mod runner;
 mod workflow;
 
 use fake_forge::{Flavor, Verdict, git};
+use loket::apply::{Secret, mailcheck};
 use runner::{Event, Instance};
 use workflow::Job;
 
@@ -96,6 +101,161 @@ fn passed(job: &Job, steps: &[&str], what: &str) {
     assert!(!job.failed, "{what}:\n{}", job.log());
 }
 
+/// The mailboxes the office's Dovecot serves before loket: (local part, gecos,
+/// password, active). One bare line without a name, one disabled (`nologin`).
+const EXISTING: [(&str, &str, &str, bool); 3] = [
+    ("sri.wahyuni", "Sri Wahyuni", "sri-secret-2", true),
+    ("eko", "", "eko-secret-3", true),
+    ("agus.purnomo", "Agus Purnomo", "agus-secret-4", false),
+];
+
+/// The office's own passwd-file and mailbox map, as its Dovecot and Postfix read
+/// them before loket (no marker, names in the gecos); Dovecot logs its users in.
+fn existing_mail_server(live: &Instance) {
+    let (v, d) = (mail::VMAIL_ID, &live.domain);
+    let vm = live.server.vmail.display();
+    let (mut passwd, mut maps) = (String::new(), String::new());
+    for (local, gecos, pw, active) in EXISTING {
+        let hash = loket::apply::credentials::sha512_crypt(&Secret::new(pw.into())).unwrap();
+        let extra = if active { "" } else { "nologin" };
+        passwd += &format!(
+            "{local}@{d}:{{SHA512-CRYPT}}{hash}:{v}:{v}:{gecos}:{vm}/{d}/{local}::{extra}\n"
+        );
+        if active {
+            maps += &format!("{local}@{d} {d}/{local}/\n");
+        }
+    }
+    std::fs::write(&live.server.passwd, passwd).unwrap();
+    std::fs::write(&live.server.virtual_mailboxes, maps).unwrap();
+    logins_as_before(live, "before the import");
+}
+
+/// Each existing active user logs in with their password, the disabled one not.
+fn logins_as_before(live: &Instance, when: &str) {
+    for (local, _, pw, active) in EXISTING {
+        let user = format!("{local}@{}", live.domain);
+        let login = mailcheck::imap_login(&live.server.imap(), &user, &Secret::new(pw.into()));
+        assert_eq!(
+            login.is_ok(),
+            active,
+            "{when}: IMAP login of {user}: {login:?}"
+        );
+    }
+}
+
+/// Runs the review job until it passes, each time approving as the login of the
+/// role it says it waits for (an SOP step or the config-change role). Returns the
+/// passing job and the roles that approved, in order.
+fn approve_through_review(live: &mut Instance, n: u64, what: &str) -> (Job, Vec<String>) {
+    let mut roles = Vec::new();
+    for minute in 1..=8 {
+        let review = live.run("review", "review", Event::Pull(n));
+        let said = review.output("loket review").to_string();
+        if !review.failed {
+            return (review, roles);
+        }
+        let role = ["waits for role ", "needs approval by role "]
+            .iter()
+            .find_map(|p| said.split_once(p))
+            .and_then(|(_, rest)| rest.split([' ', ':']).next())
+            .unwrap_or_else(|| panic!("{what}: the review waits for no role:\n{}", review.log()))
+            .to_string();
+        live.office
+            .review(n, &live.login(&role), Verdict::Approve, 10 * minute);
+        roles.push(role);
+    }
+    panic!("{what}: the review never passed");
+}
+
+/// docs/adopt.md step 3 and docs/import.md: the office's existing accounts imported
+/// from the passwd-file its real Dovecot authenticates from, the batch reviewed as a
+/// config change on the fake forge and merged, the live files taken over by the one
+/// explicit `loket adopt-files` on the apply runner; then `check` is clean and
+/// `audit` finds no drift, and every user logs in as before.
+fn import_existing(live: &mut Instance, preset: &str) {
+    existing_mail_server(live);
+    let passwd = live.server.passwd.display().to_string();
+    let out = live.loket(&[
+        "import",
+        "--opd",
+        "Dinas Komunikasi dan Informatika",
+        "dovecot",
+        &passwd,
+    ]);
+    let said = office::text(&out);
+    assert!(out.status.success(), "{preset}: import: {said}");
+    assert!(
+        said.contains(&format!("imported {} account(s)", EXISTING.len())),
+        "{preset}: {said}"
+    );
+    let check = live.loket(&["check"]);
+    assert!(
+        check.status.success(),
+        "{preset}: check after import: {}",
+        office::text(&check)
+    );
+    let n = live.open(OPERATOR);
+    let check = live.run("check", "check", Event::Pull(n));
+    passed(
+        &check,
+        &[INSTALL, "loket check"],
+        &format!("{preset}: check of the import"),
+    );
+    let (review, roles) = approve_through_review(live, n, &format!("{preset}: import"));
+    passed(
+        &review,
+        &["loket review"],
+        &format!("{preset}: review of the import"),
+    );
+    assert_eq!(
+        roles,
+        [live.config_change_role()],
+        "{preset}: the import is a config change"
+    );
+    live.merge(n);
+    // The apply run the merge starts refuses the office's own files (not loket's
+    // yet) and changes nothing: taking them over is the admin's explicit step.
+    let before = std::fs::read_to_string(&live.server.passwd).unwrap();
+    let apply = live.run("apply", "apply", Event::Push);
+    assert!(
+        apply.failed && apply.output("loket apply").contains("loket adopt-files"),
+        "{preset}: apply before adopt-files:\n{}",
+        apply.log()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&live.server.passwd).unwrap(),
+        before
+    );
+    live.pull_main();
+    let adopt = live.loket(&["adopt-files"]);
+    assert!(
+        adopt.status.success(),
+        "{preset}: adopt-files: {}",
+        office::text(&adopt)
+    );
+    let check = live.loket(&["check"]);
+    assert!(
+        check.status.success(),
+        "{preset}: check after the import: {}",
+        office::text(&check)
+    );
+    let audit = live.loket(&["audit"]);
+    assert!(
+        audit.status.success() && office::text(&audit).contains("No drift"),
+        "{preset}: audit after the import: {}",
+        office::text(&audit)
+    );
+    // The apply workflow run again (workflow_dispatch) has nothing left to do.
+    let apply = live.run("apply", "apply", Event::Push);
+    passed(
+        &apply,
+        &["loket apply"],
+        &format!("{preset}: apply after adopt-files"),
+    );
+    live.pull_main();
+    logins_as_before(live, "after adopt-files");
+}
+
 /// Every file of the published site, with its text (binary files skipped).
 fn site_texts(dir: &std::path::Path) -> Vec<(String, String)> {
     walkdir::WalkDir::new(dir)
@@ -120,8 +280,7 @@ fn go_live(preset: &str, flavor: Flavor) {
     let Some(mut live) = Instance::init(preset, flavor) else {
         return;
     };
-    // TODO-free gap: the import of the office's existing accounts (issue 14 item 3)
-    // is not on this branch; the instance starts with no accounts.
+    import_existing(&mut live, preset);
     let (ticket, address) = new_request(&live);
     let n = live.open(OPERATOR);
 
@@ -254,8 +413,15 @@ fn go_live(preset: &str, flavor: Flavor) {
         "{preset}: the ticket's page shows it processed:\n{}",
         page.1
     );
+    // Nor the imported holders' names and addresses.
+    let imported: Vec<String> = EXISTING
+        .iter()
+        .flat_map(|(local, gecos, _, _)| [format!("{local}@{}", live.domain), gecos.to_string()])
+        .filter(|p| !p.is_empty())
+        .collect();
     for (path, text) in &files {
-        for personal in [NAME, NIP, CONTACT, address.as_str(), LOCAL] {
+        let fixed = [NAME, NIP, CONTACT, address.as_str(), LOCAL];
+        for personal in fixed.into_iter().chain(imported.iter().map(String::as_str)) {
             assert!(
                 !text.contains(personal),
                 "{preset}: {path} on the public site holds {personal:?}"

@@ -261,6 +261,37 @@ impl Instance {
         sop["steps"].as_array().unwrap().clone()
     }
 
+    /// The first login of `role` in the office's loket.toml.
+    pub fn login(&self, role: &str) -> String {
+        let text = std::fs::read_to_string(self.office.dir.join("loket.toml")).unwrap();
+        let config: toml::Table = toml::from_str(&text).unwrap();
+        config["roles"][role]["logins"][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("role {role} has no login"))
+            .to_string()
+    }
+
+    /// `loket` run by the admin in the office's clone, on the apply runner's
+    /// machine (the same absolute state-dir and backends).
+    pub fn loket(&self, args: &[&str]) -> std::process::Output {
+        crate::common::loket()
+            .arg("-C")
+            .arg(&self.office.dir)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `approvals.config-change-role` in the office's loket.toml.
+    pub fn config_change_role(&self) -> String {
+        let text = std::fs::read_to_string(self.office.dir.join("loket.toml")).unwrap();
+        let config: toml::Table = toml::from_str(&text).unwrap();
+        config["approvals"]["config-change-role"]
+            .as_str()
+            .expect("approvals.config-change-role")
+            .to_string()
+    }
+
     /// The apply runner's state-dir (journal, lock, sealed credentials).
     pub fn state_dir(&self) -> PathBuf {
         self.tmp.path().join("state")
