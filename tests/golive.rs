@@ -25,6 +25,8 @@ mod fake_forge;
 mod mail;
 #[path = "common/office.rs"]
 mod office;
+#[path = "common/office_config.rs"]
+mod office_config;
 #[path = "common/runner.rs"]
 mod runner;
 #[path = "common/workflow.rs"]
@@ -167,32 +169,29 @@ fn approve_through_review(live: &mut Instance, n: u64, what: &str) -> (Job, Vec<
     panic!("{what}: the review never passed");
 }
 
+/// `loket` run by the admin succeeded; returns what it said.
+fn ok(out: std::process::Output, what: &str) -> String {
+    let said = office::text(&out);
+    assert!(out.status.success(), "{what}: {said}");
+    said
+}
+
 /// docs/adopt.md step 3 and docs/import.md: the office's existing accounts imported
 /// from the passwd-file its real Dovecot authenticates from, the batch reviewed as a
-/// config change on the fake forge and merged, the live files taken over by the one
-/// explicit `loket adopt-files` on the apply runner; then `check` is clean and
-/// `audit` finds no drift, and every user logs in as before.
+/// config change on the fake forge and merged.
 fn import_existing(live: &mut Instance, preset: &str) {
     existing_mail_server(live);
     let passwd = live.server.passwd.display().to_string();
-    let out = live.loket(&[
-        "import",
-        "--opd",
-        "Dinas Komunikasi dan Informatika",
-        "dovecot",
-        &passwd,
-    ]);
-    let said = office::text(&out);
-    assert!(out.status.success(), "{preset}: import: {said}");
-    assert!(
-        said.contains(&format!("imported {} account(s)", EXISTING.len())),
-        "{preset}: {said}"
+    let opd = "Dinas Komunikasi dan Informatika";
+    let said = ok(
+        live.loket(&["import", "--opd", opd, "dovecot", &passwd]),
+        &format!("{preset}: import"),
     );
-    let check = live.loket(&["check"]);
-    assert!(
-        check.status.success(),
-        "{preset}: check after import: {}",
-        office::text(&check)
+    let count = format!("imported {} account(s)", EXISTING.len());
+    assert!(said.contains(&count), "{preset}: {said}");
+    ok(
+        live.loket(&["check"]),
+        &format!("{preset}: check after import"),
     );
     let n = live.open(OPERATOR);
     let check = live.run("check", "check", Event::Pull(n));
@@ -207,14 +206,19 @@ fn import_existing(live: &mut Instance, preset: &str) {
         &["loket review"],
         &format!("{preset}: review of the import"),
     );
+    let config_change = [live.config_change_role()];
     assert_eq!(
-        roles,
-        [live.config_change_role()],
+        roles, config_change,
         "{preset}: the import is a config change"
     );
     live.merge(n);
-    // The apply run the merge starts refuses the office's own files (not loket's
-    // yet) and changes nothing: taking them over is the admin's explicit step.
+}
+
+/// The apply run the import's merge starts refuses the office's own files (not
+/// loket's yet) and changes nothing; the admin takes them over with the one
+/// explicit `loket adopt-files` on the apply runner; then `check` is clean, `audit`
+/// finds no drift, every user logs in as before, and apply has nothing to do.
+fn take_over(live: &mut Instance, preset: &str) {
     let before = std::fs::read_to_string(&live.server.passwd).unwrap();
     let apply = live.run("apply", "apply", Event::Push);
     assert!(
@@ -227,25 +231,20 @@ fn import_existing(live: &mut Instance, preset: &str) {
         before
     );
     live.pull_main();
-    let adopt = live.loket(&["adopt-files"]);
-    assert!(
-        adopt.status.success(),
-        "{preset}: adopt-files: {}",
-        office::text(&adopt)
+    ok(
+        live.loket(&["adopt-files"]),
+        &format!("{preset}: adopt-files"),
     );
-    let check = live.loket(&["check"]);
-    assert!(
-        check.status.success(),
-        "{preset}: check after the import: {}",
-        office::text(&check)
+    ok(
+        live.loket(&["check"]),
+        &format!("{preset}: check after the import"),
     );
-    let audit = live.loket(&["audit"]);
-    assert!(
-        audit.status.success() && office::text(&audit).contains("No drift"),
-        "{preset}: audit after the import: {}",
-        office::text(&audit)
+    let audit = ok(
+        live.loket(&["audit"]),
+        &format!("{preset}: audit after the import"),
     );
-    // The apply workflow run again (workflow_dispatch) has nothing left to do.
+    assert!(audit.contains("No drift"), "{preset}: {audit}");
+    // The apply workflow run again (workflow_dispatch).
     let apply = live.run("apply", "apply", Event::Push);
     passed(
         &apply,
@@ -267,31 +266,25 @@ fn site_texts(dir: &std::path::Path) -> Vec<(String, String)> {
         })
         .filter_map(|e| {
             let text = std::fs::read_to_string(e.path()).ok()?;
-            Some((
-                e.path().strip_prefix(dir).unwrap().display().to_string(),
-                text,
-            ))
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            Some((rel, text))
         })
         .collect()
 }
 
-/// The whole go-live for `preset` on `flavor`'s forge.
-fn go_live(preset: &str, flavor: Flavor) {
-    let Some(mut live) = Instance::init(preset, flavor) else {
-        return;
-    };
-    import_existing(&mut live, preset);
-    let (ticket, address) = new_request(&live);
+/// The first request, `loket new` on a branch, as a pull request through the check
+/// and review jobs: the review names the pending step until each SOP role's login
+/// approved in turn, and one loket comment on the pull request names the ticket.
+/// Returns the pull request, the ticket and the requested address.
+fn first_request(live: &mut Instance, preset: &str) -> (u64, String, String) {
+    let (ticket, address) = new_request(live);
     let n = live.open(OPERATOR);
-
     let check = live.run("check", "check", Event::Pull(n));
     passed(
         &check,
         &[INSTALL, "loket check"],
         &format!("{preset}: check"),
     );
-
-    // The review job names the pending step until the last approval is in.
     let steps = live.review_steps();
     assert!(!steps.is_empty(), "{preset}: the SOP has no review step");
     for (i, (step, role, login)) in steps.iter().enumerate() {
@@ -307,42 +300,46 @@ fn go_live(preset: &str, flavor: Flavor) {
     }
     let review = live.run("review", "review", Event::Pull(n));
     passed(&review, &["loket review"], &format!("{preset}: review"));
+    let said = review.output("loket review");
     assert!(
-        review
-            .output("loket review")
-            .contains("approved: ready to merge"),
-        "{preset}: every approval is in:\n{}",
-        review.log()
+        said.contains("approved: ready to merge"),
+        "{preset}: {said}"
     );
-    if flavor == Flavor::GitHub {
+    if live.flavor == Flavor::GitHub {
         // GitHub posts the comment from its own job (the review job's token is
         // read-only); Forgejo's review job posted it above.
         let comment = live.run("review", "comment", Event::Pull(n));
-        passed(
-            &comment,
-            &["Post or update the PR comment"],
-            &format!("{preset}: comment"),
-        );
+        let step = "Post or update the PR comment";
+        passed(&comment, &[step], &format!("{preset}: comment"));
     }
-    let comments = live.office.forge.with(|s| {
+    let comments: Vec<String> = live.office.forge.with(|s| {
         s.comments
             .iter()
             .filter(|c| c.issue == n)
             .map(|c| c.body.clone())
-            .collect::<Vec<_>>()
+            .collect()
     });
     assert!(
         comments.len() == 1 && comments[0].contains(&ticket),
         "{preset}: one loket comment, edited in place: {comments:?}"
     );
+    (n, ticket, address)
+}
 
+/// The merge, the apply workflow against the real Dovecot (the sealed password opens
+/// with the admin identity `init` wrote and logs in), the records commit on main,
+/// and the expiry sweep's audit without drift. Returns the status the site shows.
+fn apply_request(
+    live: &mut Instance,
+    preset: &str,
+    n: u64,
+    ticket: &str,
+    address: &str,
+) -> &'static str {
     live.merge(n);
     let apply = live.run("apply", "apply", Event::Push);
-    passed(
-        &apply,
-        &[INSTALL, "loket check", "loket apply", "commit records"],
-        &format!("{preset}: apply"),
-    );
+    let steps = [INSTALL, "loket check", "loket apply", "commit records"];
+    passed(&apply, &steps, &format!("{preset}: apply"));
     let passwd = std::fs::read_to_string(&live.server.passwd).unwrap();
     assert!(
         passwd
@@ -351,21 +348,14 @@ fn go_live(preset: &str, flavor: Flavor) {
         "{preset}: the account is in Dovecot's passwd-file:\n{passwd}\n{}",
         apply.log()
     );
-    // The password apply sealed opens with the admin identity init wrote, and
-    // logs in to the real Dovecot.
-    let password = apply::sealed_password(&live.state_dir(), &ticket, &live.admin_identity());
-    loket::apply::mailcheck::imap_login(&live.server.imap(), &address, &password)
+    let password = apply::sealed_password(&live.state_dir(), ticket, &live.admin_identity());
+    mailcheck::imap_login(&live.server.imap(), address, &password)
         .unwrap_or_else(|e| panic!("{preset}: IMAP login with the sealed password: {e}"));
-    // The records commit reached main on the forge, with the ticket processed.
+    // The records commit reached main on the forge, with the ticket processed
+    // (applied and verified), or done when the SOP has no follow-up step.
     live.pull_main();
     let record = std::fs::read_to_string(live.office.dir.join(format!("records/{ticket}.toml")))
-        .unwrap_or_else(|e| {
-            panic!(
-                "{preset}: records/{ticket}.toml on main: {e}\n{}",
-                apply.log()
-            )
-        });
-    // Processed: applied and verified; done when the SOP has no follow-up step.
+        .unwrap_or_else(|e| panic!("{preset}: records/{ticket}.toml: {e}\n{}", apply.log()));
     let (outcome, label) = if live.has_followup() {
         ("processed", "telah diproses")
     } else {
@@ -381,27 +371,21 @@ fn go_live(preset: &str, flavor: Flavor) {
         format!("records/{ticket}.toml"),
         "{preset}: the bot's commit holds the record only"
     );
-
-    // The daily sweep (expiry.yml) on the same runner: nothing left to apply, and
-    // the audit against the real Dovecot finds no drift.
+    // The daily sweep (expiry.yml) on the same runner.
     let sweep = live.run("expiry", "sweep", Event::Push);
-    passed(
-        &sweep,
-        &[INSTALL, "loket apply (expiry sweep)", "loket audit"],
-        &format!("{preset}: expiry sweep"),
-    );
-    assert!(
-        sweep.output("loket audit").contains("No drift"),
-        "{preset}: {}",
-        sweep.log()
-    );
+    let steps = [INSTALL, "loket apply (expiry sweep)", "loket audit"];
+    passed(&sweep, &steps, &format!("{preset}: expiry sweep"));
+    let audit = sweep.output("loket audit");
+    assert!(audit.contains("No drift"), "{preset}: {}", sweep.log());
+    label
+}
 
+/// The site workflow's build: the ticket's page shows `label`, and no page holds
+/// the applicant's or the imported holders' personal data.
+fn publish(live: &mut Instance, preset: &str, ticket: &str, address: &str, label: &str) {
     let site = live.run("site", "build", Event::Push);
-    passed(
-        &site,
-        &[INSTALL, "Snapshot of open pull requests", "Render the site"],
-        &format!("{preset}: site"),
-    );
+    let steps = [INSTALL, "Snapshot of open pull requests", "Render the site"];
+    passed(&site, &steps, &format!("{preset}: site"));
     let published = live.published_site();
     let files = site_texts(&published);
     let page = files
@@ -410,24 +394,36 @@ fn go_live(preset: &str, flavor: Flavor) {
         .unwrap_or_else(|| panic!("{preset}: no page for {ticket} in {published:?}"));
     assert!(
         page.1.to_lowercase().contains(label),
-        "{preset}: the ticket's page shows it processed:\n{}",
+        "{preset}: the ticket's page shows it {label}:\n{}",
         page.1
     );
-    // Nor the imported holders' names and addresses.
-    let imported: Vec<String> = EXISTING
-        .iter()
-        .flat_map(|(local, gecos, _, _)| [format!("{local}@{}", live.domain), gecos.to_string()])
-        .filter(|p| !p.is_empty())
-        .collect();
+    let mut personal: Vec<String> = [NAME, NIP, CONTACT, address, LOCAL]
+        .map(String::from)
+        .into();
+    for (local, gecos, _, _) in EXISTING {
+        personal.push(format!("{local}@{}", live.domain));
+        personal.extend((!gecos.is_empty()).then(|| gecos.to_string()));
+    }
     for (path, text) in &files {
-        let fixed = [NAME, NIP, CONTACT, address.as_str(), LOCAL];
-        for personal in fixed.into_iter().chain(imported.iter().map(String::as_str)) {
+        for p in &personal {
             assert!(
-                !text.contains(personal),
-                "{preset}: {path} on the public site holds {personal:?}"
+                !text.contains(p.as_str()),
+                "{preset}: {path} on the public site holds {p:?}"
             );
         }
     }
+}
+
+/// The whole go-live for `preset` on `flavor`'s forge.
+fn go_live(preset: &str, flavor: Flavor) {
+    let Some(mut live) = Instance::init(preset, flavor) else {
+        return;
+    };
+    import_existing(&mut live, preset);
+    take_over(&mut live, preset);
+    let (n, ticket, address) = first_request(&mut live, preset);
+    let label = apply_request(&mut live, preset, n, &ticket, &address);
+    publish(&mut live, preset, &ticket, &address, label);
 }
 
 #[test]

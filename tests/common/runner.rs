@@ -9,7 +9,7 @@
 //! sets, emulating `actions/checkout` by a clone of that repository.
 //!
 //! Include with `#[path = "common/runner.rs"] mod runner;` beside `mod common;`,
-//! `fake_forge`, `mail`, `office` and `workflow`.
+//! `fake_forge`, `mail`, `office`, `office_config` and `workflow`.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -56,30 +56,30 @@ fn workflows_dir(flavor: Flavor) -> &'static str {
     }
 }
 
-/// docs/adopt.md, step 2: the office's own settings in `loket.toml`: each role that
-/// holds logins gets the office's official's login (`<role>-<preset>` here), the
-/// backends point at the office's systems, and the state-dir is absolute.
-fn configure(dir: &Path, preset: &str, server: &MailServer, runner: &Path) {
-    let path = dir.join("loket.toml");
-    let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(&path).unwrap().parse().unwrap();
-    let roles = doc["roles"].as_table_mut().expect("[roles]");
-    for (role, table) in roles.iter_mut() {
-        if let Some(logins) = table.get_mut("logins") {
-            let mut one = toml_edit::Array::new();
-            one.push(format!("{role}-{preset}"));
-            *logins = toml_edit::value(one);
-        }
-    }
-    let mail: toml_edit::DocumentMut = server.backend_toml().parse().unwrap();
-    let backends = doc["backends"]
-        .as_table_mut()
-        .expect("[backends] after init");
-    backends["state-dir"] = toml_edit::value(runner.join("state").display().to_string());
-    backends["mail"] = mail["backends"]["mail"].clone();
-    if let Some(keydir) = backends.get_mut("server") {
-        keydir["dir"] = toml_edit::value(runner.join("keys").display().to_string());
-    }
-    std::fs::write(&path, doc.to_string()).unwrap();
+/// docs/adopt.md, step 4: `main` pushed to the forge, here a bare repository that
+/// the runner's git reaches at the fake forge's URL (`url.<bare>.insteadOf` in the
+/// runner's home). Returns the bare repository, that home and the server URL.
+fn host(office: &Office, tmp: &Path) -> (PathBuf, PathBuf, String) {
+    let server_url = office.forge.api_url.trim_end_matches("/api/v3").to_string();
+    let origin = tmp.join(format!("forge/{OWNER}/{NAME}.git"));
+    std::fs::create_dir_all(&origin).unwrap();
+    git(&origin, &["init", "-q", "--bare", "-b", "main"]);
+    git(
+        &office.dir,
+        &["remote", "add", "origin", origin.to_str().unwrap()],
+    );
+    git(&office.dir, &["push", "-q", "origin", "main"]);
+    let home = tmp.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[url \"{}\"]\n\tinsteadOf = {server_url}/{OWNER}/{NAME}.git\n",
+            origin.display()
+        ),
+    )
+    .unwrap();
+    (origin, home, server_url)
 }
 
 impl Instance {
@@ -114,7 +114,7 @@ impl Instance {
             .unwrap_or_else(|e| panic!("init wrote no {}: {e}", workflows_dir(flavor)))
             .count();
         assert!(flows >= 5, "init wrote {flows} workflows");
-        configure(&dir, preset, &server, tmp.path());
+        crate::office_config::configure(&dir, preset, &server, tmp.path());
         let check = crate::common::loket()
             .arg("-C")
             .arg(&dir)
@@ -133,25 +133,7 @@ impl Instance {
         assert!(!tracked.contains(".key"), "a key was committed:\n{tracked}");
 
         let office = Office::around(office_tmp, dir, flavor);
-        let server_url = office.forge.api_url.trim_end_matches("/api/v3").to_string();
-        let origin = tmp.path().join(format!("forge/{OWNER}/{NAME}.git"));
-        std::fs::create_dir_all(&origin).unwrap();
-        git(&origin, &["init", "-q", "--bare", "-b", "main"]);
-        git(
-            &office.dir,
-            &["remote", "add", "origin", origin.to_str().unwrap()],
-        );
-        git(&office.dir, &["push", "-q", "origin", "main"]);
-        let home = tmp.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(
-            home.join(".gitconfig"),
-            format!(
-                "[url \"{}\"]\n\tinsteadOf = {server_url}/{OWNER}/{NAME}.git\n",
-                origin.display()
-            ),
-        )
-        .unwrap();
+        let (origin, home, server_url) = host(&office, tmp.path());
         Some(Instance {
             office,
             server,
@@ -213,64 +195,6 @@ impl Instance {
         );
     }
 
-    /// The review steps of the SOP for a mail account on the request's own pull
-    /// request, in order: (step, role, login).
-    pub fn review_steps(&self) -> Vec<(String, String, String)> {
-        let text = std::fs::read_to_string(self.office.dir.join("loket.toml")).unwrap();
-        let config: toml::Table = toml::from_str(&text).unwrap();
-        self.mail_sop()
-            .iter()
-            // Reviews after the first `apply` are the follow-up pull request's.
-            .take_while(|s| s["done-by"].as_str() != Some("apply"))
-            .filter(|s| s["done-by"].as_str() == Some("review"))
-            .map(|s| {
-                let role = s["role"].as_str().unwrap();
-                let login = config["roles"][role]["logins"][0].as_str().unwrap();
-                (s["id"].as_str().unwrap().into(), role.into(), login.into())
-            })
-            .collect()
-    }
-
-    /// Whether the mail SOP has follow-up steps (docs/schema.md: any step after
-    /// the first `apply` but `verify`): the record then stays `processed`.
-    pub fn has_followup(&self) -> bool {
-        self.mail_sop()
-            .iter()
-            .map(|s| s["done-by"].as_str().unwrap().to_string())
-            .skip_while(|d| d != "apply")
-            .skip(1)
-            .any(|d| d != "verify")
-    }
-
-    /// The steps of the SOP a mail-create request follows.
-    fn mail_sop(&self) -> Vec<toml::Value> {
-        let text = std::fs::read_to_string(self.office.dir.join("loket.toml")).unwrap();
-        let config: toml::Table = toml::from_str(&text).unwrap();
-        let sop = config["sops"]
-            .as_table()
-            .unwrap()
-            .values()
-            .find(|s| {
-                s["kinds"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|k| k.as_str() == Some("mail-create"))
-            })
-            .expect("an SOP for mail-create");
-        sop["steps"].as_array().unwrap().clone()
-    }
-
-    /// The first login of `role` in the office's loket.toml.
-    pub fn login(&self, role: &str) -> String {
-        let text = std::fs::read_to_string(self.office.dir.join("loket.toml")).unwrap();
-        let config: toml::Table = toml::from_str(&text).unwrap();
-        config["roles"][role]["logins"][0]
-            .as_str()
-            .unwrap_or_else(|| panic!("role {role} has no login"))
-            .to_string()
-    }
-
     /// `loket` run by the admin in the office's clone, on the apply runner's
     /// machine (the same absolute state-dir and backends).
     pub fn loket(&self, args: &[&str]) -> std::process::Output {
@@ -280,16 +204,6 @@ impl Instance {
             .args(args)
             .output()
             .unwrap()
-    }
-
-    /// `approvals.config-change-role` in the office's loket.toml.
-    pub fn config_change_role(&self) -> String {
-        let text = std::fs::read_to_string(self.office.dir.join("loket.toml")).unwrap();
-        let config: toml::Table = toml::from_str(&text).unwrap();
-        config["approvals"]["config-change-role"]
-            .as_str()
-            .expect("approvals.config-change-role")
-            .to_string()
     }
 
     /// The apply runner's state-dir (journal, lock, sealed credentials).
@@ -357,16 +271,31 @@ impl Instance {
         ] {
             known.insert(k.into(), v);
         }
+        env.extend(self.runner_env(&run_id, sha, git_ref, name, workspace));
+        (known, env)
+    }
+
+    /// The variables the forge's runner sets for every step (GitHub's, and on
+    /// Forgejo the same names plus its own).
+    fn runner_env(
+        &self,
+        run_id: &str,
+        sha: String,
+        git_ref: String,
+        name: &str,
+        workspace: &Path,
+    ) -> BTreeMap<String, String> {
         let api = match self.flavor {
             Flavor::GitHub => self.office.forge.api_url.clone(),
             Flavor::Forgejo => format!("{}/api/v1", self.server_url),
         };
+        let mut env = BTreeMap::new();
         for (k, v) in [
             ("CI", "true".to_string()),
             ("GITHUB_ACTIONS", "true".into()),
-            ("GITHUB_RUN_ID", run_id.clone()),
+            ("GITHUB_RUN_ID", run_id.to_string()),
             ("GITHUB_RUN_NUMBER", self.runs.to_string()),
-            ("GITHUB_REPOSITORY", repo),
+            ("GITHUB_REPOSITORY", format!("{OWNER}/{NAME}")),
             ("GITHUB_REPOSITORY_OWNER", OWNER.into()),
             ("GITHUB_SERVER_URL", self.server_url.clone()),
             ("GITHUB_API_URL", api),
@@ -398,7 +327,7 @@ impl Instance {
                 env.insert(k.into(), v);
             }
         }
-        (known, env)
+        env
     }
 
     /// `actions/checkout` as the GitHub runner does it: the repository cloned from
