@@ -218,7 +218,7 @@ fn colliding_accounts_in_the_source_are_named_and_nothing_is_written() {
         &format!(
             "# office\nbudi.santoso@kuduskab.go.id:{h}:5000:5000::/v/a::\n\
              budisantoso@kuduskab.go.id:{h}:5000:5000::/v/b::\nBUDI.SANTOSO@kuduskab.go.id:{h}\n\
-             ani@example.org:{h}\n"
+             ani@example.org:{h}\nx/../../loket@kuduskab.go.id:{h}\n"
         ),
     );
     let before = fs::read_to_string(inst.join("loket.toml")).unwrap();
@@ -229,6 +229,10 @@ fn colliding_accounts_in_the_source_are_named_and_nothing_is_written() {
     assert!(t.contains(&format!("{file}:4: L024 mail-unique")), "{t}");
     assert!(t.contains(&format!("at {file}:2")), "{t}");
     assert!(t.contains(&format!("{file}:5: L022 mail-domain")), "{t}");
+    assert!(
+        t.contains(&format!("{file}:6: L020 mail-local-part")),
+        "{t}"
+    );
     assert!(!t.contains("$6$"), "{t}");
     assert!(
         fs::read_dir(inst.join("accounts/mail"))

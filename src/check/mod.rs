@@ -7,8 +7,8 @@
 //!
 //! Rules by concern (codes in docs/rules.md): `syntax` L000–L002, `shape` L003–L006,
 //! `tickets` L010–L012, `mail` L020–L023, `names` L024, `nip_rules` L030–L032,
-//! `references` L040–L042, `imports` L046, `server` L050–L055, `config_rules` L060–L069, `base`
-//! L070–L074, `base_fields` L075–L078, `letters` L079, `config_rules` again L080–L081
+//! `references` L040–L042, `conflicts` and `requester` L043–L045, `imports` L046,
+//! `server` L050–L055, `config_rules` L060–L069, `base` L070–L074, `base_fields` L075–L078, `letters` L079, `config_rules` again L080–L081
 //! (the letter's officials and emblem), `letters` L082, and `config_rules` L090–L091
 //! (office hours, reminders). Lookups rules share are built once in [`Index`]; no
 //! rule is quadratic.
@@ -79,10 +79,10 @@ pub static RULES: &[Rule] = &[
     references::TARGET,
     references::TICKET_EXISTS,
     references::CONSISTENT,
-    imports::IMPORT_BATCH,
     conflicts::PENDING_CONFLICT,
     requester::WHO_MAY_ASK,
     requester::RESET_RECIPIENT,
+    imports::IMPORT_BATCH,
     server::INVENTORY,
     server::EXPIRY,
     server::TERMS,

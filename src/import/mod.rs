@@ -205,6 +205,12 @@ pub fn plan(
             f.message
         )));
     }
+    if !(1..=9999).contains(&opts.expires.year()) {
+        return Err(ImportError::Instance(format!(
+            "the keys' last day {} is not a date of years 1 to 9999",
+            opts.expires
+        )));
+    }
     let mut conflicts = source_conflicts(config, &read.found);
     let mut new = Vec::new();
     let mut unchanged = 0;
@@ -248,6 +254,7 @@ pub fn plan(
 fn source_conflicts(config: &Config, found: &[Found]) -> Vec<String> {
     let mut out = Vec::new();
     let mut seen: HashMap<String, &Origin> = HashMap::new();
+    let pattern = regex::Regex::new(config.naming.local_part_pattern.get_ref()).ok();
     let domains: Vec<String> = config
         .mail
         .domains
@@ -258,24 +265,42 @@ fn source_conflicts(config: &Config, found: &[Found]) -> Vec<String> {
     for f in found {
         let (key, what) = match &f.account {
             FoundAccount::Mail { address, .. } => {
-                let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+                let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
                 if !domains.iter().any(|d| d == domain) {
                     out.push(format!(
                         "{}: L022 mail-domain: {address} is not in one of the office's mail.domains",
                         f.origin
                     ));
                 }
+                if let Some(why) = local_part_problem(local, pattern.as_ref()) {
+                    out.push(format!(
+                        "{}: L020 mail-local-part: {address} {why}",
+                        f.origin
+                    ));
+                }
                 (address_key(address, &config.naming), address.clone())
             }
             FoundAccount::Server { server, login, .. } => {
+                let reserved = config
+                    .server(server)
+                    .map_or(&[][..], |s| &s.reserved_logins[..]);
+                if let Some(why) = crate::model::login::problem(login, reserved) {
+                    out.push(format!("{}: L056 server-login: {login}: {why}", f.origin));
+                }
                 (format!("{server}/{login}"), format!("{login} on {server}"))
             }
         };
         match seen.get(&key) {
             Some(first) => out.push(format!(
-                "{}: L024 mail-unique: {what} collides with the account at {first} \
-                 (the same name under the folding rules); rename or drop one in the source",
-                f.origin
+                "{}: {}: {what} collides with the account at {first}; rename or drop one \
+                 in the source",
+                f.origin,
+                match f.account {
+                    FoundAccount::Mail { .. } => {
+                        "L024 mail-unique (the same name under the folding rules)"
+                    }
+                    FoundAccount::Server { .. } => "the same login twice",
+                }
             )),
             None => {
                 seen.insert(key, &f.origin);
@@ -283,6 +308,20 @@ fn source_conflicts(config: &Config, found: &[Found]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Why `local` cannot name an account file and an address (RFC 5321, the office's
+/// pattern, never a path separator: the file is `accounts/mail/<address>.toml`).
+fn local_part_problem(local: &str, pattern: Option<&regex::Regex>) -> Option<String> {
+    if let Some(why) = crate::check::mail::rfc5321_problem(local) {
+        return Some(why);
+    }
+    if local.contains(['/', '\\']) {
+        return Some("contains a path separator".into());
+    }
+    pattern
+        .filter(|p| !p.is_match(local))
+        .map(|p| format!("does not match naming.local-part-pattern `{}`", p.as_str()))
 }
 
 /// A fresh ticket under the office's prefix that no request or batch has.
@@ -364,4 +403,20 @@ pub(crate) fn read_source(path: &Path) -> Result<String, ImportError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// No source text makes a parser panic: it reads or names a line.
+        #[test]
+        fn no_source_text_panics(text in "(?s)[a-zA-Z0-9@.:# =\"\u{3000}\u{e9}\n-]{0,200}") {
+            let _ = super::dovecot::parse(&text, "f");
+            let _ = super::zimbra::parse(&text, "f");
+            let _ = super::unix::parse_passwd(&text, "f", &super::unix::DEFAULT_UIDS);
+            let _ = super::unix::parse_keys(&text, "f");
+        }
+    }
 }

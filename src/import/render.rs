@@ -73,12 +73,7 @@ pub fn account(f: &Found, ticket: &str, kind: &str, opts: &Options) -> String {
                 let mut t = Table::new();
                 t.insert("ticket", value(ticket));
                 t.insert("key", value(k.key.as_str()));
-                let d: toml_edit::Datetime = opts
-                    .expires
-                    .to_string()
-                    .parse()
-                    .expect("a civil date is a TOML date");
-                t.insert("expires", value(d));
+                t.insert("expires", value(toml_date(opts.expires)));
                 t.insert("status", value("active"));
                 let mut h = InlineTable::new();
                 h.insert("name", key_holder(k.key.as_str(), login).into());
@@ -92,6 +87,20 @@ pub fn account(f: &Found, ticket: &str, kind: &str, opts: &Options) -> String {
         }
     }
     doc.to_string()
+}
+
+/// `d` as a TOML date; the import refuses dates outside years 1–9999 before
+/// rendering ([`super::plan`]), so the fallback is never written.
+fn toml_date(d: jiff::civil::Date) -> toml_edit::Datetime {
+    toml_edit::Datetime {
+        date: Some(toml_edit::Date {
+            year: u16::try_from(d.year()).unwrap_or(9999),
+            month: u8::try_from(d.month()).unwrap_or(1),
+            day: u8::try_from(d.day()).unwrap_or(1),
+        }),
+        time: None,
+        offset: None,
+    }
 }
 
 /// The holder of an imported key: its comment (`user@host`, as `ssh-keygen` writes

@@ -124,8 +124,8 @@ pub fn parse_keys(text: &str, label: &str) -> Result<Vec<FoundKey>, ImportError>
             continue;
         }
         let start = line
-            .match_indices(|c: char| c.is_whitespace())
-            .map(|(p, _)| p + 1)
+            .match_indices(char::is_whitespace)
+            .map(|(p, w)| p + w.len())
             .chain(std::iter::once(0))
             .filter(|&p| TYPES.iter().any(|t| line[p..].starts_with(t)))
             .min();
@@ -172,7 +172,13 @@ mod tests {
         let keys = parse_keys(&text, "ak").unwrap();
         assert_eq!(keys[0].key, format!("{KEY} budi@laptop"));
         assert_eq!(keys[1].key, KEY);
-        let err = parse_keys("ssh-ed25519 AAAAbroken\n", "ak").unwrap_err();
-        assert!(err.to_string().starts_with("ak:1: "), "{err}");
+        for bad in [
+            "ssh-ed25519 AAAAbroken",
+            "x\u{3000}ssh-ed25519\u{3000}AAAA",
+            "a\u{3000}\u{3000}b",
+        ] {
+            let err = parse_keys(&format!("{bad}\n"), "ak").unwrap_err();
+            assert!(err.to_string().starts_with("ak:1: "), "{err}");
+        }
     }
 }
