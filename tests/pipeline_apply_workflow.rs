@@ -12,139 +12,50 @@ mod fake_forge;
 #[path = "common/office.rs"]
 mod office;
 
+#[path = "common/workflow.rs"]
+mod workflow;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use fake_forge::{Flavor, NAME, OWNER, TOKEN, git};
 use office::*;
-use yaml_rust2::{Yaml, YamlLoader};
+use workflow::{Job, Step};
 
 const RUN_ID: &str = "4242";
 
-/// One step of the workflow's job, as the runner sees it.
-struct Step {
-    name: String,
-    run: Option<String>,
-    uses: Option<String>,
-    env: BTreeMap<String, String>,
-    always: bool,
+/// What `${{ … }}` expressions in the apply workflow evaluate to here.
+fn known() -> BTreeMap<String, String> {
+    [
+        ("github.token", TOKEN.to_string()),
+        ("secrets.GITHUB_TOKEN", TOKEN.to_string()),
+        ("github.run_id", RUN_ID.to_string()),
+        ("github.repository", format!("{OWNER}/{NAME}")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
-/// What `${{ … }}` expressions in the apply workflow's `env:` evaluate to here.
-fn expression(e: &str) -> String {
-    match e.trim() {
-        "github.token" | "secrets.GITHUB_TOKEN" => TOKEN.into(),
-        "github.run_id" => RUN_ID.into(),
-        "github.repository" => format!("{OWNER}/{NAME}"),
-        s if s.starts_with("secrets.") => String::new(),
-        other => panic!("apply.yml uses ${{{{ {other} }}}}: teach this test what it is"),
-    }
-}
-
-fn substitute(v: &str) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(i) = rest.find("${{") {
-        out.push_str(&rest[..i]);
-        let end = rest[i..].find("}}").expect("closed expression") + i;
-        out.push_str(&expression(&rest[i + 3..end]));
-        rest = &rest[end + 2..];
-    }
-    out + rest
-}
-
-/// An `env:` mapping with its expressions evaluated.
-fn env_of(y: &Yaml) -> BTreeMap<String, String> {
-    y.as_hash()
-        .map(|h| {
-            h.iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        Yaml::String(s) => s.clone(),
-                        Yaml::Integer(i) => i.to_string(),
-                        Yaml::Boolean(b) => b.to_string(),
-                        other => panic!("env value {other:?}"),
-                    };
-                    (k.as_str().unwrap().to_string(), substitute(&v))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The apply job's steps in the office's repository, each with the job's `env:`
-/// under its own.
+/// The apply job's steps in the office's repository.
 fn steps(dir: &Path) -> Vec<Step> {
-    let text = std::fs::read_to_string(dir.join(".github/workflows/apply.yml")).unwrap();
-    let doc = &YamlLoader::load_from_str(&text).unwrap()[0];
-    let jobs = doc["jobs"].as_hash().expect("jobs");
-    assert_eq!(jobs.len(), 1, "apply.yml: one job expected");
-    let job = jobs.values().next().unwrap();
-    let job_env = env_of(&job["env"]);
-    job["steps"]
-        .as_vec()
-        .expect("steps")
-        .iter()
-        .map(|s| {
-            let cond = s["if"].as_str().unwrap_or("");
-            assert!(
-                cond.is_empty() || cond == "always()",
-                "apply.yml step condition {cond:?}: teach this test what it means"
-            );
-            assert!(
-                s["continue-on-error"].is_badvalue(),
-                "apply.yml: no step may continue past a failure"
-            );
-            let mut env = job_env.clone();
-            env.extend(env_of(&s["env"]));
-            Step {
-                name: s["name"]
-                    .as_str()
-                    .or(s["run"].as_str())
-                    .or(s["uses"].as_str())
-                    .unwrap_or("step")
-                    .to_string(),
-                run: s["run"].as_str().map(str::to_string),
-                uses: s["uses"].as_str().map(str::to_string),
-                env,
-                always: cond == "always()",
-            }
-        })
-        .collect()
-}
-
-/// The release folder the workflows download from: this build of loket published
-/// as `v<version>/loket-x86_64-linux`, and the URL of the folder.
-fn publish_release(tmp: &Path) -> (std::path::PathBuf, String) {
-    let dir = tmp
-        .join("releases")
-        .join(format!("v{}", env!("CARGO_PKG_VERSION")));
-    std::fs::create_dir_all(&dir).unwrap();
-    let asset = dir.join(loket::init::workflows::ASSET);
-    std::fs::copy(env!("CARGO_BIN_EXE_loket"), &asset).unwrap();
-    (asset, format!("file://{}", tmp.join("releases").display()))
+    let file = dir.join(".github/workflows/apply.yml");
+    assert_eq!(
+        workflow::jobs(&file),
+        ["apply"],
+        "apply.yml: one job expected"
+    );
+    let known = known();
+    workflow::steps(&file, "apply", &workflow::lookup(&known))
 }
 
 /// The runner's side: a `cargo` that fails the job if anything builds, the office's
 /// workflows written by `loket workflows` for the published release (pinned to its
 /// SHA-256), and the checkout's remote. Returns the runner's PATH and the asset.
 fn runner(o: &Office, tmp: &Path) -> (String, std::path::PathBuf) {
-    let bin = tmp.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let cargo = bin.join("cargo");
-    std::fs::write(
-        &cargo,
-        "#!/bin/sh\necho 'a workflow built loket' >&2\nexit 97\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (asset, url) = publish_release(tmp);
-    let sha = format!(
-        "{:x}",
-        <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&asset).unwrap())
-    );
+    let path = workflow::runner_path(tmp);
+    let release = workflow::publish_release(tmp);
     let out = Command::new(env!("CARGO_BIN_EXE_loket"))
         .arg("-C")
         .arg(&o.dir)
@@ -153,9 +64,9 @@ fn runner(o: &Office, tmp: &Path) -> (String, std::path::PathBuf) {
             "--forge",
             "github",
             "--release-sha256",
-            &sha,
+            &release.sha256,
             "--release-url",
-            &url,
+            &release.url,
         ])
         .output()
         .unwrap();
@@ -170,79 +81,32 @@ fn runner(o: &Office, tmp: &Path) -> (String, std::path::PathBuf) {
         &["remote", "add", "origin", origin.to_str().unwrap()],
     );
     git(&o.dir, &["push", "-q", "origin", "main"]);
-    (
-        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        asset,
-    )
+    (path, release.asset)
 }
 
-/// What the runner did: each step's name, success and output, and whether any
-/// step failed.
-struct Job {
-    ran: Vec<(String, bool, String)>,
-    failed: bool,
-}
-
-impl Job {
-    fn log(&self) -> String {
-        self.ran
-            .iter()
-            .map(|(n, ok, t)| format!("--- {n} ({})\n{t}", if *ok { "ok" } else { "FAILED" }))
-            .collect()
-    }
-}
-
-/// Runs the apply job's steps in order as the runner would: a failed step skips
-/// the rest but `always()` ones; `GITHUB_PATH` lines join PATH for later steps.
+/// Runs the apply job's steps in order as the runner would, in the office's work
+/// tree (the checkout; `actions/checkout` itself does nothing here).
 fn run_job(o: &Office, tmp: &Path, path: &str) -> Job {
-    let github_path = tmp.join("github_path");
     let runner_temp = tmp.join("runner_temp");
     std::fs::create_dir_all(&runner_temp).unwrap();
-    let mut job = Job {
-        ran: Vec::new(),
-        failed: false,
+    let env: BTreeMap<String, String> = [
+        ("CI", "true".to_string()),
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_RUN_ID", RUN_ID.to_string()),
+        ("GITHUB_REPOSITORY", format!("{OWNER}/{NAME}")),
+        ("GITHUB_API_URL", o.forge.api_url.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let runner = workflow::Runner {
+        workspace: &o.dir,
+        temp: &runner_temp,
+        home: tmp,
+        path,
+        env: &env,
     };
-    for step in steps(&o.dir) {
-        if job.failed && !step.always {
-            continue;
-        }
-        let Some(script) = &step.run else {
-            // actions/checkout: the office's work tree is the checkout.
-            assert!(step.uses.is_some(), "{}: neither run nor uses", step.name);
-            continue;
-        };
-        let added: Vec<String> = std::fs::read_to_string(&github_path)
-            .unwrap_or_default()
-            .lines()
-            .rev()
-            .map(str::to_string)
-            .collect();
-        let path = added
-            .into_iter()
-            .chain([path.to_string()])
-            .collect::<Vec<_>>()
-            .join(":");
-        let out = Command::new("bash")
-            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
-            .current_dir(&o.dir)
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", tmp)
-            .env("CI", "true")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_RUN_ID", RUN_ID)
-            .env("GITHUB_REPOSITORY", format!("{OWNER}/{NAME}"))
-            .env("GITHUB_API_URL", &o.forge.api_url)
-            .env("GITHUB_PATH", &github_path)
-            .env("RUNNER_TEMP", &runner_temp)
-            .envs(&step.env)
-            .output()
-            .unwrap();
-        let ok = out.status.success();
-        job.ran.push((step.name.clone(), ok, office::text(&out)));
-        job.failed |= !ok;
-    }
-    job
+    workflow::run_steps(&steps(&o.dir), &runner, &mut |_| Ok(String::new()))
 }
 
 #[test]

@@ -52,6 +52,12 @@ impl Office {
         std::fs::write(dir.join(".gitignore"), "/state\n").unwrap();
         git(&dir, &["add", "-A"]);
         git(&dir, &["commit", "-q", "-m", "founding import"]);
+        Office::around(tmp, dir, flavor)
+    }
+
+    /// An office around the repository `dir` whose `main` is already committed
+    /// (e.g. by `loket init`), kept alive as long as `tmp`, with a new fake forge.
+    pub fn around(tmp: tempfile::TempDir, dir: PathBuf, flavor: Flavor) -> Office {
         Office {
             _tmp: tmp,
             dir,
