@@ -156,76 +156,13 @@ pub fn evaluate(
     check_passed: bool,
     now: Timestamp,
 ) -> Evaluation {
-    let mut contributors: BTreeSet<String> = data
-        .commits
-        .iter()
-        .flat_map(|c| [&c.author_login, &c.committer_login])
-        .flatten()
-        .map(|l| l.to_ascii_lowercase())
-        .collect();
-    contributors.insert(data.pull.author.to_ascii_lowercase());
-
-    // Each login's latest decisive review (approve, request changes, dismissed
-    // approval); comments neither give nor withdraw an approval.
-    let mut latest: BTreeMap<String, &Review> = BTreeMap::new();
-    for r in &data.reviews {
-        let decisive = matches!(
-            r.state,
-            ReviewState::Approved | ReviewState::ChangesRequested | ReviewState::Dismissed
-        );
-        let Some(at) = r.submitted_at.as_deref().and_then(parse_time) else {
-            continue;
-        };
-        if !decisive {
-            continue;
-        }
-        let key = r.login.to_ascii_lowercase();
-        let newer = latest.get(&key).is_none_or(|old| {
-            let old_at = old.submitted_at.as_deref().and_then(parse_time);
-            (Some(at), r.id) > (old_at, old.id)
-        });
-        if newer {
-            latest.insert(key, r);
-        }
-    }
+    let latest = latest_decisive(data);
     let facts = PrFacts {
         data,
-        contributors,
+        contributors: contributors(data),
         latest: latest.values().map(|r| r.id).collect(),
     };
-
-    let mut findings = Vec::new();
-    let mut approvals = Vec::new();
-    for r in &data.reviews {
-        let failed = rules::review_rules().find_map(|(rule, f)| f(&facts, r).map(|m| (rule, m)));
-        let at = r.submitted_at.as_deref().and_then(parse_time);
-        let (rule, message) = match (failed, at) {
-            (None, Some(at)) => {
-                approvals.push(Approval { review: r, at });
-                continue;
-            }
-            // Superseded is the news for a replaced review, whatever else it fails.
-            (Some(_), _) if !facts.latest.contains(&r.id) && r.state != ReviewState::Commented => (
-                &rules::LATEST_DECIDES,
-                "withdrawn by the reviewer's later review".into(),
-            ),
-            (Some(failure), _) => failure,
-            (None, None) => (
-                &rules::FORMAL_APPROVAL,
-                "no submission time: not a submitted review".into(),
-            ),
-        };
-        if reported(config, &latest, r, rule.code) {
-            findings.push(Finding {
-                code: rule.code,
-                login: Some(r.login.clone()),
-                review_id: Some(r.id),
-                step: None,
-                message,
-            });
-        }
-    }
-    approvals.sort_by_key(|a| (a.at, a.review.id));
+    let (approvals, findings) = judge_reviews(config, &facts, &latest);
     // Active requests for changes, by the reviewer's latest review.
     let objections: Vec<&Review> = latest
         .values()
@@ -257,25 +194,7 @@ pub fn evaluate(
 
     let config_change = protected_change(config, touched, &approvals);
     let problems = problems(touched, config_change.as_ref());
-    let outcomes: Vec<Outcome> = tickets
-        .iter()
-        .map(|t| match t.outcome {
-            Outcome::Done => Outcome::Approved,
-            o => o,
-        })
-        .collect();
-    let outcome = if outcomes.contains(&Outcome::Refused) {
-        Outcome::Refused
-    } else if outcomes.contains(&Outcome::Returned) {
-        Outcome::Returned
-    } else if outcomes.contains(&Outcome::Pending)
-        || !problems.is_empty()
-        || config_change.as_ref().is_some_and(|c| c.approved.is_none())
-    {
-        Outcome::Pending
-    } else {
-        Outcome::Approved
-    };
+    let outcome = overall(&tickets, &problems, config_change.as_ref());
     Evaluation {
         pr: data.pull.number,
         head_sha: data.pull.head_sha.clone(),
@@ -285,6 +204,118 @@ pub fn evaluate(
         problems,
         outcome,
         time_zone: *config.office.time_zone.get_ref(),
+    }
+}
+
+/// Everyone who wrote the pull request: its author and each commit's author and
+/// committer (lower-cased), none of whom may approve it.
+fn contributors(data: &PullData) -> BTreeSet<String> {
+    let mut contributors: BTreeSet<String> = data
+        .commits
+        .iter()
+        .flat_map(|c| [&c.author_login, &c.committer_login])
+        .flatten()
+        .map(|l| l.to_ascii_lowercase())
+        .collect();
+    contributors.insert(data.pull.author.to_ascii_lowercase());
+    contributors
+}
+
+/// Each login's latest decisive review (approve, request changes, dismissed
+/// approval); comments neither give nor withdraw an approval.
+fn latest_decisive(data: &PullData) -> BTreeMap<String, &Review> {
+    let mut latest: BTreeMap<String, &Review> = BTreeMap::new();
+    for r in &data.reviews {
+        let decisive = matches!(
+            r.state,
+            ReviewState::Approved | ReviewState::ChangesRequested | ReviewState::Dismissed
+        );
+        let Some(at) = r.submitted_at.as_deref().and_then(parse_time) else {
+            continue;
+        };
+        if !decisive {
+            continue;
+        }
+        let key = r.login.to_ascii_lowercase();
+        let newer = latest.get(&key).is_none_or(|old| {
+            let old_at = old.submitted_at.as_deref().and_then(parse_time);
+            (Some(at), r.id) > (old_at, old.id)
+        });
+        if newer {
+            latest.insert(key, r);
+        }
+    }
+    latest
+}
+
+/// Every review through the review rules: the approvals that count, in time order,
+/// and a finding for each review that does not (when worth reporting).
+fn judge_reviews<'a>(
+    config: &Config,
+    facts: &PrFacts<'a>,
+    latest: &BTreeMap<String, &Review>,
+) -> (Vec<Approval<'a>>, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let mut approvals = Vec::new();
+    for r in &facts.data.reviews {
+        let failed = rules::review_rules().find_map(|(rule, f)| f(facts, r).map(|m| (rule, m)));
+        let at = r.submitted_at.as_deref().and_then(parse_time);
+        let (rule, message) = match (failed, at) {
+            (None, Some(at)) => {
+                approvals.push(Approval { review: r, at });
+                continue;
+            }
+            // Superseded is the news for a replaced review, whatever else it fails.
+            (Some(_), _) if !facts.latest.contains(&r.id) && r.state != ReviewState::Commented => (
+                &rules::LATEST_DECIDES,
+                "withdrawn by the reviewer's later review".into(),
+            ),
+            (Some(failure), _) => failure,
+            (None, None) => (
+                &rules::FORMAL_APPROVAL,
+                "no submission time: not a submitted review".into(),
+            ),
+        };
+        if reported(config, latest, r, rule.code) {
+            findings.push(Finding {
+                code: rule.code,
+                login: Some(r.login.clone()),
+                review_id: Some(r.id),
+                step: None,
+                message,
+            });
+        }
+    }
+    approvals.sort_by_key(|a| (a.at, a.review.id));
+    (approvals, findings)
+}
+
+/// The pull request's outcome: refused or returned if any ticket is; pending while
+/// a ticket, a problem or an unapproved config change waits; else approved (a
+/// follow-up ticket done counts as approved).
+fn overall(
+    tickets: &[TicketStatus],
+    problems: &[String],
+    config_change: Option<&ConfigChange>,
+) -> Outcome {
+    let outcomes: Vec<Outcome> = tickets
+        .iter()
+        .map(|t| match t.outcome {
+            Outcome::Done => Outcome::Approved,
+            o => o,
+        })
+        .collect();
+    if outcomes.contains(&Outcome::Refused) {
+        Outcome::Refused
+    } else if outcomes.contains(&Outcome::Returned) {
+        Outcome::Returned
+    } else if outcomes.contains(&Outcome::Pending)
+        || !problems.is_empty()
+        || config_change.is_some_and(|c| c.approved.is_none())
+    {
+        Outcome::Pending
+    } else {
+        Outcome::Approved
     }
 }
 
