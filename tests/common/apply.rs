@@ -188,11 +188,15 @@ pub fn assert_every_password_opens(
     }
 }
 
-/// Every record's outcome, by ticket.
+/// Every record's outcome, by ticket. A killed run may leave a record's temp file
+/// (`.loket-*`) beside them, which the next run removes: not a record.
 pub fn outcomes(inst: &Path) -> std::collections::BTreeMap<String, loket::model::record::Outcome> {
     let mut out = std::collections::BTreeMap::new();
     for e in fs::read_dir(inst.join("records")).unwrap() {
         let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
         let r: loket::model::record::Progress = toml::from_str(&fs::read_to_string(&p).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         out.insert(r.ticket, r.outcome);
