@@ -66,7 +66,8 @@ pub fn record_all(gate: &HistoryGate, config: &Config) -> Vec<FollowUpResult> {
         .collect()
 }
 
-fn read_record(root: &Path, ticket: &str) -> Option<Progress> {
+/// The record of `ticket` under `root`, if it is there, parses and is that ticket's.
+pub(crate) fn read_record(root: &Path, ticket: &str) -> Option<Progress> {
     let text =
         crate::model::regular::read_to_string(&root.join(Progress::path_for(ticket))).ok()?;
     toml::from_str::<Progress>(&text)
@@ -150,7 +151,8 @@ fn signer_acting(done: &[StepRecord], signer_role: &str) -> Option<Acting> {
         .and_then(|s| s.acting.clone())
 }
 
-fn write(root: &Path, p: &Progress) -> Result<(), FollowUpError> {
+/// Writes `p` to `records/<ticket>.toml` under `root`, atomically.
+pub(crate) fn write(root: &Path, p: &Progress) -> Result<(), FollowUpError> {
     let path = root.join(Progress::path_for(&p.ticket));
     let text = toml::to_string(p).map_err(|e| FollowUpError::Write {
         path: path.clone(),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::{LetterError, LetterOptions, print_pdf, render, sha256_hex};
 use crate::apply::fsutil;
+use crate::followup::record::{read_record, write as write_record};
 use crate::model::record::Progress;
 use crate::site::SiteData;
 use crate::site::render::Templates;
@@ -94,25 +95,17 @@ fn issue_one(
 /// letter's digest changes, and only when it has none.
 fn record_digest(root: &Path, ticket: &str, sha256: &str) -> Result<(), LetterError> {
     let path = root.join(Progress::path_for(ticket));
-    let text = crate::model::regular::read_to_string(&path).map_err(|e| io(&path, e))?;
-    let mut p: Progress = toml::from_str(&text).map_err(|e| LetterError::Record {
-        path: path.clone(),
-        message: e.message().trim().to_string(),
-    })?;
-    let letter = p
-        .letter
-        .as_mut()
-        .filter(|l| l.pdf_sha256.is_none() && p.ticket == ticket)
+    let unissued = |p: &Progress| p.letter.as_ref().is_some_and(|l| l.pdf_sha256.is_none());
+    let mut p = read_record(root, ticket)
+        .filter(unissued)
         .ok_or_else(|| LetterError::Record {
             path: path.clone(),
             message: "no unissued letter in this record".into(),
         })?;
-    letter.pdf_sha256 = Some(sha256.to_string());
-    let text = toml::to_string(&p).map_err(|e| LetterError::Record {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    fsutil::atomic_write(&path, text.as_bytes(), 0o644, None).map_err(|e| write_error(&path, e))
+    if let Some(letter) = p.letter.as_mut() {
+        letter.pdf_sha256 = Some(sha256.to_string());
+    }
+    write_record(root, &p).map_err(|e| write_error(&path, e))
 }
 
 fn io(path: &Path, source: std::io::Error) -> LetterError {
