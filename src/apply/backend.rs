@@ -9,6 +9,7 @@ use jiff::civil::Date;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+use super::adopt::ImportedKeys;
 use super::plan::PlannedChange;
 
 /// A plaintext password, wiped from memory when dropped (`zeroize`). Never printed:
@@ -68,6 +69,14 @@ impl LiveState {
             .get(&(server.to_string(), login.to_string()))
             .is_some_and(|a| a.has_key(grant))
     }
+
+    /// Whether `login@server` holds the key `key` (`type base64 [comment]`) under
+    /// grant ticket `grant`: one batch ticket of `loket import` covers several keys.
+    pub fn holds_key(&self, server: &str, login: &str, grant: &str, key: &str) -> bool {
+        self.server
+            .get(&(server.to_string(), login.to_string()))
+            .is_some_and(|a| a.holds_key(grant, key))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,6 +98,20 @@ impl LiveServerAccount {
     pub fn has_key(&self, grant: &str) -> bool {
         self.keys.iter().any(|k| k.ticket.as_deref() == Some(grant))
     }
+
+    /// Whether the key `key` (`type base64 [comment]`; the comment is not compared)
+    /// is installed under grant ticket `grant`.
+    pub fn holds_key(&self, grant: &str, key: &str) -> bool {
+        self.keys
+            .iter()
+            .any(|k| k.ticket.as_deref() == Some(grant) && super::adopt::same_key(&k.key, key))
+    }
+}
+
+/// `type base64` of an OpenSSH public key line without options: its first two words.
+/// Comments are never compared.
+pub fn key_material(key: &str) -> String {
+    key.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }
 
 /// One installed key. `ticket` is `None` for a key loket did not install (drift).
@@ -161,10 +184,17 @@ pub trait Backend {
 
     /// `loket adopt-files`: takes over files an earlier loket wrote before they
     /// carried the marker ([`owned`](super::owned)), after checking every line as
-    /// strictly as apply does; with `dry_run`, only checks. One message per file.
-    /// Backends that keep no files of their own have nothing to adopt.
-    fn adopt(&mut self, dry_run: bool) -> Result<Vec<String>, BackendError> {
-        let _ = dry_run;
+    /// strictly as apply does, and the live key lines of `imported` keys (those
+    /// `accounts/` holds under an `[[imports]]` batch ticket), rewritten as loket
+    /// writes them ([`adopt`](super::adopt)); with `dry_run`, only checks. Messages
+    /// per file or account. Backends that keep no files or keys of their own have
+    /// nothing to adopt.
+    fn adopt(
+        &mut self,
+        imported: &ImportedKeys,
+        dry_run: bool,
+    ) -> Result<Vec<String>, BackendError> {
+        let _ = (imported, dry_run);
         Ok(Vec::new())
     }
 }

@@ -45,6 +45,26 @@ pub fn unticketed(change: &PlannedChange) -> Option<String> {
     })
 }
 
+/// A change that gives access and rests on `[[imports]]` batch tickets alone: a batch
+/// records access the office's systems gave before loket (`loket import`); it
+/// approves none. The keys of such a batch are live already with the office's own
+/// comments: `loket adopt-files` takes them over (docs/import.md).
+pub fn import_batch_only(change: &PlannedChange, config: &Config) -> Option<String> {
+    let batch = |t: &String| config.imports.iter().any(|b| b.ticket.get_ref() == t);
+    let only = !change.tickets.is_empty() && change.tickets.iter().all(batch);
+    (only && !change.action.removes_access()).then(|| {
+        format!(
+            "{} {}: {} is a `loket import` batch ([[imports]] in loket.toml), which records \
+             access the server gave before loket and approves none: if it is live with the \
+             office's own comment, take it over with `loket adopt-files` (docs/import.md); \
+             if it is gone, it needs a request",
+            change.action.as_str(),
+            change.target,
+            change.tickets.join(", ")
+        )
+    })
+}
+
 pub struct RecordsGate<'a> {
     root: PathBuf,
     config: &'a Config,
@@ -105,6 +125,9 @@ impl<'a> RecordsGate<'a> {
 impl ApprovalGate for RecordsGate<'_> {
     fn approve(&self, change: &PlannedChange, kind_of: KindOf) -> Result<(), String> {
         if let Some(why) = unticketed(change) {
+            return Err(why);
+        }
+        if let Some(why) = import_batch_only(change, self.config) {
             return Err(why);
         }
         let refused: Vec<String> = change

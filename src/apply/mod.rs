@@ -6,6 +6,7 @@
 //! removed) → per change: gate (approved tickets only), password sealed to the
 //! outbox, journal intent, backend apply, verify, record events, journal done.
 
+pub mod adopt;
 pub mod audit;
 pub mod backend;
 pub mod command;

@@ -273,7 +273,8 @@ pub fn diff_server(
         let server = acc.server.get_ref().clone();
         let login = acc.login.get_ref().clone();
         let live_acc = live.server.get(&(server.clone(), login.clone()));
-        let is_live = |grant: &str| live_acc.is_some_and(|a| a.has_key(grant));
+        // By ticket and key: one import batch ticket covers several keys.
+        let is_live = |grant: &str, key: &str| live_acc.is_some_and(|a| a.holds_key(grant, key));
         let open = |k: &&crate::model::account::ServerKey| {
             *k.status.get_ref() == KeyStatus::Active
                 && to_date(k.expires.get_ref()).is_some_and(|d| d >= today)
@@ -304,12 +305,13 @@ pub fn diff_server(
                 key: k.key.get_ref().clone(),
                 expires: to_date(k.expires.get_ref()).map_or_else(String::new, |d| d.to_string()),
             };
+            let live_key = is_live(&grant, k.key.get_ref());
             let (action, tickets) = if open(&k) {
-                if is_live(&grant) {
+                if live_key {
                     continue;
                 }
                 (Action::Grant, vec![grant])
-            } else if is_live(&grant) {
+            } else if live_key {
                 match (k.status.get_ref(), &k.revoked_by) {
                     (KeyStatus::Revoked, Some(by)) => (Action::Revoke, vec![by.get_ref().clone()]),
                     (KeyStatus::Revoked, None) => (Action::Revoke, vec![grant]),

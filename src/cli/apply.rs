@@ -83,6 +83,10 @@ pub struct AdoptArgs {
     /// Check every line and say what would be adopted; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Treat this date (YYYY-MM-DD) as today (an imported key past its last day is
+    /// not taken over).
+    #[arg(long)]
+    today: Option<Date>,
 }
 
 #[derive(clap::Args)]
@@ -342,12 +346,15 @@ pub fn audit(dir: &Path, a: AuditArgs) -> Result<ExitCode> {
 }
 
 /// `loket adopt-files`: the one explicit step that takes over files an earlier loket
-/// wrote before they carried the ownership marker. Every line is checked as apply
-/// checks it; a file with any other line is refused and nothing of its backend is
-/// written. Apply itself never adopts (docs/apply.md, "Files loket owns").
+/// wrote before they carried the ownership marker, and the live key lines of keys
+/// `loket import` recorded (rewritten as loket writes them; every other line left
+/// and reported). Every line is checked as apply checks it; a file with any other
+/// line is refused and nothing of its backend is written. Apply itself never adopts
+/// (docs/apply.md, "Files loket owns"; docs/import.md).
 pub fn adopt(dir: &Path, a: AdoptArgs) -> Result<ExitCode> {
     exit_1((|| {
         let (inst, mut slots) = load(dir)?;
+        let imported = ap::adopt::ImportedKeys::from_instance(&inst, today(&inst, a.today));
         let state_dir = inst.root.join(&config(&inst).backends.state_dir);
         let _lock = if a.dry_run {
             None
@@ -358,10 +365,11 @@ pub fn adopt(dir: &Path, a: AdoptArgs) -> Result<ExitCode> {
             let name = slot.backend.name().to_string();
             let said = slot
                 .backend
-                .adopt(a.dry_run)
+                .adopt(&imported, a.dry_run)
                 .with_context(|| format!("{name}: nothing adopted"))?;
             for s in said {
-                println!("{name}: {s}");
+                // A line read from a server passes the run's redaction, as elsewhere.
+                println!("{name}: {}", ap::redact::redact(&s));
             }
         }
         Ok(ExitCode::SUCCESS)

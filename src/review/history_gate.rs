@@ -23,7 +23,7 @@ use super::gate::{Missing, Trail, write_record};
 use super::history::{History, HistoryError, Writers};
 use super::rules::short;
 use super::{StepState, evaluate, list_paths, touched};
-use crate::apply::gate::{ApprovalGate, KindOf, unticketed};
+use crate::apply::gate::{ApprovalGate, KindOf, import_batch_only, unticketed};
 use crate::apply::plan::{PlannedChange, Target};
 use crate::forge::{Forge, PullData};
 use crate::model::letter::LETTERS_DIR;
@@ -279,6 +279,14 @@ impl<'a> HistoryGate<'a> {
         trails: &mut BTreeMap<String, Trail>,
     ) -> Result<(), String> {
         if let Some(why) = unticketed(change) {
+            return Err(why);
+        }
+        if let Some(why) = self
+            .head
+            .config
+            .as_ref()
+            .and_then(|c| import_batch_only(change, c))
+        {
             return Err(why);
         }
         for ticket in &change.tickets {

@@ -406,7 +406,11 @@ impl Backend for Dovecot {
         results
     }
 
-    fn adopt(&mut self, dry_run: bool) -> Result<Vec<String>, BackendError> {
+    fn adopt(
+        &mut self,
+        _imported: &crate::apply::adopt::ImportedKeys,
+        dry_run: bool,
+    ) -> Result<Vec<String>, BackendError> {
         // Every file is checked before any is written.
         let mut writes = Vec::new();
         let mut said = Vec::new();

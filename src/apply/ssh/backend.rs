@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use jiff::civil::Date;
 
 use super::{LiveHost, LoginOutcome, Op, SshHost, SshTarget, checked_key};
+use crate::apply::adopt::ImportedKeys;
 use crate::apply::backend::{
     Backend, BackendError, Change, LiveKey, LiveServerAccount, LiveState, Verified,
 };
@@ -90,6 +91,18 @@ impl SshBackend {
             self.live.insert(server.to_string(), live);
         }
         Ok(&self.live[server])
+    }
+
+    /// `server` as it is now (read again, not this run's earlier read).
+    pub(super) fn read_fresh(&mut self, server: &str) -> Result<LiveHost, BackendError> {
+        self.live.remove(server);
+        Ok(self.read_host(server)?.clone())
+    }
+
+    /// Runs `script` as root on `server`; what it changes is read again next time.
+    pub(super) fn run_on(&mut self, server: &str, script: &str) -> Result<String, BackendError> {
+        self.live.remove(server);
+        self.host(server)?.run_script(script).map_err(other)
     }
 }
 
@@ -179,7 +192,7 @@ pub fn target_for(s: &Server, identity: &Path) -> SshTarget {
     }
 }
 
-fn other(e: impl std::fmt::Display) -> BackendError {
+pub(super) fn other(e: impl std::fmt::Display) -> BackendError {
     BackendError::Other(e.to_string())
 }
 
@@ -238,6 +251,14 @@ fn unsupported(what: &str) -> BackendError {
 impl Backend for SshBackend {
     fn name(&self) -> &str {
         "ssh"
+    }
+
+    fn adopt(
+        &mut self,
+        imported: &ImportedKeys,
+        dry_run: bool,
+    ) -> Result<Vec<String>, BackendError> {
+        super::adopt::adopt(self, imported, dry_run)
     }
 
     fn read(&mut self) -> Result<LiveState, BackendError> {

@@ -11,6 +11,7 @@
 //! each change is a block that reports its own result, so one failing change is
 //! reported against its ticket and the rest still apply.
 
+mod adopt;
 pub mod backend;
 pub mod script;
 pub mod session;
@@ -58,6 +59,8 @@ pub struct LiveKey {
     pub ticket: Option<String>,
     /// Last day of access from `expiry-time`, if the line has one.
     pub last_day: Option<Date>,
+    /// The line as the file holds it (`loket adopt-files` replaces exactly it).
+    pub raw: String,
 }
 
 impl LiveKey {
@@ -67,6 +70,7 @@ impl LiveKey {
                 key: line.trim().to_string(),
                 ticket: None,
                 last_day: None,
+                raw: line.to_string(),
             };
         };
         let pk = entry.public_key();
@@ -84,6 +88,7 @@ impl LiveKey {
             key: key_id(&pk.to_openssh().unwrap_or_default()),
             ticket,
             last_day,
+            raw: line.to_string(),
         }
     }
 }
@@ -277,7 +282,14 @@ mod tests {
             "KDS-PH7H3-MSBP2",
             Date::constant(2027, 8, 14),
         ));
-        assert_eq!(marked, k, "loket:<ticket> and a bare ticket read the same");
+        assert_eq!(
+            LiveKey {
+                raw: k.raw.clone(),
+                ..marked
+            },
+            k,
+            "loket:<ticket> and a bare ticket read the same"
+        );
         // Only a valid ticket counts as loket's mark.
         let foreign = LiveKey::parse(&format!("{KEY} budi@laptop"));
         assert_eq!(foreign.ticket, None);

@@ -48,7 +48,7 @@ impl Op {
 pub type OpResult = Result<(), String>;
 
 /// Helpers every apply script starts with.
-const PRELUDE: &str = r#"umask 077
+pub(super) const PRELUDE: &str = r#"umask 077
 lk_has() { getent passwd "$1" >/dev/null || { echo "no account $1 on this server" >&2; return 1; }; }
 lk_prep() {
   h=$(getent passwd "$1" | cut -d: -f6)
@@ -265,7 +265,10 @@ pub fn parse_read(server: &str, out: &str) -> Result<LiveHost, SshError> {
                     continue;
                 }
                 if let Some(a) = host.accounts.get_mut(login) {
-                    a.keys.push(LiveKey::parse(t));
+                    a.keys.push(LiveKey {
+                        raw: text.to_string(),
+                        ..LiveKey::parse(t)
+                    });
                 }
             }
             _ => return Err(bad(server, line)),
@@ -341,6 +344,7 @@ mod tests {
                     key: KEY.into(),
                     ticket: Some("KDS-PH7H3-MSBP2".into()),
                     last_day: Some(Date::constant(2027, 8, 14)),
+                    raw: String::new(),
                 }],
             },
         );

@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 
+mod adopt;
+
+use super::adopt::ImportedKeys;
 use super::backend::{
-    Backend, BackendError, Change, LiveKey, LiveServerAccount, LiveState, Verified,
+    Backend, BackendError, Change, LiveKey, LiveServerAccount, LiveState, Verified, key_material,
 };
 use super::fsutil::atomic_write;
 use super::owned::{self, DIR_MARKER};
@@ -51,6 +54,15 @@ impl Keydir {
     }
 
     fn read_file(path: &Path) -> Result<Vec<LiveKey>, BackendError> {
+        Ok(Self::read_lines(path)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
+
+    /// A key file's lines, each parsed and with its text as the file holds it: a
+    /// line loket did not write is written back exactly so (its comment kept).
+    fn read_lines(path: &Path) -> Result<Vec<(LiveKey, String)>, BackendError> {
         let text = std::fs::read_to_string(path).map_err(|e| BackendError::io(path, e))?;
         let label = path.display().to_string();
         if !text.is_empty() && !text.ends_with('\n') {
@@ -67,13 +79,14 @@ impl Keydir {
             .enumerate()
             .map(|(i, l)| {
                 parse_line_strict(l)
+                    .map(|k| (k, l.to_string()))
                     .map_err(|why| owned::bad_line(&label, i + 1, "authorized_keys", &why))
             })
             .collect()
     }
 
-    fn write_file(path: &Path, keys: &[LiveKey]) -> Result<(), BackendError> {
-        let text: String = keys.iter().map(line).collect();
+    fn write_file(path: &Path, lines: &[(LiveKey, String)]) -> Result<(), BackendError> {
+        let text: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
         atomic_write(path, text.as_bytes(), 0o644, None)
     }
 
@@ -193,6 +206,12 @@ fn parse_yyyymmdd(s: &str) -> Option<Date> {
     .ok()
 }
 
+/// `k` with the line loket writes for it.
+fn own_line(k: LiveKey) -> (LiveKey, String) {
+    let l = line(&k);
+    (k, l.trim_end_matches('\n').to_string())
+}
+
 fn line(k: &LiveKey) -> String {
     let mut out = String::new();
     if let Some(d) = k.expires.and_then(|d| d.tomorrow().ok()) {
@@ -207,55 +226,17 @@ fn line(k: &LiveKey) -> String {
     out
 }
 
-/// `type base64` of an OpenSSH public key line (comment dropped).
-fn key_only(k: &str) -> String {
-    k.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
-}
-
 impl Backend for Keydir {
     fn name(&self) -> &str {
         "keydir"
     }
 
-    fn adopt(&mut self, dry_run: bool) -> Result<Vec<String>, BackendError> {
-        let mut said = Vec::new();
-        if !self.dir.exists() {
-            return Ok(said);
-        }
-        let io = |p: &Path, e| BackendError::io(p, e);
-        let mut todo = Vec::new();
-        for server in std::fs::read_dir(&self.dir).map_err(|e| io(&self.dir, e))? {
-            let dir = server.map_err(|e| io(&self.dir, e))?.path();
-            if !dir.is_dir() {
-                continue;
-            }
-            if dir.join(DIR_MARKER).is_file() {
-                said.push(format!("{}: already managed by loket", dir.display()));
-                continue;
-            }
-            // Every key file checked as strictly as apply does, before any marker.
-            let mut n = 0;
-            for f in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
-                let f = f.map_err(|e| io(&dir, e))?;
-                if f.file_name().to_string_lossy().starts_with('.') || !f.path().is_file() {
-                    continue;
-                }
-                Self::read_file(&f.path())?;
-                n += 1;
-            }
-            said.push(format!(
-                "{}: {} ({n} key file(s) as loket writes them)",
-                dir.display(),
-                if dry_run { "would adopt" } else { "adopted" }
-            ));
-            todo.push(dir);
-        }
-        if !dry_run {
-            for dir in todo {
-                Self::mark(&dir)?;
-            }
-        }
-        Ok(said)
+    fn adopt(
+        &mut self,
+        imported: &ImportedKeys,
+        dry_run: bool,
+    ) -> Result<Vec<String>, BackendError> {
+        adopt::adopt(self, imported, dry_run)
     }
 
     fn read(&mut self) -> Result<LiveState, BackendError> {
@@ -310,9 +291,10 @@ impl Backend for Keydir {
                 server,
                 login,
                 grant,
+                key,
                 ..
             } => {
-                let present = live.has_key(server, login, grant);
+                let present = live.holds_key(server, login, grant, key);
                 let want = c.planned.action == Action::Grant;
                 if present == want {
                     Ok(Verified::State(format!(
@@ -355,17 +337,22 @@ impl Keydir {
                 let path = self.file(server, login)?;
                 Self::claim(path.parent().unwrap_or(&self.dir))?;
                 let mut keys = if path.exists() {
-                    Self::read_file(&path)?
+                    Self::read_lines(&path)?
                 } else {
                     Vec::new()
                 };
-                keys.retain(|k| k.ticket.as_deref() != Some(grant));
+                // One import batch ticket covers several keys: only this one's line
+                // goes (a grant also replaces another line of the same key).
+                keys.retain(|(k, _)| {
+                    let same = key_material(&k.key) == key_material(key);
+                    !(same && (action == Action::Grant || k.ticket.as_deref() == Some(grant)))
+                });
                 if action == Action::Grant {
-                    keys.push(LiveKey {
+                    keys.push(own_line(LiveKey {
                         ticket: Some(grant.clone()),
-                        key: key_only(key),
+                        key: key_material(key),
                         expires: expires.parse().ok(),
-                    });
+                    }));
                 }
                 Self::write_file(&path, &keys)
             }
@@ -378,87 +365,4 @@ impl Keydir {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_lines_round_trip_with_expiry() {
-        let k = LiveKey {
-            ticket: Some("KDS-AAAAA-BBBBB".into()),
-            key: "ssh-ed25519 AAAAC3Nza".into(),
-            expires: Some(jiff::civil::date(2027, 8, 14)),
-        };
-        let l = line(&k);
-        assert_eq!(
-            l,
-            "expiry-time=\"20270815\" ssh-ed25519 AAAAC3Nza loket:KDS-AAAAA-BBBBB\n"
-        );
-        assert_eq!(parse_line(&l), Some(k));
-        let foreign = parse_line("ssh-rsa AAAAB3 someone@laptop").unwrap();
-        assert_eq!(foreign.ticket, None);
-    }
-
-    #[test]
-    fn key_lines_loket_did_not_write_are_refused() {
-        let t = crate::ticket::Ticket::generate("KDS").to_string();
-        let good = format!("expiry-time=\"20270815\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 loket:{t}");
-        assert_eq!(parse_line_strict(&good).unwrap().ticket, Some(t.clone()));
-        // Someone else's well-formed key: drift, reported by plan and audit.
-        assert_eq!(
-            parse_line_strict("ssh-rsa AAAAB3Nz someone@laptop")
-                .unwrap()
-                .ticket,
-            None
-        );
-        for bad in [
-            String::new(),
-            "# a note".into(),
-            "expiry-time=\"2027".into(),
-            "expiry-time=\"20271\" ssh-ed25519 AAAA".into(),
-            "ssh-ed25519 AAAAC3NzaC1lZDI1N".into(),
-            "ssh-ed25519".into(),
-            format!("{good} extra"),
-            good.replace(&t, "KDS-A"),
-            "from=\"10.0.0.1\" ssh-rsa AAAAB3Nz x".into(),
-        ] {
-            assert!(parse_line_strict(&bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn folders_without_the_marker_are_not_loket_s() {
-        let d = tempfile::tempdir().unwrap();
-        let mut kd = Keydir::new(&KeydirSettings { dir: "keys".into() }, d.path());
-        let app = d.path().join("keys/app-1");
-        std::fs::create_dir_all(&app).unwrap();
-        // Empty files only: a new folder, fine.
-        std::fs::write(app.join("opd-x"), "").unwrap();
-        assert!(kd.read().is_ok());
-        let keys = "ssh-rsa AAAAB3Nz admin@host\n";
-        std::fs::write(app.join("root"), keys).unwrap();
-        let err = kd.read().unwrap_err().to_string();
-        assert!(err.contains("not a key folder loket manages"), "{err}");
-        assert!(kd.adopt(true).unwrap()[0].contains("would adopt"));
-        assert!(kd.read().is_err(), "a dry run adopts nothing");
-        kd.adopt(false).unwrap();
-        assert_eq!(kd.read().unwrap().server.len(), 2);
-        assert_eq!(std::fs::read_to_string(app.join("root")).unwrap(), keys);
-        // A cut file is refused, even in a folder of loket's.
-        std::fs::write(app.join("root"), "ssh-rsa AAAAB3Nz admin@host\nssh-rsa AA").unwrap();
-        let err = kd.read().unwrap_err().to_string();
-        assert!(err.contains("cut short"), "{err}");
-    }
-
-    #[test]
-    fn refuses_path_escapes() {
-        let d = tempfile::tempdir().unwrap();
-        let kd = Keydir::new(&KeydirSettings { dir: "keys".into() }, d.path());
-        assert!(kd.file("..", "x").is_err());
-        assert!(kd.file("app-1", "a/b").is_err());
-        assert!(kd.file("app-1", "opd-x").is_ok());
-        // System accounts and odd names are refused here too, whatever check said.
-        for bad in ["root", "opd;reboot", "OPD Dinkes"] {
-            assert!(kd.file("app-1", bad).is_err(), "{bad}");
-        }
-    }
-}
+mod tests;
