@@ -533,8 +533,8 @@ fn an_ldap_subtree_imports_checks_clean_and_audits_without_drift() {
 /// A server's real /etc/passwd and a user's authorized_keys that the running sshd
 /// lets in: the login becomes an OPD account with its key (options dropped), check
 /// is clean, a re-run finds nothing. Audit knows the account; the key line, not yet
-/// carrying loket's `loket:<ticket>` comment, is still listed as not in the registry
-/// (docs/import.md, "Not yet").
+/// carrying loket's `loket:<ticket>` comment, is listed as not in the registry until
+/// `loket adopt-files` takes it over (tests/import_keys.rs).
 #[test]
 fn a_servers_passwd_and_authorized_keys_import_as_opd_accounts() {
     use common::sshd::{Sshd, keygen};
