@@ -66,7 +66,8 @@ enum Command {
     /// Report drift between the live systems and accounts/.
     Audit(cli::apply::AuditArgs),
     /// Take over mail files and key folders an earlier loket wrote before they
-    /// carried the `# managed by loket` marker (checks every line first).
+    /// carried the `# managed by loket` marker (checks every line first), and the
+    /// live key lines of keys `loket import unix` recorded (docs/import.md).
     AdoptFiles(cli::apply::AdoptArgs),
     /// Bring the accounts of a system the office already runs into accounts/, under
     /// one import ticket (docs/import.md). Reads the source only.
