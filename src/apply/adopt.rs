@@ -210,6 +210,54 @@ mod tests {
     }
 
     #[test]
+    fn only_keys_under_a_batch_ticket_are_imported_and_closed_ones_say_why() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let batch = crate::ticket::Ticket::generate("KDS").to_string();
+        let grant = crate::ticket::Ticket::generate("KDS").to_string();
+        let config = format!(
+            "{}\n[[imports]]\nticket = \"{batch}\"\nsource = \"unix\"\n\
+             date = \"2026-12-03\"\naccounts = 1\ndigest = \"sha256:00\"\n",
+            std::fs::read_to_string(root.join("presets/kudus.toml")).unwrap()
+        );
+        let key = |t: &str, k: &str, expires: &str, status: &str| {
+            format!(
+                "[[keys]]\nticket = \"{t}\"\nkey = \"{k} budi@laptop\"\nexpires = {expires}\n\
+                 status = \"{status}\"\nholder = {{ name = \"B\", opd = \"D\" }}\n"
+            )
+        };
+        let account = format!(
+            "server = \"app-1\"\nlogin = \"opd-x\"\nkind = \"opd\"\nopd = \"D\"\n\
+             tickets = [\"{batch}\", \"{grant}\"]\nimported = \"unix\"\n{}{}{}",
+            key(&batch, A, "2027-08-14", "active"),
+            key(&batch, B, "2026-11-30", "active"),
+            key(&grant, B, "2027-08-14", "active"),
+        );
+        let inst = Instance::from_files(
+            root,
+            vec![
+                ("loket.toml".into(), config),
+                ("accounts/server/app-1/opd-x.toml".into(), account),
+            ],
+        );
+        let today = jiff::civil::date(2026, 12, 3);
+        let keys = ImportedKeys::from_instance(&inst, today);
+        let all: Vec<_> = keys.accounts().collect();
+        assert_eq!(all.len(), 1, "{keys:?}");
+        let (server, login, k) = all[0];
+        assert_eq!((server, login, k.len()), ("app-1", "opd-x", 2));
+        assert_eq!((k[0].key.as_str(), &k[0].closed), (A, &None));
+        assert!(
+            k[1].closed
+                .as_ref()
+                .is_some_and(|w| w.contains("2026-11-30"))
+        );
+        assert!(
+            k.iter().all(|k| k.ticket == batch),
+            "a request's grant is not imported"
+        );
+    }
+
+    #[test]
     fn messages_show_no_comment() {
         assert_eq!(short("ssh-rsa AAAA budi santoso"), "ssh-rsa AAAA");
         assert!(short(A).ends_with('…') && short(A).chars().count() == 41);

@@ -142,3 +142,45 @@ impl ApprovalGate for RecordsGate<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::plan::{Action, Target};
+
+    #[test]
+    fn access_resting_on_an_import_batch_alone_is_refused_naming_adopt_files() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/kudus.toml");
+        let batch = crate::ticket::Ticket::generate("KDS").to_string();
+        let text = format!(
+            "{}\n[[imports]]\nticket = \"{batch}\"\nsource = \"unix\"\ndate = \"2026-12-03\"\n\
+             accounts = 1\ndigest = \"sha256:00\"\n",
+            std::fs::read_to_string(path).unwrap()
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+        let change = |action, tickets: &[&str]| PlannedChange {
+            backend: "ssh".into(),
+            tickets: tickets.iter().map(|t| t.to_string()).collect(),
+            action,
+            target: Target::Key {
+                server: "app-1".into(),
+                login: "opd-x".into(),
+                grant: batch.clone(),
+                key: "ssh-ed25519 AAAA".into(),
+                expires: "2027-01-31".into(),
+            },
+        };
+        let why = import_batch_only(&change(Action::Grant, &[&batch]), &config).unwrap();
+        assert!(why.contains("loket adopt-files"), "{why}");
+        // Taking access away stands on the account data; a request's ticket is
+        // judged by the gate as usual.
+        assert!(import_batch_only(&change(Action::Expire, &[&batch]), &config).is_none());
+        let request = crate::ticket::Ticket::generate("KDS").to_string();
+        assert!(import_batch_only(&change(Action::Grant, &[&request]), &config).is_none());
+        let gate = RecordsGate::new(std::path::Path::new("."), &config);
+        let err = gate
+            .approve(&change(Action::Grant, &[&batch]), &|_| None)
+            .unwrap_err();
+        assert!(err.contains("import` batch"), "{err}");
+    }
+}
