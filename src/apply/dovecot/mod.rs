@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::adopt::ImportedKeys;
 use super::backend::{Backend, BackendError, Change, LiveMail, LiveState, Verified};
 use super::credentials::{crypt_matches, sha512_crypt};
 use super::mailcheck;
@@ -406,11 +407,7 @@ impl Backend for Dovecot {
         results
     }
 
-    fn adopt(
-        &mut self,
-        _imported: &crate::apply::adopt::ImportedKeys,
-        dry_run: bool,
-    ) -> Result<Vec<String>, BackendError> {
+    fn adopt(&mut self, _: &ImportedKeys, dry_run: bool) -> Result<Vec<String>, BackendError> {
         // Every file is checked before any is written.
         let mut writes = Vec::new();
         let mut said = Vec::new();

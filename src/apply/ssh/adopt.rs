@@ -90,6 +90,10 @@ fn rewrites(
     let mut work = Vec::new();
     for &(login, keys) in accounts {
         let at = format!("{login}@{server}");
+        if let Some(why) = crate::model::login::problem(login, &[]) {
+            said.push(format!("{at}: not a login loket manages ({why}): left"));
+            continue;
+        }
         let Some(acc) = live.accounts.get(login) else {
             said.push(format!(
                 "{at}: no such account on the server, so no key to take over"
@@ -135,7 +139,7 @@ fn rewrites(
                 w.tickets.join(", ")
             ));
         }
-        if !w.lines.is_empty() && crate::model::login::problem(login, &[]).is_none() {
+        if !w.lines.is_empty() {
             work.push(w);
         }
     }
