@@ -655,6 +655,17 @@ fn a_servers_passwd_and_authorized_keys_import_as_opd_accounts() {
         t.contains("Keys not in the registry") && t.contains(&format!("{login}@app-1")),
         "{t}"
     );
+    // The live line carries `from="…"`, which loket's line would drop: adopt-files
+    // leaves it byte for byte and says why (tests/import_keys.rs takes keys over).
+    let live = fs::read(&ak).unwrap();
+    let adopt = loket(&inst, &["adopt-files"]);
+    assert_ok(&adopt, "adopt-files");
+    assert!(
+        text_has(&adopt, "from=\"127.0.0.1\"") && text_has(&adopt, "would drop"),
+        "{}",
+        text(&adopt)
+    );
+    assert_eq!(fs::read(&ak).unwrap(), live);
 }
 
 fn text_has(o: &std::process::Output, needle: &str) -> bool {

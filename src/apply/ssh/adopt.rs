@@ -239,6 +239,17 @@ mod tests {
             !all.contains("budi@laptop"),
             "no comment in messages: {all}"
         );
+        // A line read from the server passes the run's redaction.
+        let secret = format!("s3cret-{}", crate::ticket::Ticket::generate("KDS"));
+        crate::apply::redact::register(&secret);
+        let mut host = live.clone();
+        if let Some(a) = host.accounts.get_mut("opd-x") {
+            a.keys
+                .push(LiveKey::parse(&format!("{secret} pasted by mistake")));
+        }
+        let mut said = Vec::new();
+        rewrites("app-1", &[("opd-x", &keys)], &host, true, &mut said);
+        assert!(!said.join("\n").contains(&secret), "{said:?}");
         let s = script(&work);
         assert!(
             s.contains("lk_adopt 'opd-x' 1") && s.contains("LK_O1='"),
