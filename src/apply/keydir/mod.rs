@@ -2,7 +2,9 @@
 //! `AuthorizedKeysFile` (e.g. `AuthorizedKeysFile /srv/loket/state/keys/app-1/%u`).
 //! The bundled instance's server backend: it needs no server to run. Each key line
 //! carries OpenSSH's own `expiry-time` (end of the last day) and a `loket:<grant>`
-//! comment naming its grant ticket; lines without one are reported as drift.
+//! comment naming its grant ticket; lines without one are reported as drift and
+//! written back exactly as they are when loket changes another line of the file.
+//! `loket adopt-files` (`keydir/adopt.rs`) marks folders and takes over imported keys' lines.
 //!
 //! Ownership ([`owned`](super::owned)): each server folder loket writes holds a
 //! marker file, [`DIR_MARKER`]; a folder with key files but no marker is not
